@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine:
+#   ./callwatch.sh demo    install, build, run the daemon with its simulator and the wallboard
+#   ./callwatch.sh test    install, build, run every test (what CI runs)
+#   ./callwatch.sh build   install and build only
+#   ./callwatch.sh bench   install, build, run callwatch-bench
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+BUILD=${CALLWATCH_BUILD_DIR:-$ROOT/build}
+JOBS=${JOBS:-$(nproc)}
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git curl python3 ca-certificates
+  libzmq3-dev cppzmq-dev libimgui-dev libglfw3-dev libgl-dev libgl1-mesa-dri libstb-dev
+  prometheus-cpp-dev libcivetweb-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
+  libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
+  xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
+  prometheus
+)
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    sudo_if_needed apt-get update
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+  # The Debian prometheus package starts a server on :9090 at install; tests start their own.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+    sudo_if_needed systemctl stop prometheus || true
+  fi
+}
+
+build() {
+  install_packages
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${CALLWATCH_BUILD_TYPE:-Release}" >/dev/null
+  cmake --build "$BUILD" -j "$JOBS"
+}
+
+metrics_port() { echo "${CALLWATCH_DEMO_PORT:-9747}"; }
+
+demo() {
+  build
+  local port; port=$(metrics_port)
+  local log="$BUILD/demo-daemon.log"
+  "$BUILD/bin/callwatchd" --demo --web.listen-address="127.0.0.1:$port" >"$log" 2>&1 &
+  local dpid=$!
+  trap 'kill $dpid 2>/dev/null || true' EXIT
+  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/metrics" >/dev/null 2>&1 && break; sleep 0.1; done
+  echo "==> callwatchd --demo is running (pid $dpid, log $log)"
+  echo "==> metrics:   http://127.0.0.1:$port/metrics"
+  echo "==> wallboard: tcp://127.0.0.1:7702 (snapshots on tcp://127.0.0.1:7703)"
+  if [ -x "$BUILD/bin/callwatch-wallboard" ]; then
+    if [ -n "${DISPLAY:-}" ] && [ -z "${CALLWATCH_HEADLESS:-}" ]; then
+      "$BUILD/bin/callwatch-wallboard" --connect tcp://127.0.0.1:7702 --control tcp://127.0.0.1:7703 --kiosk
+    else
+      sleep 5
+      xvfb-run -a -s "-screen 0 1920x1080x24" "$BUILD/bin/callwatch-wallboard" \
+        --connect tcp://127.0.0.1:7702 --control tcp://127.0.0.1:7703 --kiosk \
+        --screenshot "$BUILD/demo-wallboard.png" --frames 90
+      echo "==> no display: kiosk screenshot written to $BUILD/demo-wallboard.png"
+    fi
+  fi
+  echo "==> sample of /metrics:"
+  curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^callwatch_queue_(calls_waiting|calls_offered_total|service_level_ratio\{.*today.*offered)' | head -20 || true
+  if [ -z "${CALLWATCH_DEMO_ONESHOT:-}" ]; then
+    echo "==> press Ctrl-C to stop"
+    wait $dpid
+  fi
+}
+
+test_all() {
+  build
+  cd "$BUILD"
+  ctest --output-on-failure -j "$JOBS" --timeout 900
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) test_all ;;
+  build) build ;;
+  bench) build; "$BUILD/bin/callwatch-bench" "${@:2}" ;;
+  *) echo "usage: $0 demo|test|build|bench" >&2; exit 2 ;;
+esac

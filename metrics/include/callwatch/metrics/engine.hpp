@@ -1,0 +1,58 @@
+// The engine: one owner of all live state. Feeds hand it events; it keeps calls, visits, queues
+// and agents as state machines and the interval windows of METRICS.md. Single-threaded by design.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "callwatch/metrics/clock.hpp"
+#include "callwatch/metrics/event.hpp"
+#include "callwatch/metrics/settings.hpp"
+#include "callwatch/metrics/snapshot.hpp"
+
+namespace callwatch::metrics {
+
+enum class ApplyResult : std::uint8_t {
+  applied,
+  ignored_duplicate,  // second outcome / completion for a visit: ignored, warned
+  ignored_unknown,    // refers to nothing known and carries nothing countable: warned
+};
+
+class Engine {
+ public:
+  // clock == nullptr: replay mode, time follows the largest event timestamp seen.
+  // Otherwise live mode: time follows the clock; event times still give waits and talk.
+  explicit Engine(EngineSettings settings, const Clock* clock = nullptr);
+  ~Engine();
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  ApplyResult apply(const Event& e);
+  // Let time pass: closes intervals, rolls the day, ages sliding windows.
+  void advance_to(double now);
+  // Replay end: open spans (pauses, states) count up to `end` (the input's last timestamp).
+  void finish(double end);
+
+  double now() const;
+  Snapshot snapshot() const;
+  const std::vector<ClosedInterval>& closed_intervals() const;
+  DataQuality& data_quality();
+  const DataQuality& data_quality() const;
+  const EngineSettings& settings() const;
+  std::uint64_t version() const;  // bumps on every applied event or rollover
+
+  // Record a warning (feeds and parsers use this too): counted by kind, message kept (capped).
+  void warn(std::string_view kind, std::string message);
+
+  // Whole state as text, and back (for persistence). Round-trips exactly.
+  std::string serialize() const;
+  bool restore(std::string_view data);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace callwatch::metrics

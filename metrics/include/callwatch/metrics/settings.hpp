@@ -1,0 +1,48 @@
+// Per-queue and engine-wide settings the core needs (filled by config/ from callwatch.toml, or
+// defaults). Plain data so that metrics/ stays free of any file format.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "callwatch/metrics/timezone.hpp"
+
+namespace callwatch::metrics {
+
+enum class SlFormula : std::uint8_t { answered, offered, abandons_positive, abandons_ignored };
+inline constexpr int kSlFormulaCount = 4;
+std::string_view to_string(SlFormula f);
+bool parse_sl_formula(std::string_view s, SlFormula& out);
+
+struct QueueSettings {
+  std::string display_name;       // empty: the queue name
+  double sl_threshold = 20.0;     // T, seconds
+  double sl_target = 0.80;        // 0..1
+  double short_abandon = 5.0;     // S, seconds
+  SlFormula formula = SlFormula::offered;  // the one shown on boards
+  // Erlang inputs; 0 = measured. Forecast: calls expected per 15-minute interval (for surge).
+  double erlang_aht = 0.0;
+  double forecast_per_interval = 0.0;
+  std::string site;
+};
+
+struct EngineSettings {
+  QueueSettings queue_defaults;
+  std::map<std::string, QueueSettings, std::less<>> queues;  // by queue name
+  TimeZone tz = TimeZone::utc();
+  int day_start_seconds = 0;      // seconds after local midnight at which "today" begins
+  int interval_minutes = 15;
+  double erlang_window_seconds = 900;  // arrival-rate window for agents_required
+  bool wrap_up_after_call = false;     // agent goes wrap_up (not available) after call_ended
+  std::size_t max_name_bytes = 256;    // longer names are rejected by feeds
+  std::size_t max_closed_intervals = 96 * 8;  // kept in memory per engine
+  // Extra histogram bucket bounds (seconds); every configured SL threshold is added to these.
+  std::vector<double> wait_buckets = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600};
+  std::vector<double> handle_buckets = {30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600};
+
+  const QueueSettings& for_queue(std::string_view name) const;
+};
+
+}  // namespace callwatch::metrics

@@ -1,0 +1,97 @@
+// A consistent, self-contained copy of the engine's state at one instant: what the exporter,
+// the wallboard publisher, the report and the store read. Building one never changes the engine.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callwatch/metrics/event.hpp"
+#include "callwatch/metrics/settings.hpp"
+#include "callwatch/metrics/stats.hpp"
+
+namespace callwatch::metrics {
+
+struct Histogram {
+  std::vector<double> bounds;          // upper bounds, ascending, +Inf implied
+  std::vector<std::uint64_t> counts;   // per bucket (not cumulative); size bounds+1
+  double sum = 0;
+  std::uint64_t count = 0;
+  void observe(double v);
+};
+
+struct Window {
+  QueueCounters counters;
+  double since = 0;  // start of the span these counters cover (UTC)
+  double until = 0;  // end (now for open windows)
+};
+
+enum class WindowKind : std::uint8_t { interval, sliding_15m, sliding_1h, today };
+inline constexpr int kWindowCount = 4;
+std::string_view window_label(WindowKind w);  // "interval", "15m", "1h", "today"
+
+struct QueueView {
+  std::string name;
+  QueueSettings settings;  // display name filled with the name when empty
+  int calls_waiting = 0;
+  double longest_wait = kNoValue;  // live: now - oldest entry among calls waiting
+  std::array<Window, kWindowCount> windows;
+  std::optional<Window> previous_interval;
+  std::array<int, kAgentStateCount> agents{};  // members of this queue by state
+  double arrival_rate = 0;                     // calls/s over the Erlang window
+  double measured_aht = kNoValue;              // seconds, over the Erlang window (or today)
+  std::optional<int> agents_required;          // Erlang C for the queue's T and target
+  double surge_ratio = kNoValue;               // arrivals last 5 min / expected; no data = NaN
+  std::int64_t arrivals_5m = 0;
+  QueueCounters total;                         // since the engine started (Prometheus counters)
+  Histogram answer_wait, abandon_wait, handle;
+  bool data_gap = false;                       // a restart or feed gap touched today's numbers
+};
+
+struct AgentView {
+  std::string name;
+  AgentState state = AgentState::logged_out;
+  double state_since = 0;
+  std::string pause_reason;
+  std::vector<std::string> queues;
+  AgentCounters today;     // including the open span up to now
+  AgentCounters interval;  // current interval, including the open span
+};
+
+struct DataQuality {
+  std::uint64_t events = 0;     // accepted events
+  std::uint64_t rejected = 0;   // counted by the feed/parser, added here for reports
+  std::uint64_t duplicates = 0;
+  std::uint64_t restarts = 0;   // PBX restarts seen (visits cut)
+  std::uint64_t visits_cut = 0;
+  std::uint64_t inferred_outcomes = 0;
+  std::uint64_t late_events = 0;   // outcome older than the current interval: counted in it
+  std::uint64_t clock_skew = 0;    // event time ahead of the engine clock: clamped
+  std::map<std::string, std::uint64_t, std::less<>> warning_counts;  // by kind
+  std::vector<std::string> warnings;  // first messages, capped
+  bool gap = false;
+};
+
+struct Snapshot {
+  double now = 0;
+  double interval_start = 0;
+  double day_start = 0;
+  std::vector<QueueView> queues;  // sorted by name
+  std::vector<AgentView> agents;  // sorted by name
+  DataQuality data_quality;
+  std::uint64_t events_applied = 0;
+  std::uint64_t version = 0;  // bumps on every change
+};
+
+// A closed interval of one queue (for --interval reports and, later, the store).
+struct ClosedInterval {
+  std::string queue;
+  double start = 0;
+  double end = 0;
+  QueueCounters counters;
+};
+
+}  // namespace callwatch::metrics
