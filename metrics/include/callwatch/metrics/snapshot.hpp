@@ -75,12 +75,31 @@ struct DataQuality {
   bool gap = false;
 };
 
+enum class AlertSeverity : std::uint8_t { info, warning, critical };
+enum class AlertState : std::uint8_t { inactive, pending, firing, resolved };
+
+struct AlertView {
+  std::string id;        // stable key: rule name + queue
+  std::string rule;      // rule name (label `alert`)
+  std::string queue;     // "" for global rules
+  AlertSeverity severity = AlertSeverity::warning;
+  AlertState state = AlertState::inactive;
+  double value = kNoValue;
+  double since = 0;      // when the current state began
+  std::string message;
+  bool acked = false;
+  std::string acked_by;
+  double acked_at = 0;
+  std::string ack_comment;
+};
+
 struct Snapshot {
   double now = 0;
   double interval_start = 0;
   double day_start = 0;
   std::vector<QueueView> queues;  // sorted by name
   std::vector<AgentView> agents;  // sorted by name
+  std::vector<AlertView> alerts;  // every rule x queue known, firing or not
   DataQuality data_quality;
   std::uint64_t events_applied = 0;
   std::uint64_t version = 0;  // bumps on every change
