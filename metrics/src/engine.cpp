@@ -1,48 +1,131 @@
-// TEMPORARY STUB: the real engine lands next.
+// The engine: calls, visits, queues and agents as state machines, and the windows of METRICS.md.
+// Everything here runs on one thread; names are interned once so the hot path hashes a name at
+// most once per event and works on integer ids afterwards.
 #include "callwatch/metrics/engine.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "callwatch/metrics/erlang.hpp"
+#include "internal/interner.hpp"
+#include "internal/minute_ring.hpp"
 
 namespace callwatch::metrics {
 
-struct Engine::Impl {
-  EngineSettings settings;
-  const Clock* clock;
-  DataQuality dq;
-  std::vector<ClosedInterval> closed;
-  double now = 0;
-  std::uint64_t version = 0;
+namespace {
+
+using Id = internal::Id;
+constexpr Id kNone = internal::kNoId;
+constexpr double kSkewTolerance = 5.0;           // live: event ahead of our clock by more = skew
+constexpr double kCallRetention = 4 * 3600.0;    // forget finished calls after this long
+constexpr std::size_t kMaxWarnings = 1000;
+constexpr double kSurgeWindow = 300.0;
+
+enum class Activity : std::uint8_t { none, ringing, on_call, wrap_up };
+
+struct Visit {
+  Id queue = kNone;
+  double entered = kNoValue;  // NaN: entry precedes the input
+  bool done = false;          // has its outcome (or was cut)
 };
 
-Engine::Engine(EngineSettings s, const Clock* c) : impl_(std::make_unique<Impl>()) {
-  impl_->settings = std::move(s);
-  impl_->clock = c;
+struct CallState {
+  std::vector<Visit> visits;
+  std::vector<Id> agents_offered;
+  int queues_entered = 0;
+  bool bounced = false;
+  bool answered = false;
+  bool ended = false;
+  Id answered_queue = kNone;
+  Id answered_agent = kNone;
+  double answer_ts = kNoValue;
+  double last_ts = 0;
+};
+
+struct QueueState {
+  std::string name;
+  QueueSettings settings;
+  std::multiset<double> waiting;  // entry times of calls waiting now
+  QueueCounters interval, today, total;
+  std::optional<Window> previous;
+  internal::MinuteRing<QueueCounters> ring;
+  Histogram answer_wait, abandon_wait, handle;
+  bool gap = false;
+};
+
+struct AgentStateRec {
+  std::string name;
+  bool logged_in = false;
+  std::vector<Id> members;  // queues, sorted
+  std::vector<Id> paused_in;  // queues, sorted
+  bool paused_all = false;
+  std::string pause_reason;
+  Activity activity = Activity::none;
+  AgentState state = AgentState::logged_out;
+  double state_since = 0;
+  double reason_since = 0;  // pause time by reason: start of the current reason's share
+  double wrap_started = 0;
+  AgentCounters interval, today;
+  Id last_call_queue = kNone;
+};
+
+void insert_sorted(std::vector<Id>& v, Id id) {
+  auto it = std::lower_bound(v.begin(), v.end(), id);
+  if (it == v.end() || *it != id) v.insert(it, id);
 }
-Engine::~Engine() = default;
-Engine::Engine(Engine&&) noexcept = default;
-Engine& Engine::operator=(Engine&&) noexcept = default;
-ApplyResult Engine::apply(const Event&) { return ApplyResult::applied; }
-void Engine::advance_to(double now) { impl_->now = now; }
-void Engine::finish(double end) { impl_->now = end; }
-double Engine::now() const { return impl_->now; }
-Snapshot Engine::snapshot() const { return {}; }
-const std::vector<ClosedInterval>& Engine::closed_intervals() const { return impl_->closed; }
-DataQuality& Engine::data_quality() { return impl_->dq; }
-const DataQuality& Engine::data_quality() const { return impl_->dq; }
-const EngineSettings& Engine::settings() const { return impl_->settings; }
-std::uint64_t Engine::version() const { return impl_->version; }
-void Engine::warn(std::string_view kind, std::string message) {
-  impl_->dq.warning_counts[std::string(kind)]++;
-  impl_->dq.warnings.push_back(std::move(message));
+bool erase_sorted(std::vector<Id>& v, Id id) {
+  auto it = std::lower_bound(v.begin(), v.end(), id);
+  if (it == v.end() || *it != id) return false;
+  v.erase(it);
+  return true;
 }
-std::string Engine::serialize() const { return {}; }
-bool Engine::restore(std::string_view) { return false; }
+bool contains_sorted(const std::vector<Id>& v, Id id) {
+  return std::binary_search(v.begin(), v.end(), id);
+}
+
+std::vector<double> merged_bounds(std::vector<double> base, const EngineSettings& s) {
+  base.push_back(s.queue_defaults.sl_threshold);
+  base.push_back(s.queue_defaults.short_abandon);
+  for (const auto& [name, q] : s.queues) {
+    base.push_back(q.sl_threshold);
+    base.push_back(q.short_abandon);
+  }
+  base.erase(std::remove_if(base.begin(), base.end(), [](double b) { return !(b > 0); }),
+             base.end());
+  std::sort(base.begin(), base.end());
+  base.erase(std::unique(base.begin(), base.end()), base.end());
+  return base;
+}
+
+Histogram make_histogram(const std::vector<double>& bounds) {
+  Histogram h;
+  h.bounds = bounds;
+  h.counts.assign(bounds.size() + 1, 0);
+  return h;
+}
+
+std::string fmt_ts(double t) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", t);
+  return buf;
+}
+
+}  // namespace
 
 void Histogram::observe(double v) {
-  std::size_t i = 0;
-  while (i < bounds.size() && v > bounds[i]) ++i;
-  counts[i]++;
+  if (counts.size() != bounds.size() + 1) counts.assign(bounds.size() + 1, 0);
+  const auto it = std::lower_bound(bounds.begin(), bounds.end(), v);  // le: v <= bound
+  counts[static_cast<std::size_t>(it - bounds.begin())]++;
   sum += v;
   count++;
 }
+
 std::string_view window_label(WindowKind w) {
   switch (w) {
     case WindowKind::interval: return "interval";
@@ -52,5 +135,719 @@ std::string_view window_label(WindowKind w) {
   }
   return "";
 }
+
+struct Engine::Impl {
+  EngineSettings settings;
+  const Clock* clock = nullptr;
+  std::vector<double> wait_bounds, handle_bounds;
+
+  internal::Interner queue_names, agent_names;
+  std::vector<QueueState> queues;
+  std::vector<AgentStateRec> agents;
+  std::unordered_map<std::string, CallState, internal::StringHash, std::equal_to<>> calls;
+
+  bool started = false;
+  double start_time = 0;  // first instant the engine saw (replay: first event)
+  double now = 0;
+  double interval_start = 0;
+  double interval_end = 0;
+  double day_start = 0;
+  double next_day_start = 0;
+  std::vector<ClosedInterval> closed;
+  DataQuality dq;
+  std::uint64_t version = 0;
+  std::uint64_t events_applied = 0;
+
+  // ---- time -------------------------------------------------------------------------------
+  void start_at(double t) {
+    started = true;
+    start_time = t;
+    now = t;
+    interval_start = settings.tz.interval_start(t, settings.interval_minutes);
+    interval_end = interval_start + settings.interval_minutes * 60.0;
+    day_start = settings.tz.day_start(t, settings.day_start_seconds);
+    next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
+  }
+
+  void accrue_agent(AgentStateRec& a, double t) {
+    if (t <= a.state_since) return;
+    const double d = t - a.state_since;
+    const int s = static_cast<int>(a.state);
+    a.interval.state_seconds[s] += d;
+    a.today.state_seconds[s] += d;
+    if (a.state == AgentState::paused) {
+      const double from = std::max(a.reason_since, a.state_since);
+      if (t > from) {
+        a.interval.paused_by_reason[a.pause_reason] += t - from;
+        a.today.paused_by_reason[a.pause_reason] += t - from;
+      }
+      a.reason_since = t;
+    }
+    a.state_since = t;
+  }
+
+  void close_interval(double boundary) {
+    for (auto& a : agents) accrue_agent(a, boundary);
+    for (auto& q : queues) {
+      if (q.interval.offered() > 0 || q.interval.arrivals > 0 || q.interval.handled > 0 ||
+          q.interval.transferred_out > 0 || q.interval.ring_noanswer > 0) {
+        closed.push_back(ClosedInterval{q.name, interval_start, boundary, q.interval});
+      }
+      Window w;
+      w.counters = q.interval;
+      w.since = std::max(interval_start, start_time);
+      w.until = boundary;
+      q.previous = w;
+      q.interval = QueueCounters{};
+    }
+    for (auto& a : agents) a.interval = AgentCounters{};
+    if (closed.size() > settings.max_closed_intervals) {
+      closed.erase(closed.begin(),
+                   closed.begin() + static_cast<long>(closed.size() - settings.max_closed_intervals));
+    }
+    if (boundary >= next_day_start) {
+      for (auto& q : queues) {
+        q.today = QueueCounters{};
+        q.gap = false;
+      }
+      for (auto& a : agents) a.today = AgentCounters{};
+      day_start = next_day_start;
+      next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
+      dq.gap = false;
+    }
+    prune_calls(boundary);
+    ++version;
+  }
+
+  void advance(double t) {
+    if (!started) {
+      start_at(t);
+      return;
+    }
+    if (t <= now) return;
+    const double span = settings.interval_minutes * 60.0;
+    // A jump of days (clock change, replay gap): close the current interval once, then skip the
+    // empty ones instead of walking through each.
+    if (t - interval_end > 2 * 86400.0) {
+      close_interval(interval_end);
+      const double new_start = settings.tz.interval_start(t, settings.interval_minutes);
+      for (auto& a : agents) a.state_since = std::max(a.state_since, new_start);
+      for (auto& q : queues) q.today = QueueCounters{};
+      for (auto& a : agents) a.today = AgentCounters{};
+      interval_start = new_start;
+      interval_end = new_start + span;
+      day_start = settings.tz.day_start(t, settings.day_start_seconds);
+      next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
+    }
+    while (t >= interval_end) {
+      close_interval(interval_end);
+      interval_start = interval_end;
+      // Recompute rather than add: a DST change can make a local interval start move.
+      interval_end = settings.tz.interval_start(interval_start + span + 1, settings.interval_minutes);
+      if (interval_end <= interval_start) interval_end = interval_start + span;
+    }
+    now = t;
+  }
+
+  void prune_calls(double t) {
+    for (auto it = calls.begin(); it != calls.end();) {
+      const auto& c = it->second;
+      const bool open = std::any_of(c.visits.begin(), c.visits.end(),
+                                    [](const Visit& v) { return !v.done; });
+      if (!open && t - c.last_ts > kCallRetention) it = calls.erase(it);
+      else ++it;
+    }
+  }
+
+  // ---- names ------------------------------------------------------------------------------
+  Id queue_id(std::string_view name) {
+    auto [id, added] = queue_names.intern(name);
+    if (added) {
+      QueueState q;
+      q.name = std::string(name);
+      q.settings = settings.for_queue(name);
+      if (q.settings.display_name.empty()) q.settings.display_name = q.name;
+      q.answer_wait = make_histogram(wait_bounds);
+      q.abandon_wait = make_histogram(wait_bounds);
+      q.handle = make_histogram(handle_bounds);
+      queues.push_back(std::move(q));
+    }
+    return id;
+  }
+  Id agent_id(std::string_view name) {
+    auto [id, added] = agent_names.intern(name);
+    if (added) {
+      AgentStateRec a;
+      a.name = std::string(name);
+      a.state_since = now;
+      a.reason_since = now;
+      agents.push_back(std::move(a));
+    }
+    return id;
+  }
+
+  void warn(std::string_view kind, std::string msg) {
+    auto it = dq.warning_counts.find(kind);
+    if (it == dq.warning_counts.end()) dq.warning_counts.emplace(std::string(kind), 1);
+    else ++it->second;
+    if (dq.warnings.size() < kMaxWarnings) dq.warnings.push_back(std::move(msg));
+  }
+
+  // ---- counting ---------------------------------------------------------------------------
+  template <typename F>
+  void count(QueueState& q, double t, F&& f) {
+    f(q.interval);
+    f(q.today);
+    f(q.total);
+    f(q.ring.at(t, now));
+  }
+
+  static void note_max_wait(QueueCounters& c, double wait) {
+    if (!has_value(wait)) return;
+    c.max_wait = has_value(c.max_wait) ? std::max(c.max_wait, wait) : wait;
+  }
+
+  void check_bounce(CallState& c, Id queue) {
+    if (c.bounced || queue == kNone) return;
+    if (static_cast<int>(c.agents_offered.size()) >= 3 || c.queues_entered >= 3) {
+      c.bounced = true;
+      count(queues[queue], now, [](QueueCounters& k) { ++k.bounced; });
+    }
+  }
+
+  // Finds the visit of (call, queue) that an outcome closes: the latest open one, else the
+  // latest one (a second outcome), else none.
+  static Visit* find_visit(CallState& c, Id queue) {
+    Visit* last = nullptr;
+    for (auto it = c.visits.rbegin(); it != c.visits.rend(); ++it) {
+      if (it->queue != queue) continue;
+      if (!it->done) return &*it;
+      if (!last) last = &*it;
+    }
+    return last;
+  }
+
+  void leave_waiting(QueueState& q, const Visit& v) {
+    if (!has_value(v.entered)) return;
+    auto it = q.waiting.find(v.entered);
+    if (it != q.waiting.end()) q.waiting.erase(it);
+  }
+
+  CallState& call(std::string_view id, double t) {
+    auto it = calls.find(id);
+    if (it == calls.end()) it = calls.emplace(std::string(id), CallState{}).first;
+    it->second.last_ts = std::max(it->second.last_ts, t);
+    return it->second;
+  }
+
+  ApplyResult on_enqueued(const Event& e, double t) {
+    const Id qid = queue_id(e.queue);
+    CallState& c = call(e.call, t);
+    for (const auto& v : c.visits) {
+      if (v.queue == qid && !v.done) {
+        warn("duplicate_enqueue", "call " + std::string(e.call) + " entered queue " +
+                                      std::string(e.queue) + " twice without an outcome");
+        return ApplyResult::ignored_duplicate;
+      }
+    }
+    c.visits.push_back(Visit{qid, e.ts, false});
+    ++c.queues_entered;
+    QueueState& q = queues[qid];
+    q.waiting.insert(e.ts);
+    count(q, t, [](QueueCounters& k) { ++k.arrivals; });
+    check_bounce(c, qid);
+    return ApplyResult::applied;
+  }
+
+  enum class Outcome { answered, abandoned, timed_out, exited_empty, exited_key, transferred_out };
+
+  ApplyResult on_outcome(const Event& e, double t, Outcome o) {
+    const Id qid = queue_id(e.queue);
+    CallState& c = call(e.call, t);
+    Visit* v = find_visit(c, qid);
+    if (v && v->done) {
+      warn("duplicate_outcome", "call " + std::string(e.call) + " in queue " +
+                                    std::string(e.queue) + ": second outcome ignored");
+      return ApplyResult::ignored_duplicate;
+    }
+    if (!v) {
+      // Entry precedes the input (file starts mid-day, daemon started mid-call).
+      c.visits.push_back(Visit{qid, kNoValue, false});
+      v = &c.visits.back();
+    }
+    QueueState& q = queues[qid];
+    leave_waiting(q, *v);
+    v->done = true;
+    double wait = e.wait;
+    if (!has_value(wait) && has_value(v->entered)) wait = e.ts - v->entered;
+    if (has_value(wait) && wait < 0) {
+      warn("negative_wait", "call " + std::string(e.call) + ": outcome before entry, wait taken as 0");
+      wait = 0;
+    }
+    if (!has_value(wait) && o != Outcome::transferred_out) {
+      warn("unknown_wait", "call " + std::string(e.call) + " in queue " + std::string(e.queue) +
+                               ": outcome without a known wait counts in no wait-based figure");
+    }
+    if (e.inferred) ++dq.inferred_outcomes;
+    const double T = q.settings.sl_threshold;
+    const double S = q.settings.short_abandon;
+    const bool known = has_value(wait);
+    count(q, t, [&](QueueCounters& k) {
+      switch (o) {
+        case Outcome::answered:
+          ++k.answered;
+          if (known) {
+            ++k.answered_with_wait;
+            k.answer_wait_sum += wait;
+            if (wait <= T) ++k.answered_within_sl;
+          }
+          break;
+        case Outcome::abandoned:
+          ++k.abandoned;
+          if (known && wait <= T) ++k.abandoned_within_sl;
+          if (known && wait < S) ++k.short_abandoned;
+          break;
+        case Outcome::timed_out: ++k.timed_out; break;
+        case Outcome::exited_empty: ++k.exited_empty; break;
+        case Outcome::exited_key: ++k.exited_key; break;
+        case Outcome::transferred_out: ++k.transferred_out; return;
+      }
+      if (!known) ++k.no_wait_outcomes;
+      note_max_wait(k, wait);
+    });
+    if (known && o == Outcome::answered) q.answer_wait.observe(wait);
+    if (known && o == Outcome::abandoned) q.abandon_wait.observe(wait);
+
+    if (o == Outcome::answered) {
+      c.answered = true;
+      c.answered_queue = qid;
+      c.answer_ts = e.ts;
+      if (!e.agent.empty()) {
+        const Id aid = agent_id(e.agent);
+        c.answered_agent = aid;
+        if (!contains_sorted(c.agents_offered, aid)) insert_sorted(c.agents_offered, aid);
+        AgentStateRec& a = agents[aid];
+        ++a.interval.answered;
+        ++a.today.answered;
+        a.logged_in = true;
+        insert_sorted(a.members, qid);
+        a.activity = Activity::on_call;
+        a.last_call_queue = qid;
+        update_state(a, t);
+      }
+      check_bounce(c, qid);
+    }
+    return ApplyResult::applied;
+  }
+
+  ApplyResult on_ended(const Event& e, double t) {
+    CallState& c = call(e.call, t);
+    if (c.ended) {
+      warn("duplicate_completion", "call " + std::string(e.call) + ": second completion ignored");
+      return ApplyResult::ignored_duplicate;
+    }
+    c.ended = true;
+    Id qid = c.answered_queue;
+    if (qid == kNone && !e.queue.empty()) qid = queue_id(e.queue);
+    Id aid = kNone;
+    if (!e.agent.empty()) aid = agent_id(e.agent);
+    else aid = c.answered_agent;
+    const double hold = has_value(e.hold) ? e.hold : 0.0;
+    double talk = e.talk;
+    if (!has_value(talk) && has_value(c.answer_ts)) talk = std::max(0.0, e.ts - c.answer_ts - hold);
+    const double wrap = has_value(e.wrap) ? e.wrap : 0.0;
+    if (qid == kNone) {
+      warn("unattributed_completion",
+           "call " + std::string(e.call) + " ended with no known queue: not in AHT");
+    } else if (!has_value(talk)) {
+      warn("unknown_talk", "call " + std::string(e.call) + " ended with no known talk time");
+    } else {
+      QueueState& q = queues[qid];
+      const double handle = talk + hold + wrap;
+      count(q, t, [&](QueueCounters& k) {
+        ++k.handled;
+        k.handle_sum += handle;
+        k.talk_sum += talk;
+        k.hold_sum += hold;
+      });
+      q.handle.observe(handle);
+    }
+    if (aid != kNone) {
+      AgentStateRec& a = agents[aid];
+      if (has_value(talk)) {
+        a.interval.talk_seconds += talk;
+        a.today.talk_seconds += talk;
+      }
+      a.interval.hold_seconds += hold;
+      a.today.hold_seconds += hold;
+      if (a.activity == Activity::on_call || a.activity == Activity::ringing) {
+        a.activity = settings.wrap_up_after_call ? Activity::wrap_up : Activity::none;
+      }
+      a.last_call_queue = qid;
+      update_state(a, t);
+    }
+    return ApplyResult::applied;
+  }
+
+  ApplyResult on_transferred(const Event& e, double t) {
+    CallState& c = call(e.call, t);
+    if (!c.answered && !e.queue.empty()) {
+      // Before answer: the visit leaves its queue by transfer (not offered).
+      const Id qid = queue_id(e.queue);
+      Visit* v = find_visit(c, qid);
+      if (v && !v->done) {
+        Event closing = e;
+        return on_outcome(closing, t, Outcome::transferred_out);
+      }
+    }
+    return ApplyResult::applied;  // after answer: informational (call_ended carries the figures)
+  }
+
+  ApplyResult on_ring_noanswer(const Event& e, double t) {
+    const Id aid = agent_id(e.agent);
+    AgentStateRec& a = agents[aid];
+    if (a.activity == Activity::ringing) {
+      a.activity = Activity::none;
+      update_state(a, t);
+    }
+    if (has_value(e.ring_ms) && e.ring_ms <= 0) {
+      // Refused at once (busy, unreachable, DND): never offered to a person.
+      ++a.interval.ring_refused;
+      ++a.today.ring_refused;
+      return ApplyResult::applied;
+    }
+    ++a.interval.ring_noanswer;
+    ++a.today.ring_noanswer;
+    Id qid = kNone;
+    if (!e.queue.empty()) {
+      qid = queue_id(e.queue);
+      count(queues[qid], t, [](QueueCounters& k) { ++k.ring_noanswer; });
+    }
+    if (!e.call.empty()) {
+      CallState& c = call(e.call, t);
+      if (!c.answered && !contains_sorted(c.agents_offered, aid)) insert_sorted(c.agents_offered, aid);
+      check_bounce(c, qid);
+    }
+    return ApplyResult::applied;
+  }
+
+  void update_state(AgentStateRec& a, double t) {
+    AgentState s;
+    if (!a.logged_in) s = AgentState::logged_out;
+    else if (a.activity == Activity::on_call) s = AgentState::on_call;
+    else if (a.activity == Activity::ringing) s = AgentState::ringing;
+    else if (a.activity == Activity::wrap_up) s = AgentState::wrap_up;
+    else if (a.paused_all || !a.paused_in.empty()) s = AgentState::paused;
+    else s = AgentState::available;
+    if (s == a.state) return;
+    const double at = std::max(t, a.state_since);
+    accrue_agent(a, at);
+    if (a.state == AgentState::wrap_up && a.last_call_queue != kNone) {
+      // After-call work belongs to the handle time of the call it followed.
+      const double wrap = at - a.wrap_started;
+      if (wrap > 0) {
+        a.interval.wrap_seconds += wrap;
+        a.today.wrap_seconds += wrap;
+        count(queues[a.last_call_queue], t, [&](QueueCounters& k) { k.handle_sum += wrap; });
+      }
+    }
+    if (s == AgentState::wrap_up) a.wrap_started = at;
+    if (s == AgentState::paused) a.reason_since = at;
+    a.state = s;
+    a.state_since = at;
+  }
+
+  ApplyResult on_agent_state(const Event& e, double t) {
+    const Id aid = agent_id(e.agent);
+    std::vector<Id> qs;
+    qs.reserve(e.queues.size());
+    for (auto name : e.queues) {
+      if (!name.empty()) qs.push_back(queue_id(name));
+    }
+    AgentStateRec& a = agents[aid];
+    const double at = std::max(t, a.state_since);
+    switch (e.state) {
+      case AgentState::logged_out:
+        if (qs.empty()) {
+          a.members.clear();
+        } else {
+          for (Id q : qs) {
+            erase_sorted(a.members, q);
+            erase_sorted(a.paused_in, q);
+          }
+        }
+        if (a.members.empty()) {
+          a.logged_in = false;
+          a.activity = Activity::none;
+          a.paused_in.clear();
+          a.paused_all = false;
+        }
+        break;
+      case AgentState::paused: {
+        a.logged_in = true;
+        const bool was_paused = a.state == AgentState::paused;
+        if (was_paused && e.reason != a.pause_reason) {
+          accrue_agent(a, at);  // split the span by reason; the span itself goes on
+        }
+        if (!was_paused || e.reason != a.pause_reason) a.pause_reason = std::string(e.reason);
+        if (qs.empty()) {
+          a.paused_all = true;
+        } else {
+          for (Id q : qs) {
+            insert_sorted(a.members, q);
+            insert_sorted(a.paused_in, q);
+          }
+        }
+        break;
+      }
+      case AgentState::available:
+        a.logged_in = true;
+        if (qs.empty()) {
+          a.paused_in.clear();
+          a.paused_all = false;
+        } else {
+          for (Id q : qs) {
+            insert_sorted(a.members, q);
+            erase_sorted(a.paused_in, q);
+          }
+          if (a.paused_in.empty()) a.paused_all = false;
+        }
+        a.activity = Activity::none;
+        break;
+      case AgentState::ringing:
+      case AgentState::on_call:
+      case AgentState::wrap_up:
+        a.logged_in = true;
+        for (Id q : qs) insert_sorted(a.members, q);
+        a.activity = e.state == AgentState::ringing  ? Activity::ringing
+                     : e.state == AgentState::on_call ? Activity::on_call
+                                                      : Activity::wrap_up;
+        break;
+    }
+    update_state(a, at);
+    return ApplyResult::applied;
+  }
+
+  ApplyResult on_restart(const Event& e, double t) {
+    ++dq.restarts;
+    dq.gap = true;
+    std::uint64_t cut = 0;
+    for (auto& [id, c] : calls) {
+      for (auto& v : c.visits) {
+        if (v.done) continue;
+        leave_waiting(queues[v.queue], v);
+        v.done = true;
+        queues[v.queue].gap = true;
+        ++cut;
+      }
+    }
+    for (auto& q : queues) q.waiting.clear();
+    for (auto& a : agents) {
+      if (a.activity != Activity::none) {
+        a.activity = Activity::none;
+        update_state(a, t);
+      }
+    }
+    dq.visits_cut += cut;
+    warn("pbx_restart", "PBX restart at " + fmt_ts(e.ts) + ": " + std::to_string(cut) +
+                            " visits still open were closed without an outcome");
+    return ApplyResult::applied;
+  }
+
+  ApplyResult apply(const Event& e) {
+    double t = e.ts;
+    if (!std::isfinite(t)) return ApplyResult::ignored_unknown;
+    if (clock) {
+      const double wall = clock->now();
+      if (!started) start_at(wall);
+      if (t > wall + kSkewTolerance) {
+        ++dq.clock_skew;
+        t = wall;
+      }
+    }
+    if (!started) start_at(t);
+    if (t > now) advance(t);
+    if (t < interval_start) {
+      ++dq.late_events;
+    }
+    t = std::max(t, interval_start);
+    ++version;
+    ++events_applied;
+    switch (e.type) {
+      case EventType::call_enqueued: return on_enqueued(e, t);
+      case EventType::call_answered: return on_outcome(e, t, Outcome::answered);
+      case EventType::call_abandoned: return on_outcome(e, t, Outcome::abandoned);
+      case EventType::call_exited:
+        return on_outcome(e, t,
+                          e.exit_reason == ExitReason::timeout ? Outcome::timed_out
+                          : e.exit_reason == ExitReason::empty ? Outcome::exited_empty
+                                                               : Outcome::exited_key);
+      case EventType::call_ended: return on_ended(e, t);
+      case EventType::call_transferred: return on_transferred(e, t);
+      case EventType::agent_ring_noanswer: return on_ring_noanswer(e, t);
+      case EventType::agent_state: return on_agent_state(e, t);
+      case EventType::feed_restart: return on_restart(e, t);
+    }
+    return ApplyResult::ignored_unknown;
+  }
+
+  // ---- views ------------------------------------------------------------------------------
+  AgentCounters with_open_span(const AgentStateRec& a, const AgentCounters& base, double t) const {
+    AgentCounters c = base;
+    if (t > a.state_since) {
+      c.state_seconds[static_cast<int>(a.state)] += t - a.state_since;
+      if (a.state == AgentState::paused) {
+        const double from = std::max(a.reason_since, a.state_since);
+        if (t > from) c.paused_by_reason[a.pause_reason] += t - from;
+      }
+    }
+    return c;
+  }
+
+  Snapshot snapshot() const {
+    Snapshot s;
+    s.now = now;
+    s.interval_start = interval_start;
+    s.day_start = day_start;
+    s.data_quality = dq;
+    s.events_applied = events_applied;
+    s.version = version;
+
+    // Queue order: by name. Build per-queue agent counts first.
+    std::vector<std::array<int, kAgentStateCount>> per_queue(queues.size());
+    for (auto& arr : per_queue) arr.fill(0);
+    for (const auto& a : agents) {
+      for (Id q : a.members) {
+        AgentState st = a.state;
+        if (st == AgentState::paused || st == AgentState::available) {
+          st = (a.paused_all || contains_sorted(a.paused_in, q)) ? AgentState::paused
+                                                                  : AgentState::available;
+        }
+        if (!a.logged_in) st = AgentState::logged_out;
+        per_queue[q][static_cast<int>(st)]++;
+      }
+    }
+
+    std::vector<Id> order(queues.size());
+    for (Id i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](Id a, Id b) { return queues[a].name < queues[b].name; });
+    s.queues.reserve(queues.size());
+    for (Id qi : order) {
+      const QueueState& q = queues[qi];
+      QueueView v;
+      v.name = q.name;
+      v.settings = q.settings;
+      v.calls_waiting = static_cast<int>(q.waiting.size());
+      if (!q.waiting.empty()) v.longest_wait = std::max(0.0, now - *q.waiting.begin());
+      auto& iw = v.windows[static_cast<int>(WindowKind::interval)];
+      iw.counters = q.interval;
+      iw.since = std::max(interval_start, start_time);
+      iw.until = now;
+      auto& w15 = v.windows[static_cast<int>(WindowKind::sliding_15m)];
+      w15.counters = q.ring.sum(now, 15);
+      w15.since = std::max(q.ring.window_start(now, 15), start_time);
+      w15.until = now;
+      auto& w60 = v.windows[static_cast<int>(WindowKind::sliding_1h)];
+      w60.counters = q.ring.sum(now, 60);
+      w60.since = std::max(q.ring.window_start(now, 60), start_time);
+      w60.until = now;
+      auto& td = v.windows[static_cast<int>(WindowKind::today)];
+      td.counters = q.today;
+      td.since = std::max(day_start, start_time);
+      td.until = now;
+      v.previous_interval = q.previous;
+      v.agents = per_queue[qi];
+      v.total = q.total;
+      v.answer_wait = q.answer_wait;
+      v.abandon_wait = q.abandon_wait;
+      v.handle = q.handle;
+      v.data_gap = q.gap;
+
+      // Erlang C staffing from the measured load.
+      const double window = std::min(settings.erlang_window_seconds, std::max(60.0, now - start_time));
+      const QueueCounters load = q.ring.sum(now, static_cast<int>(std::ceil(window / 60.0)));
+      v.arrival_rate = static_cast<double>(load.arrivals) / window;
+      double h = q.settings.erlang_aht;
+      if (!(h > 0)) {
+        const auto a1 = aht(w60.counters);
+        const auto at = aht(q.today);
+        h = a1 ? *a1 : (at ? *at : kNoValue);
+      }
+      v.measured_aht = h;
+      if (v.arrival_rate == 0) v.agents_required = 0;
+      else if (has_value(h) && h > 0)
+        v.agents_required = agents_required(v.arrival_rate, h, q.settings.sl_threshold,
+                                            q.settings.sl_target);
+
+      // Surge: arrivals over the last 5 minutes against the expected count.
+      v.arrivals_5m = q.ring.sum(now, 5).arrivals;
+      double expected = kNoValue;
+      if (q.settings.forecast_per_interval > 0) {
+        expected = q.settings.forecast_per_interval * kSurgeWindow / (settings.interval_minutes * 60.0);
+      } else if (now - start_time >= 35 * 60.0) {
+        // No forecast: the rate of the preceding 55 minutes is the baseline.
+        const auto hour = q.ring.sum(now, 60).arrivals;
+        const double before = static_cast<double>(hour - v.arrivals_5m);
+        const double base_minutes = std::min(55.0, (now - start_time) / 60.0 - 5.0);
+        expected = std::max(1.0, before * 5.0 / base_minutes);
+      }
+      if (has_value(expected) && expected > 0) v.surge_ratio = static_cast<double>(v.arrivals_5m) / expected;
+      s.queues.push_back(std::move(v));
+    }
+
+    std::vector<Id> aorder(agents.size());
+    for (Id i = 0; i < aorder.size(); ++i) aorder[i] = i;
+    std::sort(aorder.begin(), aorder.end(),
+              [&](Id a, Id b) { return agents[a].name < agents[b].name; });
+    s.agents.reserve(agents.size());
+    for (Id ai : aorder) {
+      const AgentStateRec& a = agents[ai];
+      AgentView v;
+      v.name = a.name;
+      v.state = a.state;
+      v.state_since = a.state_since;
+      if (a.state == AgentState::paused) v.pause_reason = a.pause_reason;
+      for (Id q : a.members) v.queues.push_back(queues[q].name);
+      std::sort(v.queues.begin(), v.queues.end());
+      v.today = with_open_span(a, a.today, now);
+      v.interval = with_open_span(a, a.interval, now);
+      s.agents.push_back(std::move(v));
+    }
+    return s;
+  }
+};
+
+Engine::Engine(EngineSettings settings, const Clock* clock) : impl_(std::make_unique<Impl>()) {
+  impl_->settings = std::move(settings);
+  if (impl_->settings.interval_minutes <= 0) impl_->settings.interval_minutes = 15;
+  impl_->clock = clock;
+  impl_->wait_bounds = merged_bounds(impl_->settings.wait_buckets, impl_->settings);
+  impl_->handle_bounds = impl_->settings.handle_buckets;
+  std::sort(impl_->handle_bounds.begin(), impl_->handle_bounds.end());
+  if (clock) impl_->start_at(clock->now());
+}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+ApplyResult Engine::apply(const Event& e) { return impl_->apply(e); }
+void Engine::advance_to(double now) { impl_->advance(now); }
+void Engine::finish(double end) {
+  impl_->advance(end);
+  for (auto& a : impl_->agents) impl_->accrue_agent(a, impl_->now);
+}
+double Engine::now() const { return impl_->now; }
+Snapshot Engine::snapshot() const { return impl_->snapshot(); }
+const std::vector<ClosedInterval>& Engine::closed_intervals() const { return impl_->closed; }
+DataQuality& Engine::data_quality() { return impl_->dq; }
+const DataQuality& Engine::data_quality() const { return impl_->dq; }
+const EngineSettings& Engine::settings() const { return impl_->settings; }
+std::uint64_t Engine::version() const { return impl_->version; }
+void Engine::warn(std::string_view kind, std::string message) {
+  impl_->warn(kind, std::move(message));
+}
+std::string Engine::serialize() const { return {}; }
+bool Engine::restore(std::string_view) { return false; }
 
 }  // namespace callwatch::metrics

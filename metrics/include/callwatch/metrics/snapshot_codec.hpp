@@ -1,0 +1,109 @@
+// The wallboard wire format: JSON encoding of metrics::Snapshot, of the delta between two
+// snapshots, and of the protocol's envelope messages (snapshot, delta, heartbeat, request, error).
+// Pure: no sockets, no clock, no files; the daemon's publisher and the wallboard both link it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "callwatch/metrics/snapshot.hpp"
+
+namespace callwatch::metrics::wire {
+
+// Every message carries "proto":"MAJOR.MINOR". A minor bump only adds fields (old readers ignore
+// them); a major bump may change meaning, so a reader refuses the body and says so on screen.
+inline constexpr int kProtocolMajor = 1;
+inline constexpr int kProtocolMinor = 0;
+
+struct ProtocolVersion {
+  int major = kProtocolMajor;
+  int minor = kProtocolMinor;
+  bool operator==(const ProtocolVersion&) const = default;
+};
+std::string to_string(ProtocolVersion v);  // "1.0"
+
+enum class MessageType : std::uint8_t {
+  snapshot,   // control reply: full state at `seq`
+  delta,      // publish: changes since seq-1
+  heartbeat,  // publish: "alive, latest seq is `seq`", every second
+  request,    // control request: `request` = "snapshot" | "ack"
+  error,      // control reply: `request` could not be served, `error` says why
+};
+std::string_view to_string(MessageType t);
+
+// What changed between two snapshots: whole entries for added or changed queues, agents and
+// alerts, names (alert ids) of removed ones, and the scalar header of the newer snapshot.
+struct SnapshotDelta {
+  double now = 0;
+  double interval_start = 0;
+  double day_start = 0;
+  std::uint64_t events_applied = 0;
+  std::uint64_t version = 0;
+  std::vector<QueueView> queues;
+  std::vector<std::string> removed_queues;
+  std::vector<AgentView> agents;
+  std::vector<std::string> removed_agents;
+  std::vector<AlertView> alerts;
+  std::vector<std::string> removed_alerts;  // by AlertView::id
+  std::optional<DataQuality> data_quality;  // present when it changed
+
+  // True when an entity or data quality changed (a new `now` alone is not worth a delta: the
+  // heartbeat carries it).
+  bool has_changes() const;
+};
+
+struct DiffOptions {
+  // Fields that grow with the clock alone (time in each state, talk seconds of an open call,
+  // sliding window bounds) are resent only once they moved by this much, so 10,000 agents do not
+  // all go on the wire every 100 ms. Discrete fields (state, counts, reasons) are always exact.
+  double time_tolerance_seconds = 10.0;
+};
+
+// `from` is what subscribers hold; `to` the newer state. Entities are matched by name (alert id).
+SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& opts = {});
+// Applies a delta in place; keeps queues and agents sorted by name and alerts by id.
+void apply(Snapshot& state, const SnapshotDelta& delta);
+
+// A decoded message. Body fields are filled only for a compatible major version.
+struct Message {
+  ProtocolVersion proto;
+  MessageType type = MessageType::heartbeat;
+  std::uint64_t seq = 0;
+  std::string site;     // publisher's site name ("" when the daemon has none)
+  double sent_at = 0;   // publisher's wall clock (UTC seconds)
+  double now = 0;       // heartbeat: engine time of the latest published state
+  Snapshot snapshot;    // type snapshot
+  SnapshotDelta delta;  // type delta
+  std::string request;  // type request: what is asked; type error: what was asked
+  std::string error;    // type error
+  std::string alert_id;  // request ack: the alert
+
+  bool compatible() const { return proto.major == kProtocolMajor; }
+};
+
+struct Envelope {
+  std::uint64_t seq = 0;
+  std::string_view site;
+  double sent_at = 0;
+};
+
+std::string encode_snapshot(const Snapshot& s, const Envelope& env);
+std::string encode_delta(const SnapshotDelta& d, const Envelope& env);
+std::string encode_heartbeat(double now, const Envelope& env);
+std::string encode_request(std::string_view request, std::string_view alert_id = {});
+std::string encode_error(std::string_view request, std::string_view error, const Envelope& env);
+
+// Body of one Snapshot without the envelope (round-trip tests, persistence of the last state).
+std::string encode_state(const Snapshot& s);
+tl::expected<Snapshot, std::string> decode_state(std::string_view json);
+
+// Parses any protocol message. Untrusted input: a malformed message is an error, never a crash.
+// A message of another major version decodes its envelope only (compatible() == false).
+tl::expected<Message, std::string> decode(std::string_view json);
+
+}  // namespace callwatch::metrics::wire

@@ -1,0 +1,53 @@
+// Per-minute buckets of the last hour, for the sliding 15 m and 1 h windows. A window of w
+// minutes covers the current (partial) minute and the w-1 before it.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+namespace callwatch::metrics::internal {
+
+template <typename T>
+class MinuteRing {
+ public:
+  static constexpr int kMinutes = 61;
+
+  // The bucket for an event at time t counted at engine time now; an event too old for the
+  // ring is counted in the current minute.
+  T& at(double t, double now) {
+    std::int64_t m = minute(t);
+    const std::int64_t cur = minute(now);
+    if (m < cur - (kMinutes - 2) || m > cur) m = cur;
+    auto& b = buckets_[static_cast<std::size_t>(index(m))];
+    if (b.minute != m) {
+      b.minute = m;
+      b.value = T{};
+    }
+    return b.value;
+  }
+
+  T sum(double now, int minutes) const {
+    T out{};
+    const std::int64_t cur = minute(now);
+    for (const auto& b : buckets_) {
+      if (b.minute <= cur && b.minute > cur - minutes) out.add(b.value);
+    }
+    return out;
+  }
+
+  static double window_start(double now, int minutes) {
+    return static_cast<double>(minute(now) - minutes + 1) * 60.0;
+  }
+
+ private:
+  struct Bucket {
+    std::int64_t minute = INT64_MIN;
+    T value{};
+  };
+  static std::int64_t minute(double t) { return static_cast<std::int64_t>(std::floor(t / 60.0)); }
+  static std::int64_t index(std::int64_t m) { return ((m % kMinutes) + kMinutes) % kMinutes; }
+  std::array<Bucket, kMinutes> buckets_{};
+};
+
+}  // namespace callwatch::metrics::internal
