@@ -1,0 +1,239 @@
+// Wallboard wire format: snapshots and deltas survive encode/decode, a diff applied to the old
+// state gives the new one, and untrusted or newer-version input is handled without a crash.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "callwatch/metrics/snapshot_codec.hpp"
+
+using namespace callwatch::metrics;
+namespace wire = callwatch::metrics::wire;
+
+namespace {
+
+QueueView make_queue(std::string name, int waiting) {
+  QueueView q;
+  q.name = std::move(name);
+  q.settings.display_name = q.name;
+  q.calls_waiting = waiting;
+  q.longest_wait = waiting > 0 ? 42.5 : kNoValue;
+  auto& today = q.windows[static_cast<int>(WindowKind::today)];
+  today.since = 1767571200;
+  today.until = 1767600000;
+  today.counters.answered = 90;
+  today.counters.answered_within_sl = 72;
+  today.counters.abandoned = 10;
+  today.counters.short_abandoned = 2;
+  today.counters.max_wait = 181.25;
+  q.agents[static_cast<int>(AgentState::available)] = 3;
+  q.agents[static_cast<int>(AgentState::on_call)] = 5;
+  q.agents_required = 9;
+  q.answer_wait.bounds = {5, 20, 60};
+  q.answer_wait.counts = {40, 32, 15, 3};
+  q.answer_wait.sum = 1234.5;
+  q.answer_wait.count = 90;
+  return q;
+}
+
+AgentView make_agent(std::string name, AgentState st, double since) {
+  AgentView a;
+  a.name = std::move(name);
+  a.state = st;
+  a.state_since = since;
+  a.queues = {"sales", "销售"};
+  a.today.answered = 12;
+  a.today.ring_noanswer = 1;
+  a.today.talk_seconds = 2400;
+  a.today.state_seconds[static_cast<int>(st)] = 100;
+  return a;
+}
+
+Snapshot make_snapshot() {
+  Snapshot s;
+  s.now = 1767600000.25;
+  s.interval_start = 1767599100;
+  s.day_start = 1767571200;
+  s.events_applied = 1234;
+  s.version = 77;
+  s.queues = {make_queue("sales", 4), make_queue("support", 0), make_queue("销售", 2)};
+  s.queues[2].settings.display_name = "销售热线";
+  s.queues[2].previous_interval = s.queues[2].windows[0];
+  s.queues[2].previous_interval->counters.answered = 17;
+  s.agents = {make_agent("alice", AgentState::on_call, 1767599990),
+              make_agent("bob", AgentState::paused, 1767599000),
+              make_agent("王芳", AgentState::available, 1767599500)};
+  s.agents[1].pause_reason = "午饭";
+  s.agents[1].today.paused_by_reason["午饭"] = 1000;
+  AlertView al;
+  al.id = "long_wait/sales";
+  al.rule = "long_wait";
+  al.queue = "sales";
+  al.severity = AlertSeverity::critical;
+  al.state = AlertState::firing;
+  al.value = 95;
+  al.since = 1767599900;
+  al.message = "longest wait 95 s > 60 s";
+  s.alerts = {al};
+  s.data_quality.events = 1234;
+  s.data_quality.rejected = 3;
+  s.data_quality.warning_counts["duplicate"] = 2;
+  s.data_quality.warnings = {"line 7: duplicate"};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot survives encode and decode, CJK names and no-data values included",
+          "[metrics][wire]") {
+  const Snapshot s = make_snapshot();
+  const std::string json = wire::encode_snapshot(s, {.seq = 41, .site = "上海", .sent_at = 5.5});
+  auto m = wire::decode(json);
+  REQUIRE(m);
+  CHECK(m->compatible());
+  CHECK(m->type == wire::MessageType::snapshot);
+  CHECK(m->seq == 41);
+  CHECK(m->site == "上海");
+  CHECK(m->sent_at == 5.5);
+  const Snapshot& d = m->snapshot;
+  CHECK(d.now == 1767600000.25);
+  REQUIRE(d.queues.size() == 3);
+  CHECK(d.queues[2].name == "销售");
+  CHECK(d.queues[2].settings.display_name == "销售热线");
+  CHECK(d.queues[0].longest_wait == 42.5);
+  CHECK(std::isnan(d.queues[1].longest_wait));  // no call waiting: no value, not 0
+  CHECK(d.queues[0].agents_required == 9);
+  CHECK(d.queues[0].windows[3].counters.answered_within_sl == 72);
+  CHECK(d.queues[0].windows[3].counters.max_wait == 181.25);
+  CHECK(std::isnan(d.queues[0].windows[0].counters.max_wait));
+  CHECK_FALSE(d.queues[0].previous_interval.has_value());
+  REQUIRE(d.queues[2].previous_interval.has_value());
+  CHECK(d.queues[2].previous_interval->counters.answered == 17);
+  CHECK(d.queues[0].answer_wait.counts == std::vector<std::uint64_t>{40, 32, 15, 3});
+  REQUIRE(d.agents.size() == 3);
+  CHECK(d.agents[1].pause_reason == "午饭");
+  CHECK(d.agents[1].today.paused_by_reason.at("午饭") == 1000);
+  CHECK(d.agents[0].queues == std::vector<std::string>{"sales", "销售"});
+  CHECK(d.agents[2].name == "王芳");
+  REQUIRE(d.alerts.size() == 1);
+  CHECK(d.alerts[0].severity == AlertSeverity::critical);
+  CHECK(d.alerts[0].state == AlertState::firing);
+  CHECK(d.data_quality.warning_counts.at("duplicate") == 2);
+  // Whole-state equality: the decoded snapshot encodes to the very same text.
+  CHECK(wire::encode_state(d) == wire::encode_state(s));
+}
+
+TEST_CASE("names with quotes, backslashes and control characters round-trip", "[metrics][wire]") {
+  Snapshot s;
+  s.queues = {make_queue("a\"b\\c\nd\te\x01", 1)};
+  auto back = wire::decode_state(wire::encode_state(s));
+  REQUIRE(back);
+  CHECK(back->queues[0].name == "a\"b\\c\nd\te\x01");
+}
+
+TEST_CASE("a diff holds exactly the changed entities and applying it gives the new state",
+          "[metrics][wire]") {
+  const Snapshot a = make_snapshot();
+  Snapshot b = a;
+  b.now += 0.5;
+  b.version += 1;
+  b.queues[0].calls_waiting = 5;                       // changed
+  b.agents[0].state = AgentState::wrap_up;             // changed
+  b.agents.erase(b.agents.begin() + 1);                // bob removed
+  b.agents.push_back(make_agent("carol", AgentState::available, b.now));  // added (sorted last)
+  b.alerts[0].acked = true;
+
+  const auto d = wire::diff(a, b);
+  CHECK(d.has_changes());
+  REQUIRE(d.queues.size() == 1);
+  CHECK(d.queues[0].name == "sales");
+  REQUIRE(d.agents.size() == 2);
+  CHECK(d.agents[0].name == "alice");
+  CHECK(d.agents[1].name == "carol");
+  CHECK(d.removed_agents == std::vector<std::string>{"bob"});
+  CHECK(d.alerts.size() == 1);
+  CHECK_FALSE(d.data_quality.has_value());
+
+  // Through the wire too.
+  auto m = wire::decode(wire::encode_delta(d, {.seq = 42, .site = "", .sent_at = 0}));
+  REQUIRE(m);
+  CHECK(m->type == wire::MessageType::delta);
+  CHECK(m->seq == 42);
+  Snapshot applied = a;
+  wire::apply(applied, m->delta);
+  // carol sorts between bob's old place and 王芳 (UTF-8 bytes > ASCII): order by name kept.
+  REQUIRE(applied.agents.size() == 3);
+  CHECK(applied.agents[1].name == "carol");
+  Snapshot expected = b;
+  std::sort(expected.agents.begin(), expected.agents.end(),
+            [](const auto& x, const auto& y) { return x.name < y.name; });
+  CHECK(wire::encode_state(applied) == wire::encode_state(expected));
+}
+
+TEST_CASE("time that grows with the clock alone is resent only past the tolerance",
+          "[metrics][wire]") {
+  const Snapshot a = make_snapshot();
+  Snapshot b = a;
+  // alice on call: 3 s more talk and on_call time, below the 10 s tolerance -> not resent.
+  b.agents[0].today.talk_seconds += 3;
+  b.agents[0].today.state_seconds[static_cast<int>(AgentState::on_call)] += 3;
+  b.queues[0].windows[0].until += 3;
+  b.queues[0].longest_wait += 0.5;  // below the 1 s display step
+  CHECK_FALSE(wire::diff(a, b).has_changes());
+
+  b.agents[0].today.talk_seconds += 8;  // 11 s in all: past 10 s
+  auto d = wire::diff(a, b);
+  REQUIRE(d.agents.size() == 1);
+  CHECK(d.agents[0].name == "alice");
+
+  Snapshot c = a;
+  c.queues[0].longest_wait += 1.0;  // 42.5 -> 43.5: the shown second changed
+  REQUIRE(wire::diff(a, c).queues.size() == 1);
+
+  Snapshot e = a;
+  e.agents[0].today.answered += 1;  // a count: always exact
+  CHECK(wire::diff(a, e).agents.size() == 1);
+}
+
+TEST_CASE("a message of a newer major version decodes its envelope only", "[metrics][wire]") {
+  auto m = wire::decode(
+      R"({"proto":"2.3","type":"delta","seq":9,"site":"x","queues":"changed meaning"})");
+  REQUIRE(m);
+  CHECK_FALSE(m->compatible());
+  CHECK(m->proto.major == 2);
+  CHECK(m->proto.minor == 3);
+  CHECK(m->seq == 9);
+  CHECK(m->delta.queues.empty());
+
+  // A newer minor of our major is compatible: unknown fields are ignored.
+  auto n = wire::decode(R"({"proto":"1.7","type":"heartbeat","seq":3,"now":12.5,"new":1})");
+  REQUIRE(n);
+  CHECK(n->compatible());
+  CHECK(n->now == 12.5);
+}
+
+TEST_CASE("malformed messages are errors, never crashes", "[metrics][wire]") {
+  CHECK_FALSE(wire::decode("not json"));
+  CHECK_FALSE(wire::decode(R"({"type":"delta","seq":1})"));              // no proto
+  CHECK_FALSE(wire::decode(R"({"proto":"one","type":"delta"})"));         // bad proto
+  CHECK_FALSE(wire::decode(R"({"proto":"1.0","type":"bogus"})"));         // unknown type
+  CHECK_FALSE(wire::decode(R"({"proto":"1.0","type":"delta","seq":-1})"));  // negative seq
+  CHECK_FALSE(wire::decode(R"({"proto":"1.0","type":"delta","queues":[{"calls_waiting":1}]})"));
+  CHECK_FALSE(wire::decode(R"({"proto":"1.0","type":"delta","queues":[{"name":5}]})"));
+  CHECK_FALSE(
+      wire::decode(R"({"proto":"1.0","type":"delta","agents":[{"name":"a","state":"asleep"}]})"));
+  CHECK_FALSE(wire::decode(R"({"proto":"1.0","type":"snapshot","seq":1})"));  // no state
+  CHECK_FALSE(wire::decode(R"([1,2,3])"));
+}
+
+TEST_CASE("requests and errors carry what was asked", "[metrics][wire]") {
+  auto r = wire::decode(wire::encode_request("ack", "long_wait/sales"));
+  REQUIRE(r);
+  CHECK(r->type == wire::MessageType::request);
+  CHECK(r->request == "ack");
+  CHECK(r->alert_id == "long_wait/sales");
+  auto e = wire::decode(wire::encode_error("ack", "not supported yet", {.seq = 3, .site = "", .sent_at = 0}));
+  REQUIRE(e);
+  CHECK(e->type == wire::MessageType::error);
+  CHECK(e->request == "ack");
+  CHECK(e->error == "not supported yet");
+}
