@@ -2,6 +2,7 @@
 // Anything that does not fit the table is rejected with a reason, never thrown.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,15 @@ enum class RejectReason : std::uint8_t {
 inline constexpr int kRejectReasonCount = 9;
 std::string_view to_string(RejectReason r);
 
+// Field rules beyond the DESIGN.md table (forward compatible, strict where it matters):
+// - unknown fields are ignored; a known field with the wrong JSON type rejects (wrong_type);
+// - `null` means "absent" (a required field that is null is missing_field);
+// - "ts": number, finite, > 0; optional numbers `wait_seconds`, `talk_seconds`, `hold_seconds`,
+//   `wrap_seconds` (finite, >= 0), `ring_ms` (>= 0), `priority` (an integer), `inferred` (bool);
+// - call_ended accepts an optional `queue`; call_transferred needs `agent` or `queue` and
+//   `to_queue` or `to`;
+// - names (call, queue, agent, caller, to, to_queue, reason, queues[]) longer than max_name_bytes
+//   reject as name_too_long; empty required names are bad_value.
 class NativeParser {
  public:
   explicit NativeParser(std::size_t max_message_bytes = 64 * 1024, std::size_t max_name_bytes = 256);
@@ -37,13 +47,23 @@ class NativeParser {
   // The returned event (and its string views) stays valid until the next call to parse().
   tl::expected<const metrics::Event*, RejectReason> parse(std::string_view json);
 
+  // Why the last parse() rejected, for logs (e.g. `missing field "queue"`). Valid until the next
+  // parse(); empty after an accepted message.
+  std::string_view last_error() const;
+
+  std::size_t max_message_bytes() const;
+
  private:
   struct Impl;
-  Impl* impl_;  // owned; pimpl keeps simdjson out of every includer
+  std::unique_ptr<Impl> impl_;  // pimpl keeps simdjson out of every includer
 };
 
 // The inverse: one native JSON object for an event (feeds that translate AMI/ESL/queue_log into
 // native events, the simulator, and recording). Appends to `out`.
 void append_native_json(const metrics::Event& e, std::string& out);
+
+// Appends `s` as a JSON string literal (quotes included), escaping quote, backslash and control
+// characters; UTF-8 passes through unchanged.
+void append_json_string(std::string_view s, std::string& out);
 
 }  // namespace callwatch::daemon
