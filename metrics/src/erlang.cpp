@@ -51,78 +51,84 @@ std::optional<int> agents_required(double lambda, double aht, double threshold, 
   return std::nullopt;
 }
 
-// Erlang A (Palm/M/M/m+M) from the birth-death chain: states n = 0..N, birth lambda, death
-// min(n,m)*mu + max(0,n-m)*theta. The waiting-time tail P(W > t) for a caller who finds n >= m
-// in system is a sum of exponential phases; we evaluate it numerically by uniformization-free
-// integration over the abandonment-free service of the queue ahead, which is exact for the
-// exponential model: a caller at queue position j (0-based) must see j+1 departures from
-// {service completions at rate m*mu, abandonments ahead at rate k*theta}.
+// Erlang A (M/M/m+M): exponential patience with rate theta = 1/patience. The number in system
+// is a birth-death chain (births lambda, deaths min(n,m)*mu + max(0,n-m)*theta); an arriving
+// caller sees its stationary distribution. A caller with j callers ahead leaves state j towards
+// service at rate r_j = m*mu + j*theta and abandons at rate theta, so with u_j(t) = P(served within
+// t | j ahead): du_j/dt = r_j*u_{j-1} - (r_j + theta)*u_j, u_{-1} = 1, u_j(0) = 0 (solved with RK4).
+// Holding times do not depend on which exit is taken (competing exponentials), which gives the
+// mean wait of answered callers in closed form.
 ErlangPoint erlang_a_point(int agents, double lambda, double aht, double threshold,
                            double patience) {
   ErlangPoint p;
   p.agents = agents;
-  if (agents <= 0 || lambda <= 0 || aht <= 0 || patience <= 0) {
-    p.service_level = lambda <= 0 ? 1.0 : 0.0;
-    p.p_wait = lambda <= 0 ? 0.0 : 1.0;
+  if (!(lambda > 0)) {
+    p.service_level = 1.0;
+    p.p_wait = 0.0;
+    p.asa_seconds = 0.0;
+    p.occupancy = 0.0;
+    return p;
+  }
+  if (agents <= 0 || !(aht > 0) || !(patience > 0)) {
+    p.service_level = 0.0;
+    p.asa_seconds = std::numeric_limits<double>::infinity();
     return p;
   }
   const double mu = 1.0 / aht;
   const double theta = 1.0 / patience;
-  // Stationary distribution, truncated where the tail is negligible.
-  std::vector<double> pi;
-  pi.push_back(1.0);
+  std::vector<double> pi{1.0};
   double total = 1.0;
-  for (int n = 1; n < agents + 5000; ++n) {
+  for (int n = 1;; ++n) {
     const double death = std::min(n, agents) * mu + std::max(0, n - agents) * theta;
     const double next = pi.back() * lambda / death;
     pi.push_back(next);
     total += next;
-    if (n > agents && next < 1e-16 * total) break;
+    if ((n > agents && next < 1e-15 * total) || n > agents + 200000) break;
   }
   for (double& v : pi) v /= total;
-  double p_wait = 0;
-  for (std::size_t n = static_cast<std::size_t>(agents); n < pi.size(); ++n) p_wait += pi[n];
-  // P(answered within T) for an arriving caller who finds n >= m: the caller needs n-m+1
-  // departures from the queue ahead (rates m*mu + k*theta with k callers ahead still waiting),
-  // before both T and its own patience run out. Compute P(served by T) by a small ODE on the
-  // number of callers still ahead, with the caller's own abandonment as a competing exit.
-  double served_in_t = 0, served_ever = 0, waited = 0;
-  const int steps = 400;
+  const int max_ahead = std::max(0, static_cast<int>(pi.size()) - 1 - agents);
+  const std::size_t J = static_cast<std::size_t>(max_ahead) + 1;
+  auto rate = [&](std::size_t j) { return agents * mu + static_cast<double>(j) * theta; };
+
+  // u_j(T) by RK4.
+  std::vector<double> u(J, 0.0), k1(J), k2(J), k3(J), k4(J), tmp(J);
+  auto deriv = [&](const std::vector<double>& x, std::vector<double>& d) {
+    for (std::size_t j = 0; j < J; ++j) {
+      const double prev = j == 0 ? 1.0 : x[j - 1];
+      d[j] = rate(j) * prev - (rate(j) + theta) * x[j];
+    }
+  };
+  const double fastest = rate(J - 1) + theta;
+  const int steps = std::max(100, static_cast<int>(std::ceil(threshold * fastest * 2)));
   const double dt = threshold / steps;
-  for (std::size_t n = static_cast<std::size_t>(agents); n < pi.size(); ++n) {
-    const int ahead = static_cast<int>(n) - agents;  // callers ahead in the queue
-    if (pi[n] < 1e-14) continue;
-    // prob[j] = probability that j callers are still ahead and our caller still waits.
-    std::vector<double> prob(static_cast<std::size_t>(ahead) + 1, 0.0);
-    prob[static_cast<std::size_t>(ahead)] = 1.0;
-    double served = 0;
-    for (int s = 0; s < steps; ++s) {
-      std::vector<double> d(prob.size(), 0.0);
-      for (std::size_t j = 0; j < prob.size(); ++j) {
-        const double out = agents * mu + static_cast<double>(j) * theta;
-        d[j] -= (out + theta) * prob[j];
-        if (j > 0) d[j - 1] += out * prob[j];
-        else served += out * prob[j] * dt;
-      }
-      for (std::size_t j = 0; j < prob.size(); ++j) prob[j] += d[j] * dt;
-    }
-    // Served ever (for ASA-like figures): P(reach the front before abandoning) approximately.
-    double reach = 1.0;
-    for (int j = ahead; j >= 0; --j) {
-      const double out = agents * mu + j * theta;
-      reach *= out / (out + theta);
-    }
-    served_in_t += pi[n] * served;
-    served_ever += pi[n] * reach;
-    waited += pi[n];
+  for (int s = 0; s < steps && threshold > 0; ++s) {
+    deriv(u, k1);
+    for (std::size_t j = 0; j < J; ++j) tmp[j] = u[j] + 0.5 * dt * k1[j];
+    deriv(tmp, k2);
+    for (std::size_t j = 0; j < J; ++j) tmp[j] = u[j] + 0.5 * dt * k2[j];
+    deriv(tmp, k3);
+    for (std::size_t j = 0; j < J; ++j) tmp[j] = u[j] + dt * k3[j];
+    deriv(tmp, k4);
+    for (std::size_t j = 0; j < J; ++j) u[j] += dt / 6 * (k1[j] + 2 * k2[j] + 2 * k3[j] + k4[j]);
   }
-  // SL over callers that were answered or abandoned: the no-wait callers are answered at once.
+
+  double p_wait = 0, served_within = 0, served_ever = 0, wait_served = 0;
+  double reach = 1.0, mean_hold = 0.0;  // along j = 0, 1, 2...: P(served | j), sum of 1/(r+theta)
+  for (std::size_t j = 0; j < J; ++j) {
+    reach *= rate(j) / (rate(j) + theta);
+    mean_hold += 1.0 / (rate(j) + theta);
+    const double w = pi[static_cast<std::size_t>(agents) + j];
+    p_wait += w;
+    served_within += w * u[j];
+    served_ever += w * reach;
+    wait_served += w * reach * mean_hold;
+  }
   const double p_nowait = 1.0 - p_wait;
   p.p_wait = p_wait;
-  p.service_level = p_nowait + served_in_t;
-  p.asa_seconds = 0;  // not derived in closed form for Erlang A here
-  p.occupancy = std::min(1.0, lambda * (p_nowait + served_ever) * aht / agents);
-  (void)waited;
+  p.service_level = p_nowait + served_within;
+  const double answered = p_nowait + served_ever;
+  p.asa_seconds = answered > 0 ? wait_served / answered : 0.0;
+  p.occupancy = std::min(1.0, lambda * answered * aht / agents);
   return p;
 }
 

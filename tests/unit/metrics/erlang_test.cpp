@@ -56,3 +56,27 @@ TEST_CASE("Erlang B known value", "[metrics][erlang]") {
   // B(2, 1) = (1/2) / (1 + 1 + 1/2) = 0.2
   CHECK(erlang_b(2, 1.0) == Approx(0.2));
 }
+
+TEST_CASE("Erlang A with endless patience is Erlang C", "[metrics][erlang]") {
+  // Patience 1e7 s: nobody abandons, so the figures of the Erlang C table above come back.
+  const auto p = erlang_a_point(14, 100.0 / 1800.0, 180, 20, 1e7);
+  CHECK(p.p_wait == Approx(0.1741).margin(0.0005));
+  CHECK(p.service_level == Approx(0.8884).margin(0.0005));
+  CHECK(p.asa_seconds == Approx(7.84).margin(0.02));
+}
+
+TEST_CASE("Erlang A needs no more agents than Erlang C and copes with overload",
+          "[metrics][erlang]") {
+  const double lambda = 100.0 / 1800.0;
+  const auto c = agents_required(lambda, 180, 20, 0.8);
+  const auto a = agents_required_erlang_a(lambda, 180, 20, 0.8, 60);
+  REQUIRE(c);
+  REQUIRE(a);
+  CHECK(*a <= *c);
+  // 8 agents for 10 Erlangs: Erlang C has no steady state, Erlang A does (callers give up).
+  const auto over = erlang_a_point(8, lambda, 180, 20, 60);
+  CHECK(over.service_level > 0.0);
+  CHECK(over.service_level < 0.8);
+  CHECK(over.p_wait > 0.5);
+  CHECK(over.occupancy <= 1.0);
+}
