@@ -4,27 +4,38 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "callwatch/metrics/snapshot.hpp"
+#include "feed_health.hpp"
 
 namespace callwatch::daemon {
-
-struct FeedHealth {
-  std::string name;               // label `feed`
-  bool up = false;
-  double last_event_ts = 0;       // 0 = never
-  std::uint64_t events = 0;       // accepted
-  std::map<std::string, std::uint64_t> rejected;  // by reason label
-};
 
 struct ExportOptions {
   bool agent_state = false;  // callwatch_agent_state (opt-in: one series per agent and state)
   std::string version = CALLWATCH_VERSION;
 };
 
+// One row of the metric table: every family /metrics can show, in the order it shows them.
+// Docs and tests read the same table.
+struct MetricInfo {
+  std::string_view name;
+  std::string_view type;    // counter | gauge | histogram
+  std::string_view labels;  // comma-separated label names, for docs
+  std::string_view help;
+};
+std::span<const MetricInfo> metric_table();
+
+// Replaces the contents of `out` (its capacity is kept: pass the same string every scrape).
 void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
                     const ExportOptions& opts, std::string& out);
+
+// Label value escaping of the text format: backslash, double quote and newline.
+void append_label_value(std::string_view v, std::string& out);
+// A sample value as Prometheus reads it: shortest round-trip decimal, +Inf, -Inf, NaN.
+void append_sample_value(double v, std::string& out);
 
 }  // namespace callwatch::daemon
