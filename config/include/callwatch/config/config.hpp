@@ -2,6 +2,8 @@
 // file and line; unknown keys are errors so a typo never silently falls back to a default.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,12 +15,15 @@
 
 namespace callwatch::config {
 
+// Used when no --config is given and the file exists; otherwise the built-in defaults apply.
+inline constexpr std::string_view kDefaultConfigPath = "/etc/callwatch/callwatch.toml";
+
 struct ConfigError {
   std::string file;
   int line = 0;    // 1-based; 0 when not tied to a line
-  int column = 0;
+  int column = 0;  // 1-based; 0 when not tied to a position
   std::string message;
-  std::string to_string() const;  // "file:line:column: message"
+  std::string to_string() const;  // "file:line:column: message" ("file: message" without a line)
 };
 
 struct ListenConfig {
@@ -28,24 +33,68 @@ struct ListenConfig {
   std::string metrics = "127.0.0.1:9747";        // HTTP /metrics
 };
 
+// One event source. The loader resolves what the daemon needs: a native feed always has its
+// ZeroMQ endpoint in `address` ([listen].feed when the file gives none), an ami/esl address
+// always carries a port. With no [[feed]] in the file, one native feed named "native" on
+// [listen].feed is configured.
 struct FeedConfig {
-  std::string name;               // label value of callwatch_feed_* metrics
+  std::string name;               // label value of callwatch_feed_* metrics; unique
   std::string type;               // native | queue_log | ami | esl
-  std::string address;            // host:port or ZeroMQ endpoint
-  std::string path;               // queue_log file
-  std::string credentials_file;   // never logged
-  std::vector<std::string> queues;  // empty: all
+  std::string address;            // native: ZeroMQ endpoint; ami/esl: host:port; queue_log: ""
+  std::string path;               // queue_log file (required for queue_log, else "")
+  std::string credentials_file;   // ami/esl login; never logged
+  std::vector<std::string> queues;  // empty: all; each names a [[queue]]
+  int line = 0;
+};
+
+enum class AlertMetric : std::uint8_t {
+  longest_wait,      // seconds, live
+  calls_waiting,     // count, live
+  service_level,     // ratio 0..1 over `window`
+  abandon_rate,      // ratio 0..1 over `window`
+  agents_available,  // count, live
+  surge_ratio,       // arrivals in the last 5 min / expected
+  bounced_calls,     // count over `window`
+  feed_stale,        // seconds since a feed's last event (per feed; `queues` does not apply)
+};
+enum class AlertWindow : std::uint8_t { live, sliding_15m, sliding_1h, today, interval };
+enum class AlertSeverity : std::uint8_t { info, warning, critical };
+
+std::string_view to_string(AlertMetric m);
+std::string_view to_string(AlertWindow w);  // "live", "15m", "1h", "today", "interval"
+std::string_view to_string(AlertSeverity s);
+
+// True for the metrics measured over a window (service_level, abandon_rate, bounced_calls).
+bool alert_metric_has_window(AlertMetric m);
+
+// An [[alert]] rule. It fires when the value stays beyond `threshold` (strictly above, or
+// strictly below) for `for_seconds`, and clears once the value is back at or past `clear`
+// (clear <= threshold for an above rule, >= for a below rule; equal when no hysteresis).
+struct AlertRuleConfig {
+  std::string name;  // unique; the `alert` label of callwatch_alerts_firing
+  AlertMetric metric = AlertMetric::longest_wait;
+  AlertWindow window = AlertWindow::live;  // live for metrics without a window, else default 15m
+  std::optional<metrics::SlFormula> formula;  // service_level only; nullopt: the queue's formula
+  bool above = true;                          // false: fires below the threshold
+  double threshold = 0;
+  double clear = 0;
+  double for_seconds = 0;
+  AlertSeverity severity = AlertSeverity::warning;
+  std::vector<std::string> queues;  // empty: every queue; each names a [[queue]]
   int line = 0;
 };
 
 struct Config {
   std::string source;  // file name, or "<defaults>"
+  // Queue settings (defaults and per queue), time zone, day start, interval, engine switches.
   metrics::EngineSettings engine;
   std::string timezone = "UTC";
   std::string day_start = "00:00";
   std::string site;
   ListenConfig listen;
   std::vector<FeedConfig> feeds;
+  std::vector<std::string> queue_names;  // [[queue]] names in file order (keys of engine.queues)
+  std::vector<AlertRuleConfig> alerts;
   bool export_agent_state = false;  // callwatch_agent_state series (one per agent and state)
   std::string storage_path;         // empty: no persistence
   int log_rate_limit_per_second = 10;
@@ -55,10 +104,16 @@ using ConfigResult = tl::expected<Config, std::vector<ConfigError>>;
 
 // Built-in defaults (no file): DESIGN.md "Config".
 Config default_config();
+// Every error found, sorted by position, not just the first.
 ConfigResult parse_config(std::string_view toml_text, const std::string& source_name);
 ConfigResult load_config_file(const std::string& path);
+// What the daemon runs on: `path` when given (a missing file is an error); with an empty path,
+// `default_path` when that file exists, else default_config().
+ConfigResult load_effective_config(const std::string& path,
+                                   const std::string& default_path = std::string(kDefaultConfigPath));
 
-// A zone by IANA name ("Asia/Shanghai", "UTC", "Europe/Berlin"), read from the system zoneinfo.
+// A zone by IANA name ("Asia/Shanghai", "UTC", "Europe/Berlin"), read from the system zoneinfo
+// ($TZDIR or /usr/share/zoneinfo). "UTC" and fixed zones ("Etc/GMT-8", "UTC+05:30") need no file.
 tl::expected<metrics::TimeZone, std::string> load_timezone(const std::string& name);
 
 }  // namespace callwatch::config
