@@ -389,6 +389,7 @@ void write_envelope(Writer& w, MessageType t, const Envelope& env) {
   member(w, "seq", env.seq);
   member(w, "site", env.site);
   member(w, "sent_at", env.sent_at);
+  member(w, "stream", env.stream);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1016,6 +1017,7 @@ tl::expected<Message, std::string> decode(std::string_view json) {
     opt(o, "seq", m.seq);
     opt(o, "site", m.site);
     opt(o, "sent_at", m.sent_at);
+    opt(o, "stream", m.stream);
     if (!m.compatible()) return m;  // another major: the body's meaning is unknown to us
 
     switch (m.type) {

@@ -86,7 +86,7 @@ Snapshot make_snapshot() {
 TEST_CASE("a snapshot survives encode and decode, CJK names and no-data values included",
           "[metrics][wire]") {
   const Snapshot s = make_snapshot();
-  const std::string json = wire::encode_snapshot(s, {.seq = 41, .site = "上海", .sent_at = 5.5});
+  const std::string json = wire::encode_snapshot(s, {.seq = 41, .site = "上海", .sent_at = 5.5, .stream = 99});
   auto m = wire::decode(json);
   REQUIRE(m);
   CHECK(m->compatible());
@@ -94,6 +94,7 @@ TEST_CASE("a snapshot survives encode and decode, CJK names and no-data values i
   CHECK(m->seq == 41);
   CHECK(m->site == "上海");
   CHECK(m->sent_at == 5.5);
+  CHECK(m->stream == 99);
   const Snapshot& d = m->snapshot;
   CHECK(d.now == 1767600000.25);
   REQUIRE(d.queues.size() == 3);
@@ -154,7 +155,7 @@ TEST_CASE("a diff holds exactly the changed entities and applying it gives the n
   CHECK_FALSE(d.data_quality.has_value());
 
   // Through the wire too.
-  auto m = wire::decode(wire::encode_delta(d, {.seq = 42, .site = "", .sent_at = 0}));
+  auto m = wire::decode(wire::encode_delta(d, {.seq = 42}));
   REQUIRE(m);
   CHECK(m->type == wire::MessageType::delta);
   CHECK(m->seq == 42);
@@ -231,7 +232,7 @@ TEST_CASE("requests and errors carry what was asked", "[metrics][wire]") {
   CHECK(r->type == wire::MessageType::request);
   CHECK(r->request == "ack");
   CHECK(r->alert_id == "long_wait/sales");
-  auto e = wire::decode(wire::encode_error("ack", "not supported yet", {.seq = 3, .site = "", .sent_at = 0}));
+  auto e = wire::decode(wire::encode_error("ack", "not supported yet", {.seq = 3}));
   REQUIRE(e);
   CHECK(e->type == wire::MessageType::error);
   CHECK(e->request == "ack");

@@ -75,6 +75,7 @@ struct Message {
   MessageType type = MessageType::heartbeat;
   std::uint64_t seq = 0;
   std::string site;     // publisher's site name ("" when the daemon has none)
+  std::uint64_t stream = 0;  // publisher run (see Envelope)
   double sent_at = 0;   // publisher's wall clock (UTC seconds)
   double now = 0;       // heartbeat: engine time of the latest published state
   Snapshot snapshot;    // type snapshot
@@ -88,8 +89,11 @@ struct Message {
 
 struct Envelope {
   std::uint64_t seq = 0;
-  std::string_view site;
+  std::string_view site = {};
   double sent_at = 0;
+  // Identifies one run of a publisher: sequence numbers restart with a new stream, so a reader
+  // that sees another stream id resyncs instead of taking seq 1 for an old message.
+  std::uint64_t stream = 0;
 };
 
 std::string encode_snapshot(const Snapshot& s, const Envelope& env);
