@@ -21,7 +21,7 @@
 #include <fmt/format.h>
 
 #include "callwatch/metrics/event.hpp"
-#include "sim/sim_json.hpp"
+#include "feeds/native_parser.hpp"
 
 namespace callwatch::daemon::sim {
 
@@ -244,7 +244,7 @@ struct Simulator::Impl {
 
   void emit(const Event& e) {
     buf.clear();
-    append_sim_json(e, buf);
+    append_native_json(e, buf);
     ++stats.events;
     (*sink)(buf);
   }
@@ -252,7 +252,8 @@ struct Simulator::Impl {
   Event base(EventType type) const {
     Event e;
     e.type = type;
-    e.ts = start + now;
+    // Milliseconds, as PBXs log them (shorter messages); rounding keeps the stream's order.
+    e.ts = std::round((start + now) * 1000.0) / 1000.0;
     return e;
   }
 
@@ -470,6 +471,7 @@ struct Simulator::Impl {
     e.queue = queue_names[static_cast<std::size_t>(c.queue)];
     e.agent = agent_names[static_cast<std::size_t>(a)];
     if (!c.ring_answers) {
+      e.ring_ms = kRingTimeout * 1000.0;
       ++stats.ring_noanswer;
       emit(e);
       // autopause=yes: the member who let it ring out is paused for a short while, so the call
