@@ -15,6 +15,7 @@
 #include "callwatch/metrics/erlang.hpp"
 #include "internal/interner.hpp"
 #include "internal/minute_ring.hpp"
+#include "internal/state_codec.hpp"
 
 namespace callwatch::metrics {
 
@@ -847,7 +848,319 @@ std::uint64_t Engine::version() const { return impl_->version; }
 void Engine::warn(std::string_view kind, std::string message) {
   impl_->warn(kind, std::move(message));
 }
-std::string Engine::serialize() const { return {}; }
-bool Engine::restore(std::string_view) { return false; }
+
+// ---- state codec ---------------------------------------------------------------------------
+namespace {
+
+using internal::StateReader;
+using internal::StateWriter;
+
+void put(StateWriter& w, const QueueCounters& c) {
+  for (std::int64_t v : {c.answered, c.abandoned, c.short_abandoned, c.timed_out, c.exited_empty,
+                         c.exited_key, c.transferred_out, c.answered_within_sl,
+                         c.abandoned_within_sl, c.answered_with_wait, c.handled, c.arrivals,
+                         c.ring_noanswer, c.bounced, c.no_wait_outcomes})
+    w.i(v);
+  for (double v : {c.answer_wait_sum, c.handle_sum, c.talk_sum, c.hold_sum, c.max_wait}) w.num(v);
+}
+void get(StateReader& r, QueueCounters& c) {
+  for (std::int64_t* v : {&c.answered, &c.abandoned, &c.short_abandoned, &c.timed_out,
+                          &c.exited_empty, &c.exited_key, &c.transferred_out, &c.answered_within_sl,
+                          &c.abandoned_within_sl, &c.answered_with_wait, &c.handled, &c.arrivals,
+                          &c.ring_noanswer, &c.bounced, &c.no_wait_outcomes})
+    *v = r.i();
+  for (double* v : {&c.answer_wait_sum, &c.handle_sum, &c.talk_sum, &c.hold_sum, &c.max_wait})
+    *v = r.num();
+}
+void put(StateWriter& w, const AgentCounters& c) {
+  for (std::int64_t v : {c.answered, c.ring_noanswer, c.ring_refused}) w.i(v);
+  for (double v : {c.talk_seconds, c.hold_seconds, c.wrap_seconds}) w.num(v);
+  for (double v : c.state_seconds) w.num(v);
+  w.i(static_cast<std::int64_t>(c.paused_by_reason.size()));
+  for (const auto& [reason, secs] : c.paused_by_reason) {
+    w.str(reason);
+    w.num(secs);
+  }
+}
+void get(StateReader& r, AgentCounters& c) {
+  for (std::int64_t* v : {&c.answered, &c.ring_noanswer, &c.ring_refused}) *v = r.i();
+  for (double* v : {&c.talk_seconds, &c.hold_seconds, &c.wrap_seconds}) *v = r.num();
+  for (double& v : c.state_seconds) v = r.num();
+  const std::size_t n = r.count(100000);
+  for (std::size_t k = 0; k < n && r.ok(); ++k) {
+    std::string reason = r.str();
+    c.paused_by_reason[reason] = r.num();
+  }
+}
+void put(StateWriter& w, const Histogram& h) {
+  w.i(static_cast<std::int64_t>(h.counts.size()));
+  for (auto v : h.counts) w.i(static_cast<std::int64_t>(v));
+  w.num(h.sum);
+  w.i(static_cast<std::int64_t>(h.count));
+}
+void get(StateReader& r, Histogram& h) {
+  const std::size_t n = r.count(1000);
+  std::vector<std::uint64_t> counts(n);
+  for (auto& v : counts) v = static_cast<std::uint64_t>(r.i());
+  h.sum = r.num();
+  h.count = static_cast<std::uint64_t>(r.i());
+  // Bounds come from the current settings; counts are kept only when the layout still matches.
+  if (counts.size() == h.bounds.size() + 1) h.counts = std::move(counts);
+  else {
+    h.counts.assign(h.bounds.size() + 1, 0);
+    h.sum = 0;
+    h.count = 0;
+  }
+}
+void put_ids(StateWriter& w, const std::vector<Id>& ids) {
+  w.i(static_cast<std::int64_t>(ids.size()));
+  for (Id id : ids) w.i(id == kNone ? -1 : static_cast<std::int64_t>(id));
+}
+Id get_id(StateReader& r, std::size_t limit) {
+  const std::int64_t v = r.i();
+  if (v == -1) return kNone;
+  if (v < 0 || static_cast<std::size_t>(v) >= limit) return kNone;
+  return static_cast<Id>(v);
+}
+void get_ids(StateReader& r, std::vector<Id>& ids, std::size_t limit) {
+  const std::size_t n = r.count(1000000);
+  ids.clear();
+  for (std::size_t k = 0; k < n && r.ok(); ++k) {
+    const Id id = get_id(r, limit);
+    if (id != kNone) ids.push_back(id);
+  }
+}
+
+}  // namespace
+
+std::string Engine::serialize() const {
+  const Impl& m = *impl_;
+  StateWriter w;
+  w.tag("callwatch-engine-state 1");
+  w.b(m.started);
+  for (double v : {m.start_time, m.now, m.interval_start, m.interval_end, m.day_start, m.next_day_start})
+    w.num(v);
+  w.i(static_cast<std::int64_t>(m.version));
+  w.i(static_cast<std::int64_t>(m.events_applied));
+  w.tag("\ndq");
+  const DataQuality& d = m.dq;
+  for (auto v : {d.events, d.rejected, d.duplicates, d.restarts, d.visits_cut, d.inferred_outcomes,
+                 d.late_events, d.clock_skew})
+    w.i(static_cast<std::int64_t>(v));
+  w.b(d.gap);
+  w.i(static_cast<std::int64_t>(d.warning_counts.size()));
+  for (const auto& [k, v] : d.warning_counts) {
+    w.str(k);
+    w.i(static_cast<std::int64_t>(v));
+  }
+  w.i(static_cast<std::int64_t>(d.warnings.size()));
+  for (const auto& s : d.warnings) w.str(s);
+  w.tag("\nqueues");
+  w.i(static_cast<std::int64_t>(m.queues.size()));
+  for (const auto& q : m.queues) {
+    w.str(q.name);
+    w.i(static_cast<std::int64_t>(q.waiting.size()));
+    for (double t : q.waiting) w.num(t);
+    put(w, q.interval);
+    put(w, q.today);
+    put(w, q.total);
+    w.b(q.previous.has_value());
+    if (q.previous) {
+      put(w, q.previous->counters);
+      w.num(q.previous->since);
+      w.num(q.previous->until);
+    }
+    for (int k = 0; k < internal::MinuteRing<QueueCounters>::kMinutes; ++k) {
+      w.i(q.ring.bucket_minute(k));
+      put(w, q.ring.bucket_value(k));
+    }
+    put(w, q.answer_wait);
+    put(w, q.abandon_wait);
+    put(w, q.handle);
+    w.b(q.gap);
+    w.tag("");
+  }
+  w.tag("agents");
+  w.i(static_cast<std::int64_t>(m.agents.size()));
+  for (const auto& a : m.agents) {
+    w.str(a.name);
+    w.b(a.logged_in);
+    put_ids(w, a.members);
+    put_ids(w, a.paused_in);
+    w.b(a.paused_all);
+    w.str(a.pause_reason);
+    w.i(static_cast<int>(a.activity));
+    w.i(static_cast<int>(a.state));
+    w.num(a.state_since);
+    w.num(a.reason_since);
+    w.num(a.wrap_started);
+    put(w, a.interval);
+    put(w, a.today);
+    put_ids(w, {a.last_call_queue});
+    w.tag("");
+  }
+  w.tag("calls");
+  w.i(static_cast<std::int64_t>(m.calls.size()));
+  // Sorted so the same state always gives the same text.
+  std::vector<const std::pair<const std::string, CallState>*> call_order;
+  call_order.reserve(m.calls.size());
+  for (const auto& kv : m.calls) call_order.push_back(&kv);
+  std::sort(call_order.begin(), call_order.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (const auto* kv : call_order) {
+    const auto& [id, c] = *kv;
+    w.str(id);
+    w.i(static_cast<std::int64_t>(c.visits.size()));
+    for (const auto& v : c.visits) {
+      put_ids(w, {v.queue});
+      w.num(v.entered);
+      w.b(v.done);
+    }
+    put_ids(w, c.agents_offered);
+    w.i(c.queues_entered);
+    w.b(c.bounced);
+    w.b(c.answered);
+    w.b(c.ended);
+    put_ids(w, {c.answered_queue, c.answered_agent});
+    w.num(c.answer_ts);
+    w.num(c.last_ts);
+    w.tag("");
+  }
+  w.tag("closed");
+  w.i(static_cast<std::int64_t>(m.closed.size()));
+  for (const auto& ci : m.closed) {
+    w.str(ci.queue);
+    w.num(ci.start);
+    w.num(ci.end);
+    put(w, ci.counters);
+    w.tag("");
+  }
+  w.tag("end");
+  return w.take();
+}
+
+bool Engine::restore(std::string_view data) {
+  StateReader r(data);
+  r.expect("callwatch-engine-state");
+  if (r.i() != 1 || !r.ok()) return false;
+  Impl m;
+  m.settings = impl_->settings;
+  m.clock = impl_->clock;
+  m.wait_bounds = impl_->wait_bounds;
+  m.handle_bounds = impl_->handle_bounds;
+  m.started = r.b();
+  for (double* v : {&m.start_time, &m.now, &m.interval_start, &m.interval_end, &m.day_start,
+                    &m.next_day_start})
+    *v = r.num();
+  m.version = static_cast<std::uint64_t>(r.i());
+  m.events_applied = static_cast<std::uint64_t>(r.i());
+  r.expect("dq");
+  DataQuality& d = m.dq;
+  for (std::uint64_t* v : {&d.events, &d.rejected, &d.duplicates, &d.restarts, &d.visits_cut,
+                           &d.inferred_outcomes, &d.late_events, &d.clock_skew})
+    *v = static_cast<std::uint64_t>(r.i());
+  d.gap = r.b();
+  for (std::size_t n = r.count(100000), k = 0; k < n && r.ok(); ++k) {
+    std::string key = r.str();
+    d.warning_counts[key] = static_cast<std::uint64_t>(r.i());
+  }
+  for (std::size_t n = r.count(100000), k = 0; k < n && r.ok(); ++k) d.warnings.push_back(r.str());
+  r.expect("queues");
+  const std::size_t nq = r.count(10'000'000);
+  for (std::size_t k = 0; k < nq && r.ok(); ++k) {
+    const Id id = m.queue_id(r.str());
+    QueueState& q = m.queues[id];
+    for (std::size_t n = r.count(), j = 0; j < n && r.ok(); ++j) q.waiting.insert(r.num());
+    get(r, q.interval);
+    get(r, q.today);
+    get(r, q.total);
+    if (r.b()) {
+      Window w;
+      get(r, w.counters);
+      w.since = r.num();
+      w.until = r.num();
+      q.previous = w;
+    }
+    for (int b = 0; b < internal::MinuteRing<QueueCounters>::kMinutes && r.ok(); ++b) {
+      const std::int64_t minute = r.i();
+      QueueCounters c;
+      get(r, c);
+      q.ring.set_bucket(b, minute, c);
+    }
+    get(r, q.answer_wait);
+    get(r, q.abandon_wait);
+    get(r, q.handle);
+    q.gap = r.b();
+  }
+  r.expect("agents");
+  const std::size_t na = r.count(10'000'000);
+  for (std::size_t k = 0; k < na && r.ok(); ++k) {
+    const Id id = m.agent_id(r.str());
+    AgentStateRec& a = m.agents[id];
+    a.logged_in = r.b();
+    get_ids(r, a.members, m.queues.size());
+    get_ids(r, a.paused_in, m.queues.size());
+    a.paused_all = r.b();
+    a.pause_reason = r.str();
+    a.activity = static_cast<Activity>(std::clamp<std::int64_t>(r.i(), 0, 3));
+    a.state = static_cast<AgentState>(std::clamp<std::int64_t>(r.i(), 0, kAgentStateCount - 1));
+    a.state_since = r.num();
+    a.reason_since = r.num();
+    a.wrap_started = r.num();
+    get(r, a.interval);
+    get(r, a.today);
+    std::vector<Id> last;
+    get_ids(r, last, m.queues.size());
+    a.last_call_queue = last.empty() ? kNone : last[0];
+  }
+  r.expect("calls");
+  const std::size_t nc = r.count();
+  for (std::size_t k = 0; k < nc && r.ok(); ++k) {
+    std::string id = r.str();
+    CallState c;
+    for (std::size_t n = r.count(100000), j = 0; j < n && r.ok(); ++j) {
+      Visit v;
+      std::vector<Id> qid;
+      get_ids(r, qid, m.queues.size());
+      v.queue = qid.empty() ? kNone : qid[0];
+      v.entered = r.num();
+      v.done = r.b();
+      if (v.queue != kNone) c.visits.push_back(v);
+    }
+    get_ids(r, c.agents_offered, m.agents.size());
+    c.queues_entered = static_cast<int>(r.i());
+    c.bounced = r.b();
+    c.answered = r.b();
+    c.ended = r.b();
+    const std::size_t two = r.count(2);
+    c.answered_queue = two > 0 ? get_id(r, m.queues.size()) : kNone;
+    c.answered_agent = two > 1 ? get_id(r, m.agents.size()) : kNone;
+    c.answer_ts = r.num();
+    c.last_ts = r.num();
+    m.calls.emplace(std::move(id), std::move(c));
+  }
+  r.expect("closed");
+  for (std::size_t n = r.count(), k = 0; k < n && r.ok(); ++k) {
+    ClosedInterval ci;
+    ci.queue = r.str();
+    ci.start = r.num();
+    ci.end = r.num();
+    get(r, ci.counters);
+    m.closed.push_back(std::move(ci));
+  }
+  r.expect("end");
+  if (!r.ok()) return false;
+  *impl_ = std::move(m);
+  return true;
+}
+
+void Engine::note_gap(double from, double to) {
+  Impl& m = *impl_;
+  m.dq.gap = true;
+  for (auto& q : m.queues) q.gap = true;
+  m.warn("gap", "no data from " + fmt_ts(from) + " to " + fmt_ts(to) + " (" +
+                    std::to_string(static_cast<long long>(to - from)) + " s): daemon or feed down");
+  ++m.version;
+}
 
 }  // namespace callwatch::metrics

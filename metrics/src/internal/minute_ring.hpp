@@ -36,6 +36,13 @@ class MinuteRing {
     return out;
   }
 
+  // Raw access for the state codec.
+  std::int64_t bucket_minute(int i) const { return buckets_[static_cast<std::size_t>(i)].minute; }
+  const T& bucket_value(int i) const { return buckets_[static_cast<std::size_t>(i)].value; }
+  void set_bucket(int i, std::int64_t minute, const T& v) {
+    buckets_[static_cast<std::size_t>(i)] = Bucket{minute, v};
+  }
+
   static double window_start(double now, int minutes) {
     return static_cast<double>(minute(now) - minutes + 1) * 60.0;
   }

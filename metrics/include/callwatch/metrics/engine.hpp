@@ -46,9 +46,14 @@ class Engine {
   // Record a warning (feeds and parsers use this too): counted by kind, message kept (capped).
   void warn(std::string_view kind, std::string message);
 
-  // Whole state as text, and back (for persistence). Round-trips exactly.
+  // Whole state as text, and back (for persistence). Round-trips exactly. Settings are not part
+  // of the state: restore keeps this engine's settings. Returns false (state unchanged) on a
+  // corrupt or foreign input.
   std::string serialize() const;
   bool restore(std::string_view data);
+  // Records that nothing was received from `from` to `to` (daemon down, feed gap): every number
+  // of today carries the data-quality flag and a warning says when.
+  void note_gap(double from, double to);
 
  private:
   struct Impl;
