@@ -1,8 +1,8 @@
 // `callwatchd --check-config`: validate a configuration file the way the daemon would load it,
 // so a deploy pipeline can refuse a broken file before a restart.
-#include <cstdio>
-
 #include <fmt/format.h>
+
+#include <cstdio>
 
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"

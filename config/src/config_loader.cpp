@@ -1,5 +1,8 @@
 // callwatch.toml -> Config. Each section is read by one function that reports every problem it
 // finds into the shared Diagnostics; parse_config fails when any was reported.
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -8,9 +11,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "callwatch/config/config.hpp"
 #include "endpoints.hpp"
@@ -84,8 +84,9 @@ void read_general(TableReader& r, Config& cfg) {
       cfg.day_start = f->value;
       cfg.engine.day_start_seconds = *secs;
     } else {
-      r.error(*f->node, fmt::format("day_start \"{}\" must be a local time \"HH:MM\" (00:00 to 23:59)",
-                                    f->value));
+      r.error(*f->node,
+              fmt::format("day_start \"{}\" must be a local time \"HH:MM\" (00:00 to 23:59)",
+                          f->value));
     }
   }
   if (auto f = r.string("site")) {
@@ -98,8 +99,9 @@ void read_general(TableReader& r, Config& cfg) {
   if (auto f = r.string("storage_path")) cfg.storage_path = f->value;
   if (auto f = r.integer("log_rate_limit")) {
     if (f->value < 1 || f->value > 100000) {
-      r.error(*f->node, fmt::format("log_rate_limit = {} is out of range: messages per second, 1 to 100000",
-                                    f->value));
+      r.error(*f->node,
+              fmt::format("log_rate_limit = {} is out of range: messages per second, 1 to 100000",
+                          f->value));
     } else {
       cfg.log_rate_limit_per_second = static_cast<int>(f->value);
     }
@@ -121,9 +123,10 @@ void read_engine(TableReader& r, Config& cfg) {
   if (auto f = r.integer("interval_minutes")) {
     // Intervals must tile the hour so that every interval starts on the same minutes each hour.
     if (f->value < 1 || f->value > 60 || 60 % f->value != 0) {
-      r.error(*f->node, fmt::format("interval_minutes = {} must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, "
-                                    "15, 20, 30 or 60)",
-                                    f->value));
+      r.error(*f->node,
+              fmt::format("interval_minutes = {} must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, "
+                          "15, 20, 30 or 60)",
+                          f->value));
     } else {
       cfg.engine.interval_minutes = static_cast<int>(f->value);
     }
@@ -143,8 +146,8 @@ void read_service_level(TableReader& r, metrics::QueueSettings& q, bool inherits
   auto threshold = r.number("sl_threshold");
   if (threshold) {
     if (threshold->value <= 0) {
-      r.error(*threshold->node, fmt::format("sl_threshold = {} must be greater than 0 seconds",
-                                            threshold->value));
+      r.error(*threshold->node,
+              fmt::format("sl_threshold = {} must be greater than 0 seconds", threshold->value));
       threshold.reset();
     } else {
       q.sl_threshold = threshold->value;
@@ -152,8 +155,9 @@ void read_service_level(TableReader& r, metrics::QueueSettings& q, bool inherits
   }
   if (auto f = r.number("sl_target")) {
     if (f->value <= 0 || f->value >= 1) {
-      r.error(*f->node, fmt::format("sl_target = {} must be between 0 and 1, exclusive (0.80 is 80 %)",
-                                    f->value));
+      r.error(*f->node,
+              fmt::format("sl_target = {} must be between 0 and 1, exclusive (0.80 is 80 %)",
+                          f->value));
     } else {
       q.sl_target = f->value;
     }
@@ -245,7 +249,8 @@ void read_queue(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
   }
   if (auto f = r.number("forecast_per_interval")) {
     if (f->value < 0) {
-      r.error(*f->node, fmt::format("forecast_per_interval = {} must be 0 or more calls", f->value));
+      r.error(*f->node,
+              fmt::format("forecast_per_interval = {} must be 0 or more calls", f->value));
     } else {
       q.forecast_per_interval = f->value;
     }
@@ -348,7 +353,8 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
   }
   bool type_ok = false;
   if (type) {
-    if (std::find(std::begin(kFeedTypes), std::end(kFeedTypes), type->value) == std::end(kFeedTypes)) {
+    if (std::find(std::begin(kFeedTypes), std::end(kFeedTypes), type->value) ==
+        std::end(kFeedTypes)) {
       r.error(*type->node, not_one_of("type", type->value, kFeedTypes));
     } else {
       feed.type = type->value;
@@ -389,18 +395,21 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
     feed.address = address ? address->value : cfg.listen.feed;
     auto e = parse_zmq_endpoint(feed.address);
     if (!e) {
-      if (address) r.error(*address->node, fmt::format("address \"{}\": {}", address->value, e.error()));
+      if (address)
+        r.error(*address->node, fmt::format("address \"{}\": {}", address->value, e.error()));
     } else {
       // A feed without its own address shares [listen] feed; only a new endpoint binds anew.
       const bool own = address && feed.address != cfg.listen.feed;
-      if (own) listeners.push_back({fmt::format("[[feed]] \"{}\" address", feed.name), *e, address->node});
+      if (own)
+        listeners.push_back({fmt::format("[[feed]] \"{}\" address", feed.name), *e, address->node});
     }
   } else if (feed.type == "queue_log") {
     not_for(address, "address");
     not_for(credentials, "credentials_file");
     if (!path) {
       if (r.table().get("path") == nullptr) {
-        r.error_here("path is required for a queue_log feed (e.g. \"/var/log/asterisk/queue_log\")");
+        r.error_here(
+            "path is required for a queue_log feed (e.g. \"/var/log/asterisk/queue_log\")");
       }
     } else if (path->value.empty()) {
       r.error(*path->node, "path must not be empty");
@@ -412,8 +421,9 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
     const int default_port = feed.type == "ami" ? 5038 : 8021;
     if (!address) {
       if (r.table().get("address") == nullptr) {
-        r.error_here(fmt::format("address is required for an {} feed (e.g. \"pbx1.example.net:{}\")",
-                                 feed.type, default_port));
+        r.error_here(
+            fmt::format("address is required for an {} feed (e.g. \"pbx1.example.net:{}\")",
+                        feed.type, default_port));
       }
     } else if (auto e = parse_host_port(address->value, false, default_port); !e) {
       r.error(*address->node, fmt::format("address \"{}\": {}", address->value, e.error()));
@@ -422,9 +432,10 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
     }
     if (!credentials) {
       if (r.table().get("credentials_file") == nullptr) {
-        r.error_here(fmt::format("credentials_file is required for an {} feed ({} always asks for a "
-                                 "login)",
-                                 feed.type, feed.type == "ami" ? "the Asterisk manager" : "the event socket"));
+        r.error_here(fmt::format(
+            "credentials_file is required for an {} feed ({} always asks for a "
+            "login)",
+            feed.type, feed.type == "ami" ? "the Asterisk manager" : "the event socket"));
       }
     } else if (credentials->value.empty()) {
       r.error(*credentials->node, "credentials_file must not be empty");
@@ -454,10 +465,17 @@ std::optional<double> parse_duration(std::string_view s) {
     while (j < s.size() && s[j] >= '0' && s[j] <= '9' && j - i < 9) v = v * 10 + (s[j++] - '0');
     if (j == i || j >= s.size()) return std::nullopt;
     switch (s[j]) {
-      case 's': total += v; break;
-      case 'm': total += v * 60; break;
-      case 'h': total += v * 3600; break;
-      default: return std::nullopt;
+      case 's':
+        total += v;
+        break;
+      case 'm':
+        total += v * 60;
+        break;
+      case 'h':
+        total += v * 3600;
+        break;
+      default:
+        return std::nullopt;
     }
     i = j + 1;
   }
@@ -472,7 +490,8 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
     r.set_where(fmt::format("[[alert]] \"{}\"", f->value));
     if (!check_name(r, *f, "name", 256)) {
       ok = false;
-    } else if (auto [it, fresh] = seen.emplace(f->value, static_cast<int>(f->node->source().begin.line));
+    } else if (auto [it, fresh] =
+                   seen.emplace(f->value, static_cast<int>(f->node->source().begin.line));
                !fresh) {
       r.error(*f->node, fmt::format("duplicate alert \"{}\" (first defined on line {})", f->value,
                                     it->second));
@@ -515,9 +534,10 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
     if (window) {
       const auto* it = std::find(std::begin(kAlertWindows), std::end(kAlertWindows), window->value);
       if (!alert_metric_has_window(a.metric)) {
-        r.error(*window->node, fmt::format("window does not apply to {} (a live value); windows apply "
-                                           "to service_level, abandon_rate and bounced_calls",
-                                           metric));
+        r.error(*window->node,
+                fmt::format("window does not apply to {} (a live value); windows apply "
+                            "to service_level, abandon_rate and bounced_calls",
+                            metric));
         ok = false;
       } else if (it == std::end(kAlertWindows)) {
         r.error(*window->node, not_one_of("window", window->value, kAlertWindows));
@@ -531,7 +551,8 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
     if (formula) {
       metrics::SlFormula sf{};
       if (a.metric != AlertMetric::service_level) {
-        r.error(*formula->node, fmt::format("formula applies to service_level only, not {}", metric));
+        r.error(*formula->node,
+                fmt::format("formula applies to service_level only, not {}", metric));
         ok = false;
       } else if (!metrics::parse_sl_formula(formula->value, sf)) {
         r.error(*formula->node, not_one_of("formula", formula->value, kFormulas));
@@ -546,11 +567,13 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
     }
 
     // Ranges follow the metric's unit: ratios lie in 0..1, counts and seconds are not negative.
-    const bool ratio = a.metric == AlertMetric::service_level || a.metric == AlertMetric::abandon_rate;
+    const bool ratio =
+        a.metric == AlertMetric::service_level || a.metric == AlertMetric::abandon_rate;
     auto in_range = [&](const Field<double>& f, std::string_view key) {
       if (ratio && (f.value < 0 || f.value > 1)) {
-        r.error(*f.node, fmt::format("{} = {} is out of range: {} is a ratio from 0 to 1 (0.7 is 70 %)",
-                                     key, f.value, metric));
+        r.error(*f.node,
+                fmt::format("{} = {} is out of range: {} is a ratio from 0 to 1 (0.7 is 70 %)", key,
+                            f.value, metric));
         return false;
       }
       if (f.value < 0) {
@@ -584,14 +607,16 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
         if (clear && in_range(*clear, "clear")) {
           // Hysteresis: the clear level must lie on the quiet side of the firing level.
           if (a.above && clear->value > a.threshold) {
-            r.error(*clear->node, fmt::format("clear = {} must not exceed above = {} (an alert above a "
-                                              "level clears at or below it)",
-                                              clear->value, a.threshold));
+            r.error(*clear->node,
+                    fmt::format("clear = {} must not exceed above = {} (an alert above a "
+                                "level clears at or below it)",
+                                clear->value, a.threshold));
             ok = false;
           } else if (!a.above && clear->value < a.threshold) {
-            r.error(*clear->node, fmt::format("clear = {} must not be under below = {} (an alert below "
-                                              "a level clears at or above it)",
-                                              clear->value, a.threshold));
+            r.error(*clear->node,
+                    fmt::format("clear = {} must not be under below = {} (an alert below "
+                                "a level clears at or above it)",
+                                clear->value, a.threshold));
             ok = false;
           } else {
             a.clear = clear->value;
@@ -629,11 +654,20 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
 // Where a key written at the top level belongs, for "put it under [general]".
 std::optional<std::string_view> home_table(std::string_view key) {
   static const std::map<std::string_view, std::string_view> kHome = {
-      {"timezone", "[general]"},     {"day_start", "[general]"},      {"site", "[general]"},
-      {"storage_path", "[general]"}, {"log_rate_limit", "[general]"}, {"publish", "[listen]"},
-      {"control", "[listen]"},       {"sl_threshold", "[defaults]"},  {"sl_target", "[defaults]"},
-      {"short_abandon", "[defaults]"}, {"formula", "[defaults]"},     {"agent_state", "[metrics]"},
-      {"wrap_up_after_call", "[engine]"}, {"max_name_bytes", "[engine]"},
+      {"timezone", "[general]"},
+      {"day_start", "[general]"},
+      {"site", "[general]"},
+      {"storage_path", "[general]"},
+      {"log_rate_limit", "[general]"},
+      {"publish", "[listen]"},
+      {"control", "[listen]"},
+      {"sl_threshold", "[defaults]"},
+      {"sl_target", "[defaults]"},
+      {"short_abandon", "[defaults]"},
+      {"formula", "[defaults]"},
+      {"agent_state", "[metrics]"},
+      {"wrap_up_after_call", "[engine]"},
+      {"max_name_bytes", "[engine]"},
       {"interval_minutes", "[engine]"}};
   auto it = kHome.find(key);
   if (it == kHome.end()) return std::nullopt;
@@ -672,7 +706,8 @@ std::vector<const toml::table*> table_array(const toml::table& root, std::string
     if (const auto* t = e.as_table()) {
       out.push_back(t);
     } else {
-      diag.error(e, fmt::format("{} must be written as [[{}]] tables, not {}", key, key, type_name(e)));
+      diag.error(
+          e, fmt::format("{} must be written as [[{}]] tables, not {}", key, key, type_name(e)));
     }
   }
   return out;
@@ -687,10 +722,12 @@ void report_unknown_top_level(const toml::table& root, Diagnostics& diag) {
     std::string msg;
     if (node.is_table()) {
       msg = fmt::format("unknown table [{}]", k);
-      if (auto s = closest_match(k, names(kTables))) msg += fmt::format(" (did you mean [{}]?)", *s);
+      if (auto s = closest_match(k, names(kTables)))
+        msg += fmt::format(" (did you mean [{}]?)", *s);
     } else if (node.is_array_of_tables()) {
       msg = fmt::format("unknown table [[{}]]", k);
-      if (auto s = closest_match(k, names(kTableArrays))) msg += fmt::format(" (did you mean [[{}]]?)", *s);
+      if (auto s = closest_match(k, names(kTableArrays)))
+        msg += fmt::format(" (did you mean [[{}]]?)", *s);
     } else if (auto home = home_table(k)) {
       msg = fmt::format("unknown top-level key '{}': it belongs under {}", k, *home);
     } else {
@@ -709,9 +746,10 @@ void check_listeners(const std::vector<Listener>& listeners, Diagnostics& diag) 
       const Listener& at = listeners[i].node != nullptr ? listeners[i] : listeners[j];
       const Listener& other = &at == &listeners[i] ? listeners[j] : listeners[i];
       if (at.node == nullptr) continue;  // two defaults never clash
-      diag.error(*at.node, fmt::format("{} uses the same address as {}: each listener needs its own "
-                                       "port",
-                                       at.what, other.what));
+      diag.error(*at.node,
+                 fmt::format("{} uses the same address as {}: each listener needs its own "
+                             "port",
+                             at.what, other.what));
     }
   }
 }
@@ -753,9 +791,9 @@ ConfigResult parse_config(std::string_view toml_text, const std::string& source_
     root = toml::parse(toml_text, std::string_view{source_name});
   } catch (const toml::parse_error& e) {
     const auto& at = e.source().begin;
-    return tl::unexpected(std::vector<ConfigError>{ConfigError{
-        source_name, static_cast<int>(at.line), static_cast<int>(at.column),
-        fmt::format("TOML syntax error: {}", e.description())}});
+    return tl::unexpected(std::vector<ConfigError>{
+        ConfigError{source_name, static_cast<int>(at.line), static_cast<int>(at.column),
+                    fmt::format("TOML syntax error: {}", e.description())}});
   }
 
   Config cfg;

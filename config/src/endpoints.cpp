@@ -1,9 +1,9 @@
 #include "endpoints.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace callwatch::config {
 namespace {
@@ -26,20 +26,23 @@ bool is_ipv4(std::string_view s) {
 
 bool is_ipv6(std::string_view s) {
   if (s.size() < 2 || s.find(':') == std::string_view::npos) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+  });
 }
 
 // RFC 1123 host name; ZeroMQ also takes an interface name ("eth0"), which has the same shape.
 bool is_hostname(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
-  const bool all_numeric = std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || c == '.'; });
+  const bool all_numeric =
+      std::all_of(s.begin(), s.end(), [](char c) { return is_digit(c) || c == '.'; });
   if (all_numeric) return false;  // "10.0.0" or "300.1.1.1" are broken addresses, not names
   std::size_t i = 0;
   while (i <= s.size()) {
     const std::size_t dot = std::min(s.find('.', i), s.size());
     const std::string_view label = s.substr(i, dot - i);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
     }
@@ -71,11 +74,13 @@ tl::expected<Endpoint, std::string> parse_host_port(std::string_view text, bool 
   bool has_port = false;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos) return tl::unexpected(std::string("unclosed '[' around an IPv6 address"));
+    if (close == std::string_view::npos)
+      return tl::unexpected(std::string("unclosed '[' around an IPv6 address"));
     host = text.substr(1, close - 1);
     const std::string_view after = text.substr(close + 1);
     if (!after.empty()) {
-      if (after.front() != ':') return tl::unexpected(fmt::format("unexpected '{}' after ']'", after));
+      if (after.front() != ':')
+        return tl::unexpected(fmt::format("unexpected '{}' after ']'", after));
       port = after.substr(1);
       has_port = true;
     }
@@ -122,13 +127,16 @@ tl::expected<Endpoint, std::string> parse_zmq_endpoint(std::string_view text) {
     return e;
   }
   if (!text.starts_with(kTcp)) {
-    return tl::unexpected(std::string("expected a ZeroMQ endpoint like \"tcp://127.0.0.1:7701\" or \"ipc:///run/callwatch/feed\""));
+    return tl::unexpected(
+        std::string("expected a ZeroMQ endpoint like \"tcp://127.0.0.1:7701\" or "
+                    "\"ipc:///run/callwatch/feed\""));
   }
   std::string_view rest = text.substr(kTcp.size());
   // ZeroMQ's "*" (every interface) is no host name, so it is taken apart here.
   const bool any = rest.starts_with("*:");
-  auto e = parse_host_port(any ? std::string("localhost").append(rest.substr(1)) : std::string(rest),
-                           false, std::nullopt);
+  auto e =
+      parse_host_port(any ? std::string("localhost").append(rest.substr(1)) : std::string(rest),
+                      false, std::nullopt);
   if (!e) return tl::unexpected(e.error());
   if (any) e->host = "*";
   return e;

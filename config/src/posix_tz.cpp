@@ -1,10 +1,10 @@
 // POSIX TZ strings as found in TZif footers (RFC 8536 section 3.3, with the version 3 extensions:
 // hours up to 167 and negative switch times).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-
-#include <fmt/format.h>
 
 #include "callwatch/config/zoneinfo.hpp"
 
@@ -33,7 +33,8 @@ class Cursor {
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 tl::expected<int, std::string> parse_number(Cursor& c, int max_digits, int max_value) {
-  if (!is_digit(c.peek())) return tl::unexpected(fmt::format("expected a number at '{}'", c.rest()));
+  if (!is_digit(c.peek()))
+    return tl::unexpected(fmt::format("expected a number at '{}'", c.rest()));
   int v = 0;
   int digits = 0;
   while (is_digit(c.peek())) {

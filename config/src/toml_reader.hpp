@@ -3,13 +3,13 @@
 // asked for (typos) with the nearest known spelling.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "callwatch/config/config.hpp"
 
@@ -19,7 +19,9 @@ class Diagnostics {
  public:
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
   void error(const toml::source_position& at, std::string message);
-  void error(const toml::node& at, std::string message) { error(at.source().begin, std::move(message)); }
+  void error(const toml::node& at, std::string message) {
+    error(at.source().begin, std::move(message));
+  }
   bool empty() const { return errors_.empty(); }
   // Sorted by line and column, so a long list reads top to bottom like the file.
   std::vector<ConfigError> take_sorted();

@@ -1,5 +1,9 @@
 // TZif reader (RFC 8536) and load_timezone: the only place callwatch touches zone files, so the
 // metrics core can stay free of I/O.
+#include "callwatch/config/zoneinfo.hpp"
+
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -8,10 +12,7 @@
 #include <fstream>
 #include <iterator>
 
-#include <fmt/format.h>
-
 #include "callwatch/config/config.hpp"
-#include "callwatch/config/zoneinfo.hpp"
 #include "suggest.hpp"
 
 namespace callwatch::config {
@@ -174,7 +175,8 @@ tl::expected<metrics::TimeZone, std::string> parse_tzif(std::string_view bytes,
   }
   if (h.leapcnt != 0) {
     // "right/" zones count leap seconds, so their instants are not Unix time.
-    return tl::unexpected(std::string("zone counts leap seconds (a right/ zone); use the plain zone"));
+    return tl::unexpected(
+        std::string("zone counts leap seconds (a right/ zone); use the plain zone"));
   }
   auto body = read_body(r, h, time_size);
   if (!body) return tl::unexpected(body.error());
@@ -194,9 +196,11 @@ tl::expected<metrics::TimeZone, std::string> parse_tzif(std::string_view bytes,
 
   if (time_size == 8) {
     std::string_view rest = r.rest();
-    if (rest.size() < 2 || rest[0] != '\n') return tl::unexpected(std::string("missing TZif footer"));
+    if (rest.size() < 2 || rest[0] != '\n')
+      return tl::unexpected(std::string("missing TZif footer"));
     const auto end = rest.find('\n', 1);
-    if (end == std::string_view::npos) return tl::unexpected(std::string("unterminated TZif footer"));
+    if (end == std::string_view::npos)
+      return tl::unexpected(std::string("unterminated TZif footer"));
     const std::string_view footer = rest.substr(1, end - 1);
     if (!footer.empty()) {
       auto rule = parse_posix_tz(footer);
@@ -221,9 +225,9 @@ tl::expected<metrics::TimeZone, std::string> parse_tzif(std::string_view bytes,
 }
 
 std::optional<metrics::TimeZone> builtin_timezone(std::string_view name) {
-  static constexpr std::string_view kUtcNames[] = {"UTC",      "Etc/UTC", "GMT",     "Etc/GMT",
-                                                   "Etc/UCT",  "UCT",     "Etc/Zulu", "Zulu",
-                                                   "Universal", "Etc/Universal"};
+  static constexpr std::string_view kUtcNames[] = {
+      "UTC", "Etc/UTC",  "GMT",  "Etc/GMT",   "Etc/UCT",
+      "UCT", "Etc/Zulu", "Zulu", "Universal", "Etc/Universal"};
   if (name == "UTC") return metrics::TimeZone::utc();
   for (auto n : kUtcNames) {
     if (name == n) return metrics::TimeZone::fixed(0, std::string(name));
@@ -235,7 +239,8 @@ std::optional<metrics::TimeZone> builtin_timezone(std::string_view name) {
         all_of_chars(tail.substr(1), "")) {
       const int h = std::stoi(std::string(tail.substr(1)));
       const bool west = tail[0] == '+';
-      if (h <= (west ? 12 : 14)) return metrics::TimeZone::fixed((west ? -1 : 1) * h * 3600, std::string(name));
+      if (h <= (west ? 12 : 14))
+        return metrics::TimeZone::fixed((west ? -1 : 1) * h * 3600, std::string(name));
     }
     return std::nullopt;
   }
@@ -257,8 +262,9 @@ tl::expected<metrics::TimeZone, std::string> load_timezone(const std::string& na
   if (name.empty()) return tl::unexpected(std::string("time zone name is empty"));
   if (auto z = builtin_timezone(name)) return *z;
   // The name becomes a path under the zoneinfo directory: never let it climb out of it.
-  if (name.front() == '/' || name.find("..") != std::string::npos || name.find("//") != std::string::npos ||
-      name.back() == '/' || name.size() > 128 || !all_of_chars(name, "/_+-.")) {
+  if (name.front() == '/' || name.find("..") != std::string::npos ||
+      name.find("//") != std::string::npos || name.back() == '/' || name.size() > 128 ||
+      !all_of_chars(name, "/_+-.")) {
     return tl::unexpected(fmt::format(
         "'{}' is not a time zone name (expected an IANA name like \"Europe/Berlin\")", name));
   }
@@ -277,7 +283,8 @@ tl::expected<metrics::TimeZone, std::string> load_timezone(const std::string& na
   in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   bytes.resize(static_cast<std::size_t>(in.gcount()));
   if (bytes.empty() && !in.eof()) return tl::unexpected(fmt::format("cannot read {}", path));
-  if (bytes.size() > kMaxZoneFile) return tl::unexpected(fmt::format("{} is too large for a zone file", path));
+  if (bytes.size() > kMaxZoneFile)
+    return tl::unexpected(fmt::format("{} is too large for a zone file", path));
   auto tz = parse_tzif(bytes, name);
   if (!tz) return tl::unexpected(fmt::format("time zone '{}' ({}): {}", name, path, tz.error()));
   return tz;

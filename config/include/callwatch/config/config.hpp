@@ -6,9 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "callwatch/metrics/settings.hpp"
 #include "callwatch/metrics/timezone.hpp"
@@ -38,11 +37,11 @@ struct ListenConfig {
 // always carries a port. With no [[feed]] in the file, one native feed named "native" on
 // [listen].feed is configured.
 struct FeedConfig {
-  std::string name;               // label value of callwatch_feed_* metrics; unique
-  std::string type;               // native | queue_log | ami | esl
-  std::string address;            // native: ZeroMQ endpoint; ami/esl: host:port; queue_log: ""
-  std::string path;               // queue_log file (required for queue_log, else "")
-  std::string credentials_file;   // ami/esl login; never logged
+  std::string name;                 // label value of callwatch_feed_* metrics; unique
+  std::string type;                 // native | queue_log | ami | esl
+  std::string address;              // native: ZeroMQ endpoint; ami/esl: host:port; queue_log: ""
+  std::string path;                 // queue_log file (required for queue_log, else "")
+  std::string credentials_file;     // ami/esl login; never logged
   std::vector<std::string> queues;  // empty: all; each names a [[queue]]
   int line = 0;
 };
@@ -73,7 +72,7 @@ bool alert_metric_has_window(AlertMetric m);
 struct AlertRuleConfig {
   std::string name;  // unique; the `alert` label of callwatch_alerts_firing
   AlertMetric metric = AlertMetric::longest_wait;
-  AlertWindow window = AlertWindow::live;  // live for metrics without a window, else default 15m
+  AlertWindow window = AlertWindow::live;     // live for metrics without a window, else default 15m
   std::optional<metrics::SlFormula> formula;  // service_level only; nullopt: the queue's formula
   bool above = true;                          // false: fires below the threshold
   double threshold = 0;
@@ -109,8 +108,8 @@ ConfigResult parse_config(std::string_view toml_text, const std::string& source_
 ConfigResult load_config_file(const std::string& path);
 // What the daemon runs on: `path` when given (a missing file is an error); with an empty path,
 // `default_path` when that file exists, else default_config().
-ConfigResult load_effective_config(const std::string& path,
-                                   const std::string& default_path = std::string(kDefaultConfigPath));
+ConfigResult load_effective_config(
+    const std::string& path, const std::string& default_path = std::string(kDefaultConfigPath));
 
 // A zone by IANA name ("Asia/Shanghai", "UTC", "Europe/Berlin"), read from the system zoneinfo
 // ($TZDIR or /usr/share/zoneinfo). "UTC" and fixed zones ("Etc/GMT-8", "UTC+05:30") need no file.

@@ -6,9 +6,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "callwatch/metrics/timezone.hpp"
 
@@ -22,8 +21,8 @@ struct PosixTzRule {
     month_week_day,  // Mm.w.d: weekday d (0 = Sunday) of week w (5 = last) of month m
   };
   Kind kind = Kind::month_week_day;
-  int day = 0;      // Jn / n
-  int month = 0;    // Mm.w.d
+  int day = 0;    // Jn / n
+  int month = 0;  // Mm.w.d
   int week = 0;
   int weekday = 0;
   int time_seconds = 7200;  // local wall time of the switch; may be negative or past 24 h
