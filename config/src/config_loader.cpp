@@ -21,7 +21,8 @@ namespace callwatch::config {
 namespace {
 
 // Sections a file may hold; anything else at the top is an error naming the nearest of these.
-constexpr std::string_view kTables[] = {"general", "listen", "defaults", "metrics", "engine"};
+constexpr std::string_view kTables[] = {"general", "listen",  "defaults", "metrics",
+                                        "engine",  "storage", "security"};
 constexpr std::string_view kTableArrays[] = {"queue", "feed", "alert"};
 constexpr std::string_view kFeedTypes[] = {"native", "queue_log", "ami", "esl"};
 constexpr std::string_view kFormulas[] = {"answered", "offered", "abandons_positive",
@@ -136,7 +137,185 @@ void read_engine(TableReader& r, Config& cfg) {
 
 void read_metrics(TableReader& r, Config& cfg) {
   if (auto f = r.boolean("agent_state")) cfg.export_agent_state = f->value;
+  if (auto f = r.integer("agent_state_max_agents")) {
+    if (f->value < 1 || f->value > 1000000) {
+      r.error(*f->node,
+              fmt::format("agent_state_max_agents = {} is out of range: 1 to 1000000", f->value));
+    } else {
+      cfg.metrics_http.agent_state_max_agents = static_cast<std::size_t>(f->value);
+    }
+  }
+  auto user = r.string("basic_auth_user");
+  auto password = r.string("basic_auth_password_file");
+  if (user && (user->value.empty() || has_control_chars(user->value) ||
+               user->value.find(':') != std::string::npos)) {
+    r.error(*user->node, "basic_auth_user must be a non-empty name without ':' or control characters");
+    user.reset();
+  }
+  if (password && password->value.empty()) {
+    r.error(*password->node, "basic_auth_password_file must not be empty");
+    password.reset();
+  }
+  // Half a credential would either lock everyone out or silently leave /metrics open.
+  if (user && !password && r.table().get("basic_auth_password_file") == nullptr) {
+    r.error(*user->node, "basic_auth_user needs basic_auth_password_file (the password, never "
+                         "written in this file)");
+  } else if (password && !user && r.table().get("basic_auth_user") == nullptr) {
+    r.error(*password->node, "basic_auth_password_file needs basic_auth_user");
+  } else if (user && password) {
+    cfg.metrics_http.basic_auth_user = user->value;
+    cfg.metrics_http.basic_auth_password_file = password->value;
+  }
+  if (auto f = r.string("tls_certificate")) {
+    if (f->value.empty()) {
+      r.error(*f->node, "tls_certificate must not be empty (leave it out for plain HTTP)");
+    } else {
+      cfg.metrics_http.tls_certificate = f->value;
+    }
+  }
   r.finish();
+}
+
+// ---- [storage], [security] ------------------------------------------------------------------
+
+void read_storage(TableReader& r, Config& cfg) {
+  if (auto f = r.string("path")) cfg.storage_path = f->value;
+  if (auto f = r.number("checkpoint_seconds")) {
+    // Below 50 ms the store would rewrite the state faster than a disk can usefully sync it.
+    if (f->value < 0.05 || f->value > 3600) {
+      r.error(*f->node,
+              fmt::format("checkpoint_seconds = {} is out of range: 0.05 to 3600 seconds (it is "
+                          "the most a crash can lose)",
+                          f->value));
+    } else {
+      cfg.storage.checkpoint_seconds = f->value;
+    }
+  }
+  if (auto f = r.number("gap_seconds")) {
+    if (f->value < 0 || f->value > 86400) {
+      r.error(*f->node, fmt::format("gap_seconds = {} is out of range: 0 to 86400", f->value));
+    } else {
+      cfg.storage.gap_seconds = f->value;
+    }
+  }
+  r.finish();
+}
+
+constexpr std::string_view kRoles[] = {"kiosk", "supervisor", "feed"};
+constexpr std::string_view kZ85 =
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+bool is_z85_key(std::string_view s) {
+  return s.size() == 40 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return kZ85.find(c) != std::string_view::npos; });
+}
+
+// A key name becomes a file name in keys_dir: no path separators, nothing hidden.
+bool is_key_name(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && s.front() != '.' &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.';
+         });
+}
+
+void read_security_client(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
+  ClientKeyConfig c;
+  c.line = static_cast<int>(r.table().source().begin.line);
+  bool ok = true;
+  if (auto f = r.string("name")) {
+    r.set_where(fmt::format("[[security.client]] \"{}\"", f->value));
+    if (!is_key_name(f->value)) {
+      r.error(*f->node, fmt::format("name \"{}\" must be 1 to 64 letters, digits, '-', '_' or '.' "
+                                    "(it names the file <name>.pub in keys_dir)",
+                                    f->value));
+      ok = false;
+    } else if (auto [it, fresh] = seen.emplace(f->value, static_cast<int>(f->node->source().begin.line));
+               !fresh) {
+      r.error(*f->node, fmt::format("duplicate client \"{}\" (first defined on line {})", f->value,
+                                    it->second));
+      ok = false;
+    } else {
+      c.name = f->value;
+    }
+  } else {
+    if (r.table().get("name") == nullptr) r.error_here("name is required");
+    ok = false;
+  }
+  if (auto f = r.string("role")) {
+    const auto* it = std::find(std::begin(kRoles), std::end(kRoles), f->value);
+    if (it == std::end(kRoles)) {
+      r.error(*f->node, not_one_of("role", f->value, kRoles));
+      ok = false;
+    } else {
+      c.role = static_cast<ClientRole>(it - std::begin(kRoles));
+    }
+  } else {
+    if (r.table().get("role") == nullptr) r.error_here(fmt::format("role is required: {}", one_of(kRoles)));
+    ok = false;
+  }
+  if (auto f = r.string("public_key")) {
+    if (!is_z85_key(f->value)) {
+      r.error(*f->node, "public_key must be the 40-character Z85 text of a CURVE public key "
+                        "(the content of a .pub file written by `callwatchd keygen`)");
+      ok = false;
+    } else {
+      c.public_key = f->value;
+    }
+  }
+  r.finish();
+  if (ok) cfg.security.clients.push_back(std::move(c));
+}
+
+void read_security(TableReader& r, Config& cfg) {
+  auto dir = r.string("keys_dir");
+  auto server = r.string("server_key");
+  const toml::node* clients = r.get("client");
+  r.finish();
+  if (dir) {
+    if (dir->value.empty()) {
+      r.error(*dir->node, "keys_dir must not be empty");
+    } else {
+      cfg.security.keys_dir = dir->value;
+    }
+  }
+  if (server) {
+    if (!is_key_name(server->value)) {
+      r.error(*server->node,
+              fmt::format("server_key \"{}\" must be the name of a key pair in keys_dir (letters, "
+                          "digits, '-', '_', '.'): <name>.key and <name>.pub",
+                          server->value));
+    } else if (!dir) {
+      r.error(*server->node, "server_key needs keys_dir (the folder holding <name>.key)");
+    } else {
+      cfg.security.server_key = server->value;
+    }
+  }
+  std::map<std::string, int> seen;
+  if (clients != nullptr) {
+    const toml::array* arr = clients->as_array();
+    if (arr == nullptr || !clients->is_array_of_tables()) {
+      r.error(*clients, "write each client as a [[security.client]] table with name and role");
+    } else {
+      for (const toml::node& e : *arr) {
+        TableReader cr(*e.as_table(), "[[security.client]]", r.diag());
+        read_security_client(cr, cfg, seen);
+      }
+    }
+  }
+  const bool any_client_file = std::any_of(cfg.security.clients.begin(), cfg.security.clients.end(),
+                                           [](const ClientKeyConfig& c) { return c.public_key.empty(); });
+  if (any_client_file && cfg.security.keys_dir.empty() && dir == std::nullopt && clients != nullptr) {
+    r.error(*clients, "a client without public_key is read from <keys_dir>/<name>.pub: set keys_dir");
+  }
+  if (server && !cfg.security.server_key.empty() && cfg.security.clients.empty() && clients == nullptr) {
+    r.error(*server->node, "server_key turns CURVE on, but no [[security.client]] may connect: add "
+                           "one per wallboard, supervisor desk and feed");
+  }
+  if (clients != nullptr && !server && !cfg.security.clients.empty()) {
+    r.error(*clients, "clients are listed but server_key is not set, so CURVE is off and anyone "
+                      "may connect: set server_key");
+  }
 }
 
 // ---- [defaults] and [[queue]] ---------------------------------------------------------------
@@ -275,13 +454,11 @@ std::vector<std::string> read_queue_refs(TableReader& r, const Config& cfg) {
   auto f = r.string_array("queues");
   if (!f) return {};
   std::vector<std::string> out;
-  std::size_t i = 0;
   const toml::array& arr = *f->node->as_array();
   for (const toml::node& e : arr) {
     const auto* s = e.as_string();
     if (s == nullptr) continue;  // reported by string_array
     const std::string& q = s->get();
-    ++i;
     if (!cfg.engine.queues.contains(q)) {
       std::string msg = fmt::format("queues: \"{}\" is not a configured queue", q);
       if (auto m = closest_match(q, cfg.queue_names)) {
@@ -453,6 +630,10 @@ constexpr std::string_view kAlertMetrics[] = {"longest_wait",  "calls_waiting", 
                                               "bounced_calls", "feed_stale"};
 constexpr std::string_view kAlertWindows[] = {"15m", "1h", "today", "interval"};
 constexpr std::string_view kSeverities[] = {"info", "warning", "critical"};
+// The enums index these lists (AlertWindow after its `live`): keep them in step.
+static_assert(std::size(kAlertMetrics) == static_cast<std::size_t>(AlertMetric::feed_stale) + 1);
+static_assert(std::size(kAlertWindows) == static_cast<std::size_t>(AlertWindow::interval));
+static_assert(std::size(kSeverities) == static_cast<std::size_t>(AlertSeverity::critical) + 1);
 
 // "30s", "2m", "1h30m", "0s" -> seconds.
 std::optional<double> parse_duration(std::string_view s) {
@@ -668,7 +849,14 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"agent_state", "[metrics]"},
       {"wrap_up_after_call", "[engine]"},
       {"max_name_bytes", "[engine]"},
-      {"interval_minutes", "[engine]"}};
+      {"interval_minutes", "[engine]"},
+      {"checkpoint_seconds", "[storage]"},
+      {"gap_seconds", "[storage]"},
+      {"keys_dir", "[security]"},
+      {"server_key", "[security]"},
+      {"basic_auth_user", "[metrics]"},
+      {"basic_auth_password_file", "[metrics]"},
+      {"tls_certificate", "[metrics]"}};
   auto it = kHome.find(key);
   if (it == kHome.end()) return std::nullopt;
   return it->second;
@@ -769,6 +957,8 @@ std::string_view to_string(AlertWindow w) {
 
 std::string_view to_string(AlertSeverity s) { return kSeverities[static_cast<int>(s)]; }
 
+std::string_view to_string(ClientRole r) { return kRoles[static_cast<int>(r)]; }
+
 bool alert_metric_has_window(AlertMetric m) {
   return m == AlertMetric::service_level || m == AlertMetric::abandon_rate ||
          m == AlertMetric::bounced_calls;
@@ -830,6 +1020,14 @@ ConfigResult parse_config(std::string_view toml_text, const std::string& source_
   if (const auto* t = table_section(root, "metrics", diag)) {
     TableReader r(*t, "[metrics]", diag);
     read_metrics(r, cfg);
+  }
+  if (const auto* t = table_section(root, "storage", diag)) {
+    TableReader r(*t, "[storage]", diag);
+    read_storage(r, cfg);
+  }
+  if (const auto* t = table_section(root, "security", diag)) {
+    TableReader r(*t, "[security]", diag);
+    read_security(r, cfg);
   }
   std::set<std::string> feed_names;
   const auto feed_tables = table_array(root, "feed", diag);
