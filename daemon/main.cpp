@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
   }
   if (staffing->parsed()) return cd::run_staffing(st);
   if (check_config) {
-    return cd::run_check_config(run.config_path.empty() ? cd::default_config_path() : run.config_path);
+    // An empty path checks what the daemon would run on: the default file if present, else defaults.
+    return cd::run_check_config(run.config_path);
   }
   return cd::run_daemon(run);
 }
