@@ -179,7 +179,6 @@ void read_metrics(TableReader& r, Config& cfg) {
 // ---- [storage], [security] ------------------------------------------------------------------
 
 void read_storage(TableReader& r, Config& cfg) {
-  if (auto f = r.string("path")) cfg.storage_path = f->value;
   if (auto f = r.number("checkpoint_seconds")) {
     // Below 50 ms the store would rewrite the state faster than a disk can usefully sync it.
     if (f->value < 0.05 || f->value > 3600) {
@@ -305,7 +304,7 @@ void read_security(TableReader& r, Config& cfg) {
   }
   const bool any_client_file = std::any_of(cfg.security.clients.begin(), cfg.security.clients.end(),
                                            [](const ClientKeyConfig& c) { return c.public_key.empty(); });
-  if (any_client_file && cfg.security.keys_dir.empty() && dir == std::nullopt && clients != nullptr) {
+  if (any_client_file && !dir) {
     r.error(*clients, "a client without public_key is read from <keys_dir>/<name>.pub: set keys_dir");
   }
   if (server && !cfg.security.server_key.empty() && cfg.security.clients.empty() && clients == nullptr) {

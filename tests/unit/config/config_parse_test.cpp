@@ -285,7 +285,7 @@ TEST_CASE("unknown tables and keys outside any table are errors", "[config]") {
 site = "x"                 # 3
 [[queues]]                 # 4
 name = "a"                 # 5
-[security]                 # 6
+[secrets]                  # 6
 keys_dir = "/etc/keys"     # 7
 )");
   REQUIRE(errs.size() == 4);
@@ -295,9 +295,8 @@ keys_dir = "/etc/keys"     # 7
   CHECK(errs[1].message == "unknown table [genral] (did you mean [general]?)");
   CHECK(errs[2].line == 4);
   CHECK(errs[2].message == "unknown table [[queues]] (did you mean [[queue]]?)");
-  // [security] is reserved for a later issue, not accepted now.
   CHECK(errs[3].line == 6);
-  CHECK(errs[3].message.find("unknown table [security]") == 0);
+  CHECK(errs[3].message.find("unknown table [secrets]") == 0);
 }
 
 TEST_CASE("a TOML syntax error names its line", "[config]") {

@@ -83,6 +83,43 @@ struct AlertRuleConfig {
   int line = 0;
 };
 
+// Who a CURVE client key belongs to ([[security.client]] role): a kiosk only reads, a supervisor
+// may also acknowledge alerts, a feed may push events and nothing else.
+enum class ClientRole : std::uint8_t { kiosk, supervisor, feed };
+std::string_view to_string(ClientRole r);
+
+// One client key let in when CURVE is on.
+struct ClientKeyConfig {
+  std::string name;        // names the key in logs and in the ZeroMQ user id ("supervisor:name")
+  ClientRole role = ClientRole::kiosk;
+  std::string public_key;  // Z85, 40 characters; empty: <keys_dir>/<name>.pub, read at start-up
+  int line = 0;
+};
+
+// [security]: ZeroMQ CURVE on the feed, publish and control sockets when server_key is set.
+struct SecurityConfig {
+  std::string keys_dir;    // where `callwatchd keygen` wrote the key files
+  std::string server_key;  // name of the daemon's key pair in keys_dir ("" = CURVE off)
+  std::vector<ClientKeyConfig> clients;
+  bool curve() const { return !server_key.empty(); }
+};
+
+// [storage]: how often the live state is saved (the loss window of a crash) and how long a
+// downtime must last before the restart flags a gap in today's figures.
+struct StorageConfig {
+  double checkpoint_seconds = 1.0;
+  double gap_seconds = 5.0;
+};
+
+// [metrics] access control of the HTTP endpoint (civetweb): optional basic auth and TLS.
+struct MetricsHttpConfig {
+  std::string basic_auth_user;           // "" = no authentication
+  std::string basic_auth_password_file;  // first line is the password; must not be world-readable
+  std::string tls_certificate;           // PEM holding the certificate and its private key
+  // Most agents callwatch_agent_state exports (6 series each); the rest are counted, not shown.
+  std::size_t agent_state_max_agents = 2000;
+};
+
 struct Config {
   std::string source;  // file name, or "<defaults>"
   // Queue settings (defaults and per queue), time zone, day start, interval, engine switches.
@@ -97,6 +134,9 @@ struct Config {
   bool export_agent_state = false;  // callwatch_agent_state series (one per agent and state)
   std::string storage_path;         // empty: no persistence
   int log_rate_limit_per_second = 10;
+  StorageConfig storage;
+  SecurityConfig security;
+  MetricsHttpConfig metrics_http;
 };
 
 using ConfigResult = tl::expected<Config, std::vector<ConfigError>>;
