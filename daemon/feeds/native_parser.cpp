@@ -248,6 +248,7 @@ struct NativeParser::Impl {
     if (!simdjson::validate_utf8(json.data(), json.size())) {
       return reject(RejectReason::invalid_utf8, "message is not valid UTF-8");
     }
+    const std::size_t len = json.size();
     std::memcpy(buffer.data(), json.data(), json.size());
     // simdjson may read (never use) the padding; zero it so runs are deterministic under tools.
     std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
@@ -270,10 +271,19 @@ struct NativeParser::Impl {
     queues.clear();
     for (auto field_result : obj) {
       od::field field;
-      std::string_view key;
-      if (std::move(field_result).get(field) != simdjson::SUCCESS ||
-          field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      if (std::move(field_result).get(field) != simdjson::SUCCESS) {
         return reject(RejectReason::not_json, "not JSON (bad object)");
+      }
+      // Keys are read raw (no copy): stage 1 validated the document, so the key's closing quote
+      // lies inside the buffer. A key with an escape (rare) is unescaped the slow way.
+      const char* raw = field.key().raw();
+      const auto* end = static_cast<const char*>(
+          std::memchr(raw, '"', static_cast<std::size_t>(buffer.data() + len - raw)));
+      std::string_view key(raw, end ? static_cast<std::size_t>(end - raw) : 0);
+      if (!end || key.find('\\') != std::string_view::npos) {
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+          return reject(RejectReason::not_json, "not JSON (bad key)");
+        }
       }
       const Field f = lookup_field(key);
       if (f == Field::unknown) continue;  // skipped by the iterator on the next step

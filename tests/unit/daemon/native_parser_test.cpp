@@ -131,6 +131,15 @@ TEST_CASE("strings with escapes and CJK names are unescaped", "[daemon][native]"
   CHECK((*r)->queue == "客服\xc3\xa9\xf0\x9f\x98\x80");
 }
 
+TEST_CASE("keys written with escapes are the same keys", "[daemon][native]") {
+  NativeParser p;
+  // \u0074 = t: "\u0074ype" is "type", "\u0074s" is "ts".
+  auto r = p.parse(R"({"\u0074ype":"call_abandoned","\u0074s":7,"call":"c","queue":"q"})");
+  REQUIRE(r.has_value());
+  CHECK((*r)->type == m::EventType::call_abandoned);
+  CHECK((*r)->ts == 7.0);
+}
+
 TEST_CASE("null means absent", "[daemon][native]") {
   NativeParser p;
   auto r = p.parse(R"({"type":"call_enqueued","ts":1,"call":"c","queue":"q","caller":null})");
