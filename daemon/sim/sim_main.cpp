@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   double speed = 1.0;
   bool drain = false;
+  double start_at = 0;
 
   CLI::App app{"callwatch-sim: a simulated contact center sending native events to callwatchd"};
   app.add_option("--connect", connect, "daemon native feed, e.g. tcp://127.0.0.1:7701");
@@ -65,6 +66,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_flag("--drain", drain, "after --duration, run on until every call has ended and agents log out");
+  app.add_option("--start", start_at, "simulated start time, epoch seconds (default now): reproducible dumps")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--dump", dump, "also write the events as JSON lines to FILE ('-' = stdout)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -91,7 +94,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  const double start = wall_now();
+  const double start = start_at > 0 ? start_at : wall_now();
   std::unique_ptr<Simulator> sim;
   try {
     sim = std::make_unique<Simulator>(opts, start);
