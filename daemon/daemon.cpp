@@ -207,6 +207,14 @@ int run_daemon(const RunOptions& opts) {
   HttpOptions http_opts;
   http_opts.listen = opts.web_listen.empty() ? cfg.listen.metrics : opts.web_listen;
   http_opts.export_options.agent_state = cfg.export_agent_state;
+  http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
+  // Refuse rather than serve /metrics open when the operator asked for protection we lack.
+  if (!cfg.metrics_http.basic_auth_user.empty() || !cfg.metrics_http.tls_certificate.empty()) {
+    log->critical("[metrics] basic auth and TLS are configured but this build does not serve them yet; "
+                  "not starting an unprotected /metrics on {}",
+                  http_opts.listen);
+    return 1;
+  }
   auto http = HttpServer::start(http_opts, hub);
   if (!http) {
     log->critical("{}", http.error());

@@ -3,6 +3,7 @@
 // Plain appends into a reused string: a 100k-series body costs a few milliseconds.
 #include "exporter.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -44,6 +45,7 @@ enum class M : std::uint8_t {
   queue_surge,
   queue_data_gap,
   agent_state,
+  agent_state_omitted,
   alerts_firing,
   feed_up,
   feed_last_event,
@@ -109,6 +111,8 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
     {"callwatch_queue_data_gap", "gauge", "queue",
      "1 when a restart or feed gap touched today's figures of the queue."},
     {"callwatch_agent_state", "gauge", "agent,state", "1 for the agent's current state, else 0."},
+    {"callwatch_agent_state_omitted_agents", "gauge", "",
+     "Agents left out of callwatch_agent_state by the configured cap."},
     {"callwatch_alerts_firing", "gauge", "alert,severity,queue", "1 while the alert fires, else 0."},
     {"callwatch_feed_up", "gauge", "feed", "1 while the feed is connected or bound."},
     {"callwatch_feed_last_event_timestamp_seconds", "gauge", "feed",
@@ -402,12 +406,16 @@ void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>
 
   if (opts.agent_state) {
     w.family(M::agent_state);
-    for (const auto& a : snap.agents) {
+    const std::size_t shown = std::min(snap.agents.size(), opts.agent_state_max_agents);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const auto& a = snap.agents[i];
       for (int s = 0; s < metrics::kAgentStateCount; ++s) {
         const auto st = static_cast<metrics::AgentState>(s);
         w.sample(M::agent_state, {{"agent", a.name}, {"state", metrics::to_string(st)}}, a.state == st ? 1 : 0);
       }
     }
+    w.family(M::agent_state_omitted);
+    w.sample(M::agent_state_omitted, {}, static_cast<std::uint64_t>(snap.agents.size() - shown));
   }
 
   w.family(M::alerts_firing);

@@ -16,6 +16,9 @@ namespace callwatch::daemon {
 
 struct ExportOptions {
   bool agent_state = false;  // callwatch_agent_state (opt-in: one series per agent and state)
+  // Most agents callwatch_agent_state shows (first by name); the rest are only counted in
+  // callwatch_agent_state_omitted_agents, so a huge floor cannot blow up the scrape.
+  std::size_t agent_state_max_agents = 2000;
   std::string version = CALLWATCH_VERSION;
 };
 

@@ -93,7 +93,7 @@ m::Snapshot worked_snapshot() {
 
 TEST_CASE("a worked queue renders its exact sample lines", "[daemon][exporter]") {
   std::string out;
-  render_metrics(worked_snapshot(), {}, ExportOptions{false, "9.9.9"}, out);
+  render_metrics(worked_snapshot(), {}, ExportOptions{false, 2000, "9.9.9"}, out);
   const std::string L = "{queue=\"客服\"}";
   CHECK(has_line(out, "callwatch_queue_info{queue=\"客服\",display_name=\"客服 Support\",site=\"\"} 1"));
   CHECK(has_line(out, "callwatch_queue_calls_waiting" + L + " 2"));
@@ -202,7 +202,7 @@ TEST_CASE("feed health, alerts and opted-in agent states render", "[daemon][expo
   idle.name = "sim";
 
   std::string out;
-  render_metrics(s, {f, idle}, ExportOptions{true, "1"}, out);
+  render_metrics(s, {f, idle}, ExportOptions{true, 2000, "1"}, out);
   CHECK(has_line(out, "callwatch_agent_state{agent=\"李雷\",state=\"paused\"} 1"));
   CHECK(has_line(out, "callwatch_agent_state{agent=\"李雷\",state=\"available\"} 0"));
   CHECK(has_line(out, "callwatch_alerts_firing{alert=\"long_wait\",severity=\"critical\",queue=\"sales\"} 1"));
@@ -217,9 +217,24 @@ TEST_CASE("feed health, alerts and opted-in agent states render", "[daemon][expo
   CHECK(has_line(out, "callwatch_feed_events_rejected_total{feed=\"native\",reason=\"too_large\"} 1"));
 }
 
+TEST_CASE("agent states beyond the cap are counted, not shown", "[daemon][exporter]") {
+  m::Snapshot s;
+  for (const char* n : {"a1", "a2", "a3"}) {
+    m::AgentView a;
+    a.name = n;
+    s.agents.push_back(a);
+  }
+  std::string out;
+  // Cap 2 of 3 agents: a1 and a2 shown (6 series each), a3 counted: 3 - 2 = 1 omitted.
+  render_metrics(s, {}, ExportOptions{true, 2, "1"}, out);
+  CHECK(has_line(out, "callwatch_agent_state{agent=\"a2\",state=\"logged_out\"} 1"));
+  CHECK_FALSE(has_prefix_line(out, "callwatch_agent_state{agent=\"a3\""));
+  CHECK(has_line(out, "callwatch_agent_state_omitted_agents 1"));
+}
+
 TEST_CASE("every family of the table has HELP and TYPE exactly once", "[daemon][exporter]") {
   std::string out;
-  render_metrics(worked_snapshot(), {}, ExportOptions{true, "1"}, out);
+  render_metrics(worked_snapshot(), {}, ExportOptions{true, 2000, "1"}, out);
   std::set<std::string> names;
   for (const auto& i : metric_table()) {
     CAPTURE(i.name);
@@ -281,7 +296,7 @@ TEST_CASE("promtool accepts a rendered body", "[daemon][exporter][promtool]") {
   f.up = true;
   f.rejected = {{"not_json", 1}};
   std::string out;
-  render_metrics(s, {f}, ExportOptions{true, "0.1.0"}, out);
+  render_metrics(s, {f}, ExportOptions{true, 2000, "0.1.0"}, out);
   char path[] = "/tmp/callwatch-exporter-XXXXXX";
   const int fd = mkstemp(path);
   REQUIRE(fd >= 0);
