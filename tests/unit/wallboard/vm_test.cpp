@@ -1,0 +1,387 @@
+// Wallboard view models without any UI library: traffic lights at and around each threshold,
+// number formats, stale and disconnected detection on an injected clock, page rotation, sorting,
+// merging two sites, and CJK text.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "callwatch/metrics/clock.hpp"
+#include "vm/board.hpp"
+#include "vm/glyphs.hpp"
+#include "vm/history.hpp"
+#include "vm/site_feed.hpp"
+#include "vm/style.hpp"
+
+using namespace callwatch;
+using namespace callwatch::wallboard::vm;
+using metrics::AgentState;
+using metrics::WindowKind;
+
+namespace {
+
+metrics::QueueView queue(std::string name, int waiting, double longest = metrics::kNoValue) {
+  metrics::QueueView q;
+  q.name = std::move(name);
+  q.calls_waiting = waiting;
+  q.longest_wait = longest;
+  return q;
+}
+
+// Today's counters giving SL (offered formula) = within / (offered - short).
+void set_today(metrics::QueueView& q, int answered, int within, int abandoned) {
+  auto& c = q.windows[static_cast<int>(WindowKind::today)].counters;
+  c.answered = answered;
+  c.answered_within_sl = within;
+  c.abandoned = abandoned;
+}
+
+metrics::AgentView agent(std::string name, AgentState s, double since = 0) {
+  metrics::AgentView a;
+  a.name = std::move(name);
+  a.state = s;
+  a.state_since = since;
+  return a;
+}
+
+SiteFeed live_site(std::string endpoint, std::string site, metrics::Snapshot s, double at) {
+  SiteFeed f;
+  f.endpoint = std::move(endpoint);
+  f.site = std::move(site);
+  f.engine_now = s.now;
+  f.state = std::make_shared<const metrics::Snapshot>(std::move(s));
+  f.connected = true;
+  f.last_message_at = at;
+  return f;
+}
+
+bool same(const Color& a, const Color& b) { return a == b; }
+
+}  // namespace
+
+TEST_CASE("service level lights: met, within 5 points below, further below", "[wallboard][vm]") {
+  // Target 80 %: 80.00 % meets it, 79.99 % is just below, 75 % is exactly 5 points below
+  // (0.80 - 0.05 is 0.7500000000000001 in doubles: still amber), 74.99 % is red.
+  CHECK(sl_light(0.80, 0.80) == Light::green);
+  CHECK(sl_light(0.8001, 0.80) == Light::green);
+  CHECK(sl_light(1.0, 0.80) == Light::green);
+  CHECK(sl_light(0.7999, 0.80) == Light::amber);
+  CHECK(sl_light(0.75, 0.80) == Light::amber);
+  CHECK(sl_light(0.7499, 0.80) == Light::red);
+  CHECK(sl_light(0.0, 0.80) == Light::red);
+  // Target 90 %: the band is 85-90 %.
+  CHECK(sl_light(0.85, 0.90) == Light::amber);
+  CHECK(sl_light(0.849, 0.90) == Light::red);
+  CHECK(sl_light(0.90, 0.90) == Light::green);
+  // No data (zero denominator) is no color at all.
+  CHECK(sl_light(std::nullopt, 0.80) == Light::none);
+  CHECK(same(light_color(Light::none), palette::grey));
+  CHECK(same(light_color(Light::amber), palette::amber));
+}
+
+TEST_CASE("a tile's SL comes from the queue's formula and target", "[wallboard][vm]") {
+  metrics::Snapshot s;
+  s.now = 1000;
+  auto q = queue("sales", 0);
+  // 18 answered (15 within 20 s) + 2 abandoned (none short) = 20 offered: SL = 15/20 = 75 %,
+  // exactly 5 points under the 80 % target -> amber, shown "75%".
+  set_today(q, 18, 15, 2);
+  q.settings.sl_target = 0.80;
+  auto q2 = queue("support", 0);
+  // 19/20 = 95 % against a 90 % target -> green; 17/20 = 85 % -> amber; 16/20 = 80 % -> red.
+  set_today(q2, 20, 19, 0);
+  q2.settings.sl_target = 0.90;
+  s.queues = {q, q2};
+  auto sites = std::vector<SiteFeed>{live_site("tcp://a:7702", "", s, 1000)};
+  auto k = build_kiosk(sites, 1000, BoardOptions{}, 12);
+  REQUIRE(k.tiles.size() == 2);
+  CHECK(k.tiles[0].sl_today.text == "75%");
+  CHECK(same(k.tiles[0].sl_today.color, palette::amber));
+  CHECK(k.tiles[0].sl_interval.text == "–");  // nothing offered this interval: no data
+  CHECK(same(k.tiles[0].sl_interval.color, palette::grey));
+  CHECK(k.tiles[1].sl_today.text == "95%");
+  CHECK(same(k.tiles[1].sl_today.color, palette::green));
+  CHECK(k.tiles[0].target == "target 80% / 20 s");
+  // Header total: (15 + 19) / (20 + 20) = 85 % against the weighted target
+  // (0.80*20 + 0.90*20) / 40 = 85 % -> green.
+  CHECK(k.header.sl_today.text == "85%");
+  CHECK(same(k.header.sl_today.color, palette::green));
+}
+
+TEST_CASE("longest wait turns amber at 3/4 of the SL threshold and red at it", "[wallboard][vm]") {
+  // T = 20 s: amber from 15 s, red from 20 s.
+  CHECK(same(wait_color(14.9, 20), palette::text));
+  CHECK(same(wait_color(15.0, 20), palette::amber));
+  CHECK(same(wait_color(19.9, 20), palette::amber));
+  CHECK(same(wait_color(20.0, 20), palette::red));
+  CHECK(same(wait_color(metrics::kNoValue, 20), palette::text));
+}
+
+TEST_CASE("numbers are formatted for reading at a distance and never rounded up",
+          "[wallboard][vm]") {
+  CHECK(format_percent(0.7996) == "79%");  // not "80%": that would look like target met
+  CHECK(format_percent(0.29) == "29%");    // 28.999... in doubles must still read 29
+  CHECK(format_percent(1.0) == "100%");
+  CHECK(format_percent(std::nullopt) == "–");
+  CHECK(format_duration(42) == "0:42");
+  CHECK(format_duration(725) == "12:05");
+  CHECK(format_duration(3723) == "1:02:03");
+  CHECK(format_duration(metrics::kNoValue) == "–");
+  // 1767600000 = 20458 days + 28800 s: 08:00:00 UTC, 16:00:00 in UTC+8.
+  CHECK(format_clock(1767600000, 0) == "08:00:00");
+  CHECK(format_clock(1767600000, 8 * 3600) == "16:00:00");
+  CHECK(format_age(12.7, "s") == "12 s");
+  CHECK(format_age(12.7, "秒") == "12 秒");
+  CHECK(format_age(600, "s") == "10 min");
+}
+
+TEST_CASE("stale after 3 s without a message, disconnected when the transport drops",
+          "[wallboard][vm]") {
+  metrics::ManualClock clock(1000);
+  metrics::Snapshot s;
+  s.now = 999;
+  s.queues = {queue("sales", 2, 30)};
+  SiteFeed f = live_site("tcp://127.0.0.1:7702", "", s, clock.now());
+
+  CHECK(link_state(f, clock.now()) == LinkState::live);
+  clock.advance(3.0);  // exactly 3 s: not yet stale
+  CHECK(link_state(f, clock.now()) == LinkState::live);
+  clock.advance(0.1);
+  CHECK(link_state(f, clock.now()) == LinkState::stale);
+
+  clock.set(1012);
+  // 1000 s after the epoch is 00:16:40 UTC; 12 s ago.
+  auto banners = build_banners({f}, clock.now(), BoardOptions{});
+  REQUIRE(banners.size() == 1);
+  CHECK(banners[0].kind == Banner::Kind::stale);
+  CHECK(banners[0].text == "data stale since 00:16:40 (12 s)");
+  CHECK(same(banners[0].color, palette::banner_red));
+  // Stale but connected: values still in color.
+  auto k = build_kiosk({f}, clock.now(), BoardOptions{}, 12);
+  CHECK_FALSE(k.tiles[0].greyed);
+
+  f.connected = false;
+  CHECK(link_state(f, clock.now()) == LinkState::disconnected);
+  k = build_kiosk({f}, clock.now(), BoardOptions{}, 12);
+  REQUIRE(k.banners.size() == 1);
+  CHECK(k.banners[0].text ==
+        "disconnected from 127.0.0.1:7702 — data stale since 00:16:40 (12 s)");
+  REQUIRE(k.tiles.size() == 1);
+  CHECK(k.tiles[0].greyed);
+  CHECK(k.tiles[0].waiting.text == "2");  // last value kept...
+  CHECK(same(k.tiles[0].waiting.color, greyed(palette::text)));  // ...in grey
+  CHECK(same(k.header.calls_waiting.color, greyed(palette::text)));
+
+  // In Chinese.
+  BoardOptions zh;
+  zh.lang = Lang::zh;
+  f.connected = true;
+  auto bz = build_banners({f}, clock.now(), zh);
+  REQUIRE(bz.size() == 1);
+  CHECK(bz[0].text == "数据已过期：自 00:16:40 起无更新 (12 秒)");
+
+  SiteFeed never;
+  never.endpoint = "tcp://10.0.0.9:7702";
+  CHECK(link_state(never, clock.now()) == LinkState::waiting);
+  CHECK(build_banners({never}, clock.now(), BoardOptions{})[0].text ==
+        "waiting for data from 10.0.0.9:7702");
+
+  f.newer_protocol = metrics::wire::ProtocolVersion{2, 1};
+  CHECK(link_state(f, clock.now()) == LinkState::incompatible);
+  CHECK(build_banners({f}, clock.now(), BoardOptions{})[0].text ==
+        "127.0.0.1:7702 speaks protocol 2.1; this wallboard understands 1.x: update the "
+        "wallboard");
+}
+
+TEST_CASE("time in state runs on while live and freezes when the data goes stale",
+          "[wallboard][vm]") {
+  metrics::Snapshot s;
+  s.now = 5000;
+  s.agents = {agent("alice", AgentState::on_call, 4900)};
+  SiteFeed f = live_site("tcp://a:1", "", s, 10000);  // wallboard clock 10000 <-> engine 5000
+  History h;
+  // 2 s after the message: engine time 5002, alice on call 102 s = 1:42.
+  auto d = build_desktop({f}, 10002, BoardOptions{}, h, DesktopQuery{});
+  REQUIRE(d.agents.size() == 1);
+  CHECK(d.agents[0].time_text == "1:42");
+  // 10 s after: stale, frozen at engine 5000 -> 100 s.
+  d = build_desktop({f}, 10010, BoardOptions{}, h, DesktopQuery{});
+  CHECK(d.agents[0].time_text == "1:40");
+}
+
+TEST_CASE("pages rotate every period when the tiles do not fit", "[wallboard][vm]") {
+  // 30 tiles, 12 per page = 3 pages; 10 s per page.
+  CHECK(page_at(0, 30, 12, 10) == 0);
+  CHECK(page_at(9.9, 30, 12, 10) == 0);
+  CHECK(page_at(10, 30, 12, 10) == 1);
+  CHECK(page_at(25, 30, 12, 10) == 2);
+  CHECK(page_at(30, 30, 12, 10) == 0);
+  CHECK(page_at(25, 12, 12, 10) == 0);  // fits: no rotation
+
+  metrics::Snapshot s;
+  for (int i = 0; i < 30; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "q%02d", i);
+    s.queues.push_back(queue(name, i));
+  }
+  auto sites = std::vector<SiteFeed>{live_site("tcp://a:1", "", s, 25)};
+  auto k = build_kiosk(sites, 25, BoardOptions{}, 12);
+  CHECK(k.page == 2);
+  CHECK(k.page_count == 3);
+  CHECK(k.total_tiles == 30);
+  REQUIRE(k.tiles.size() == 6);  // 24..29
+  CHECK(k.tiles.front().title == "q24");
+  CHECK(k.tiles.back().title == "q29");
+  CHECK(k.page_text == "Page 3 / 3");
+
+  // 1920x1080 at scale 1: 1920/440 = 4 columns, (1080-300)/250 = 3 rows. A 4K screen at scale
+  // 2 gives the same grid with everything twice as large.
+  auto g = kiosk_grid(1920, 1080, 1.0f);
+  CHECK(g.cols == 4);
+  CHECK(g.rows == 3);
+  auto g4 = kiosk_grid(3840, 2160, 2.0f);
+  CHECK(g4.cols == 4);
+  CHECK(g4.rows == 3);
+}
+
+TEST_CASE("two sites merge: totals add up, tiles and rows keep their site", "[wallboard][vm]") {
+  metrics::Snapshot north;
+  north.now = 100;
+  north.queues = {queue("sales", 2, 10), queue("support", 0)};
+  north.queues[0].agents[static_cast<int>(AgentState::available)] = 1;
+  north.agents = {agent("alice", AgentState::available), agent("bob", AgentState::available),
+                  agent("carl", AgentState::paused)};
+  metrics::Snapshot south;
+  south.now = 100;
+  south.queues = {queue("sales", 3, 25)};
+  south.agents = {agent("dora", AgentState::available), agent("emil", AgentState::on_call)};
+  std::vector<SiteFeed> sites{live_site("tcp://n:7702", "north", north, 100),
+                              live_site("tcp://s:7702", "south", south, 100)};
+
+  auto k = build_kiosk(sites, 100, BoardOptions{}, 12);
+  CHECK(k.header.calls_waiting.text == "5");  // 2 + 3
+  CHECK(k.header.longest_wait.text == "0:25");  // the longer of 10 s and 25 s
+  CHECK(same(k.header.longest_wait.color, palette::red));  // 25 s >= T 20 s
+  CHECK(k.header.available.text == "3");      // alice, bob, dora
+  CHECK(k.header.on_call.text == "1");
+  CHECK(k.header.paused.text == "1");
+  REQUIRE(k.tiles.size() == 3);
+  CHECK(k.tiles[0].site == "north");
+  CHECK(k.tiles[2].site == "south");
+  CHECK(k.tiles[0].key != k.tiles[2].key);  // same queue name, different sites
+  CHECK(same(k.tiles[2].available.color, palette::red));  // 3 waiting, nobody available
+
+  // South drops: only its tile greys, north stays in color; one banner names south.
+  sites[1].connected = false;
+  k = build_kiosk(sites, 101, BoardOptions{}, 12);
+  CHECK_FALSE(k.tiles[0].greyed);
+  CHECK(k.tiles[2].greyed);
+  REQUIRE(k.banners.size() == 1);
+  CHECK_THAT(k.banners[0].text, Catch::StartsWith("disconnected from south"));
+
+  History h;
+  auto d = build_desktop(sites, 101, BoardOptions{}, h, DesktopQuery{});
+  CHECK(d.multi_site);
+  REQUIRE(d.queues.size() == 3);
+  CHECK(d.queues[0].site == "north");  // name sort, ties by site
+  CHECK(d.queues[0].name == "sales");
+  CHECK(d.queues[1].site == "south");
+  CHECK(d.queues[1].name == "sales");
+  CHECK(d.agents.size() == 5);
+  DesktopQuery q;
+  q.queue_filter = "SOUTH";  // site names filter too, case-insensitively
+  CHECK(build_desktop(sites, 101, BoardOptions{}, h, q).queues.size() == 1);
+}
+
+TEST_CASE("sorting keeps rows without data last in both directions", "[wallboard][vm]") {
+  std::vector<QueueRow> rows(4);
+  rows[0].name = "a";
+  rows[0].sl_today = 0.9;
+  rows[1].name = "b";  // no data
+  rows[2].name = "c";
+  rows[2].sl_today = 0.5;
+  rows[3].name = "d";
+  rows[3].sl_today = 0.9;  // ties with a: name decides
+  sort_queue_rows(rows, QueueColumn::sl_today, false);
+  CHECK(rows[0].name == "a");
+  CHECK(rows[1].name == "d");
+  CHECK(rows[2].name == "c");
+  CHECK(rows[3].name == "b");
+  sort_queue_rows(rows, QueueColumn::sl_today, true);
+  CHECK(rows[0].name == "c");
+  CHECK(rows[1].name == "a");
+  CHECK(rows[2].name == "d");
+  CHECK(rows[3].name == "b");
+
+  std::vector<AgentRow> agents(3);
+  agents[0].name = "x";
+  agents[0].time_in_state = 30;
+  agents[1].name = "y";
+  agents[1].time_in_state = 300;
+  agents[2].name = "z";
+  agents[2].time_in_state = 5;
+  sort_agent_rows(agents, AgentColumn::time_in_state, false);
+  CHECK(agents[0].name == "y");
+  CHECK(agents[1].name == "x");
+  CHECK(agents[2].name == "z");
+}
+
+TEST_CASE("CJK names decode, filter and grow the glyph set once", "[wallboard][vm]") {
+  auto cps = decode_utf8("销售A");
+  REQUIRE(cps.size() == 3);
+  CHECK(cps[0] == 0x9500);  // 销 = E9 94 80
+  CHECK(cps[1] == 0x552E);  // 售 = E5 94 AE
+  CHECK(cps[2] == U'A');
+  CHECK(decode_utf8("a\xff" "b\xe9\x94").size() == 2);  // bad byte and a cut sequence skipped
+
+  GlyphSet g;
+  CHECK(g.add("AB"));
+  CHECK(g.add("销"));
+  CHECK_FALSE(g.add("销BA"));  // nothing new: no atlas rebuild
+  CHECK(g.ranges() == std::vector<std::uint16_t>{0x41, 0x42, 0x9500, 0x9500, 0});
+
+  metrics::Snapshot s;
+  s.queues = {queue("xiaoshou", 1)};
+  s.queues[0].settings.display_name = "销售热线";
+  s.agents = {agent("王芳", AgentState::paused)};
+  s.agents[0].pause_reason = "午饭";
+  std::vector<SiteFeed> sites{live_site("tcp://a:1", "", s, 0)};
+  GlyphSet g2;
+  g2.add_ui(Lang::zh);
+  CHECK(g2.code_points().contains(U'排'));  // 排队来电
+  CHECK(g2.add_sites(sites));
+  CHECK(g2.code_points().contains(U'热'));
+  CHECK(g2.code_points().contains(U'芳'));
+  CHECK(g2.code_points().contains(U'饭'));
+  CHECK_FALSE(g2.add_sites(sites));
+
+  CHECK(matches_filter("销售热线", "售热"));
+  CHECK_FALSE(matches_filter("销售热线", "客服"));
+  History h;
+  DesktopQuery q;
+  q.queue_filter = "热线";  // matches the display name, not the queue name
+  BoardOptions zh;
+  zh.lang = Lang::zh;
+  auto d = build_desktop(sites, 0, zh, h, q);
+  REQUIRE(d.queues.size() == 1);
+  CHECK(d.queues[0].title == "销售热线");
+  REQUIRE(d.agents.size() == 1);
+  CHECK(d.agents[0].state_text == "暂停");
+  CHECK(d.agents[0].pause_reason == "午饭");
+}
+
+TEST_CASE("sparkline history samples every step and keeps one hour", "[wallboard][vm]") {
+  History h(3600, 10);
+  h.record("k", 0, 1, 0.9);
+  h.record("k", 5, 2, 0.8);  // within the 10 s step: skipped
+  h.record("k", 10, 3, std::nullopt);
+  const auto* s = h.find("k");
+  REQUIRE(s != nullptr);
+  REQUIRE(s->size() == 2);
+  CHECK(s->at(1).waiting == 3);
+  CHECK(std::isnan(s->at(1).sl));  // no data breaks the line, it is not a zero
+  // At t=3605 the span is [5, 3605]: the sample at 0 goes, the one at 10 stays.
+  h.record("k", 3605, 4, 0.7);
+  REQUIRE(s->size() == 2);
+  CHECK(s->front().t == 10);
+  CHECK(h.find("other") == nullptr);
+}

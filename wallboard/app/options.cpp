@@ -1,0 +1,78 @@
+#include "options.hpp"
+
+#include <algorithm>
+
+#include <CLI/CLI.hpp>
+
+namespace callwatch::wallboard::app {
+
+std::string default_control_for(const std::string& publish) {
+  const auto colon = publish.rfind(':');
+  if (colon == std::string::npos) return publish;
+  try {
+    const int port = std::stoi(publish.substr(colon + 1));
+    return publish.substr(0, colon + 1) + std::to_string(port + 1);
+  } catch (const std::exception&) {
+    return publish;  // not a tcp port (ipc://, inproc://): the caller must pass --control
+  }
+}
+
+tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>& args) {
+  CLI::App app{"callwatch-wallboard: live contact-center wallboard (kiosk and desktop)",
+               "callwatch-wallboard"};
+  Options o;
+  std::vector<std::string> connects, controls;
+  std::string lang = "en", size;
+  app.add_option("--connect", connects,
+                 "daemon publish endpoint (repeat to merge several sites; default "
+                 "tcp://127.0.0.1:7702)");
+  app.add_option("--control", controls,
+                 "daemon control endpoint, one per --connect in the same order (default: the "
+                 "--connect port + 1)");
+  app.add_flag("--kiosk", o.kiosk, "large-screen mode: full screen, read-only, pages rotate");
+  app.add_option("--lang", lang, "UI language: en or zh")->check(CLI::IsMember({"en", "zh"}));
+  app.add_option("--screenshot", o.screenshot, "render, write this PNG and exit (headless use)");
+  app.add_option("--frames", o.frames, "frames to render before the screenshot, 10 per second")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--size", size, "window or screenshot size WIDTHxHEIGHT (e.g. 3840x2160)");
+  app.add_option("--page-seconds", o.page_seconds, "kiosk page rotation period")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error");
+  app.set_version_flag("--version", std::string("callwatch-wallboard ") + CALLWATCH_VERSION);
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    return tl::unexpected(OptionsExit{app.help(), 0});
+  } catch (const CLI::CallForVersion&) {
+    return tl::unexpected(OptionsExit{std::string("callwatch-wallboard ") + CALLWATCH_VERSION, 0});
+  } catch (const CLI::ParseError& e) {
+    return tl::unexpected(OptionsExit{e.what(), 2});
+  }
+  if (connects.empty()) connects.push_back("tcp://127.0.0.1:7702");
+  if (controls.size() > connects.size()) {
+    return tl::unexpected(OptionsExit{"more --control than --connect", 2});
+  }
+  for (std::size_t i = 0; i < connects.size(); ++i) {
+    o.sites.push_back(SiteEndpoints{
+        connects[i], i < controls.size() ? controls[i] : default_control_for(connects[i])});
+  }
+  o.lang = *vm::parse_lang(lang);
+  if (!size.empty()) {
+    const auto x = size.find('x');
+    try {
+      if (x == std::string::npos) throw std::invalid_argument("no x");
+      o.width = std::stoi(size.substr(0, x));
+      o.height = std::stoi(size.substr(x + 1));
+    } catch (const std::exception&) {
+      return tl::unexpected(OptionsExit{"--size: expected WIDTHxHEIGHT, got " + size, 2});
+    }
+    if (o.width < 320 || o.height < 240 || o.width > 8192 || o.height > 8192) {
+      return tl::unexpected(OptionsExit{"--size: between 320x240 and 8192x8192", 2});
+    }
+  }
+  return o;
+}
+
+}  // namespace callwatch::wallboard::app

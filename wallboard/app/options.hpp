@@ -1,0 +1,37 @@
+// callwatch-wallboard's command line (DESIGN.md flags), parsed from an argv vector so tests can
+// check it without starting a window.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+
+#include "subscriber.hpp"
+#include "vm/strings.hpp"
+
+namespace callwatch::wallboard::app {
+
+struct Options {
+  std::vector<SiteEndpoints> sites;  // one per --connect, in order
+  bool kiosk = false;
+  vm::Lang lang = vm::Lang::en;
+  std::string screenshot;  // PNG path: render, write, exit
+  int frames = 30;         // frames rendered before the screenshot (10 per second)
+  int width = 0;           // 0: 1920x1080 for screenshots, the monitor for kiosk, 1600x900 else
+  int height = 0;
+  double page_seconds = 10;
+  std::string log_level = "warn";
+};
+
+struct OptionsExit {
+  std::string message;  // help text or the error
+  int code = 2;         // 0 for --help / --version
+};
+
+tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>& args);
+// The control endpoint paired with a publish endpoint by default: same host, next port
+// (7702 -> 7703), as the daemon's defaults are.
+std::string default_control_for(const std::string& publish);
+
+}  // namespace callwatch::wallboard::app

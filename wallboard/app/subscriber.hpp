@@ -1,0 +1,56 @@
+// The protocol client of one site, on its own thread: subscribe to deltas, ask for a snapshot,
+// apply deltas above its sequence; a gap, another stream or a heartbeat ahead of us means
+// resync; a snapshot request left unanswered means reconnect, forever, with backoff.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "callwatch/metrics/clock.hpp"
+#include "feed_store.hpp"
+
+namespace callwatch::wallboard::app {
+
+struct SiteEndpoints {
+  std::string publish;  // XPUB of the daemon (--connect)
+  std::string control;  // ROUTER of the daemon (--control)
+};
+
+struct SubscriberOptions {
+  std::chrono::milliseconds snapshot_timeout{2000};
+  std::chrono::milliseconds backoff_min{250};
+  std::chrono::milliseconds backoff_max{10000};
+  int receive_high_water_mark = 10000;  // beyond it ZeroMQ drops and we resync
+};
+
+struct SubscriberStats {
+  std::uint64_t snapshots = 0;
+  std::uint64_t deltas = 0;
+  std::uint64_t resyncs = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t bad_messages = 0;
+};
+
+class Subscriber {
+ public:
+  Subscriber(zmq::context_t& ctx, FeedStore& store, std::size_t index, SiteEndpoints ep,
+             const metrics::Clock& clock, SubscriberOptions opts = {});
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  void start();
+  void stop();
+  SubscriberStats stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace callwatch::wallboard::app

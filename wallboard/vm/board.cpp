@@ -1,0 +1,509 @@
+#include "vm/board.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "callwatch/metrics/stats.hpp"
+
+namespace callwatch::wallboard::vm {
+
+namespace {
+
+using metrics::AgentState;
+using metrics::QueueView;
+using metrics::WindowKind;
+
+const metrics::Window& window(const QueueView& q, WindowKind k) {
+  return q.windows[static_cast<std::size_t>(k)];
+}
+
+std::optional<double> sl_of(const QueueView& q, const metrics::QueueCounters& c) {
+  return metrics::service_level(c, q.settings.formula);
+}
+
+int agents_in(const QueueView& q, AgentState s) {
+  return q.agents[static_cast<std::size_t>(s)];
+}
+
+Figure figure(std::string text, Color c, bool grey) {
+  return Figure{std::move(text), grey ? greyed(c) : c};
+}
+
+std::string pct_target(Lang lang, const QueueView& q) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, " %.0f%% / %.0f ", q.settings.sl_target * 100.0,
+                q.settings.sl_threshold);
+  return std::string(text(lang, Str::target)) + buf + std::string(text(lang, Str::seconds_suffix));
+}
+
+std::string count_text(std::int64_t v) { return std::to_string(v); }
+
+bool multi_site(const std::vector<SiteFeed>& sites) { return sites.size() > 1; }
+
+bool is_grey(const SiteFeed& f, double now) {
+  const auto st = link_state(f, now);
+  return st == LinkState::disconnected || st == LinkState::incompatible;
+}
+
+Color severity_color(metrics::AlertSeverity s) {
+  switch (s) {
+    case metrics::AlertSeverity::critical: return palette::red;
+    case metrics::AlertSeverity::warning: return palette::amber;
+    case metrics::AlertSeverity::info: return palette::info;
+  }
+  return palette::amber;
+}
+
+HeaderVM build_header(const std::vector<SiteFeed>& sites, double now, const BoardOptions& opts) {
+  HeaderVM h;
+  h.clock = format_clock(now, opts.utc_offset_seconds);
+  int waiting = 0, available = 0, on_call = 0, paused = 0;
+  double longest = metrics::kNoValue, longest_t = 20;
+  metrics::QueueCounters today;
+  double target_weight = 0, target_sum = 0;
+  bool grey = false, any = false;
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    any = true;
+    grey |= is_grey(f, now);
+    for (const auto& q : f.state->queues) {
+      waiting += q.calls_waiting;
+      if (q.calls_waiting > 0 && metrics::has_value(q.longest_wait) &&
+          (!metrics::has_value(longest) || q.longest_wait > longest)) {
+        longest = q.longest_wait;
+        longest_t = q.settings.sl_threshold;
+      }
+      const auto& c = window(q, WindowKind::today).counters;
+      today.add(c);
+      // The total's target: each queue's target weighted by its SL denominator today.
+      const double denom = static_cast<double>(c.offered() - c.short_abandoned);
+      target_sum += q.settings.sl_target * denom;
+      target_weight += denom;
+    }
+    // Agents counted once each, not once per queue they serve.
+    for (const auto& a : f.state->agents) {
+      available += a.state == AgentState::available;
+      on_call += a.state == AgentState::on_call;
+      paused += a.state == AgentState::paused;
+    }
+  }
+  auto num = [&](int v) { return any ? std::to_string(v) : std::string("–"); };
+  h.calls_waiting = figure(num(waiting), palette::text, grey);
+  h.longest_wait = figure(format_duration(longest), wait_color(longest, longest_t), grey);
+  const auto sl = metrics::service_level(today, metrics::SlFormula::offered);
+  const double target = target_weight > 0 ? target_sum / target_weight : 0.80;
+  h.sl_today = figure(format_percent(sl), light_color(sl_light(sl, target)), grey);
+  h.available = figure(num(available), palette::green, grey);
+  h.on_call = figure(num(on_call), palette::info, grey);
+  h.paused = figure(num(paused), palette::amber, grey);
+  return h;
+}
+
+std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, const BoardOptions& opts) {
+  struct Item {
+    AlertVM vm;
+    int severity;
+    double since;
+  };
+  std::vector<Item> items;
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    for (const auto& a : f.state->alerts) {
+      if (a.state != metrics::AlertState::firing && a.state != metrics::AlertState::pending) {
+        continue;
+      }
+      AlertVM vm;
+      vm.id = a.id;
+      if (multi_site(sites)) vm.text = site_label(f) + " · ";
+      if (!a.queue.empty()) vm.text += a.queue + ": ";
+      vm.text += a.message.empty() ? a.rule : a.message;
+      vm.since = format_clock(a.since, opts.utc_offset_seconds);
+      vm.color = severity_color(a.severity);
+      if (a.state == metrics::AlertState::pending || a.acked) vm.color = palette::muted;
+      vm.acked = a.acked;
+      items.push_back(Item{std::move(vm), static_cast<int>(a.severity), a.since});
+    }
+  }
+  std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
+    if (x.severity != y.severity) return x.severity > y.severity;
+    return x.since < y.since;
+  });
+  std::vector<AlertVM> out;
+  out.reserve(items.size());
+  for (auto& it : items) out.push_back(std::move(it.vm));
+  return out;
+}
+
+// Three-way compare of optional values with "no value" last in both directions.
+template <typename T>
+int cmp_opt(const std::optional<T>& a, const std::optional<T>& b, bool ascending, bool& decided) {
+  decided = true;
+  if (!a && !b) {
+    decided = false;
+    return 0;
+  }
+  if (!a) return 1;  // a after b
+  if (!b) return -1;
+  if (*a == *b) {
+    decided = false;
+    return 0;
+  }
+  return (*a < *b) == ascending ? -1 : 1;
+}
+
+std::optional<double> opt_nan(double v) {
+  return std::isnan(v) ? std::nullopt : std::optional<double>(v);
+}
+
+}  // namespace
+
+Color wait_color(double longest_wait, double sl_threshold) {
+  if (std::isnan(longest_wait) || std::isnan(sl_threshold) || sl_threshold <= 0) {
+    return palette::text;
+  }
+  if (longest_wait >= sl_threshold) return palette::red;
+  if (longest_wait >= 0.75 * sl_threshold) return palette::amber;
+  return palette::text;
+}
+
+std::string agent_state_text(Lang lang, AgentState s) {
+  switch (s) {
+    case AgentState::logged_out: return std::string(text(lang, Str::logged_out));
+    case AgentState::available: return std::string(text(lang, Str::available));
+    case AgentState::ringing: return std::string(text(lang, Str::ringing));
+    case AgentState::on_call: return std::string(text(lang, Str::on_call));
+    case AgentState::wrap_up: return std::string(text(lang, Str::wrap_up));
+    case AgentState::paused: return std::string(text(lang, Str::paused));
+  }
+  return {};
+}
+
+Grid kiosk_grid(float width, float height, float scale) {
+  // Minimum tile: its big numbers are 64 px at scale 1 (about 17 mm on a 55" 1080p screen,
+  // readable from 10 m); header, alert strip and banner take the rest of the height.
+  const float min_w = 440.0f * scale, min_h = 250.0f * scale;
+  const float chrome_h = 300.0f * scale;
+  Grid g;
+  g.cols = std::max(1, static_cast<int>(width / min_w));
+  g.rows = std::max(1, static_cast<int>((height - chrome_h) / min_h));
+  return g;
+}
+
+int page_at(double now, int items, int per_page, double period_seconds) {
+  if (per_page <= 0 || items <= per_page) return 0;
+  const int pages = (items + per_page - 1) / per_page;
+  if (period_seconds <= 0) return 0;
+  const auto tick = static_cast<long long>(std::floor(now / period_seconds));
+  return static_cast<int>(((tick % pages) + pages) % pages);
+}
+
+std::vector<Banner> build_banners(const std::vector<SiteFeed>& sites, double now,
+                                  const BoardOptions& opts) {
+  std::vector<Banner> out;
+  const Lang lang = opts.lang;
+  for (const auto& f : sites) {
+    const std::string label = site_label(f);
+    const std::string prefix = multi_site(sites) ? label + ": " : std::string();
+    auto stale_text = [&] {
+      return fill(text(lang, Str::stale_since),
+                  {format_clock(f.last_message_at, opts.utc_offset_seconds),
+                   format_age(now - f.last_message_at, text(lang, Str::seconds_suffix))});
+    };
+    switch (link_state(f, now)) {
+      case LinkState::live:
+        break;
+      case LinkState::waiting:
+        out.push_back(Banner{Banner::Kind::waiting, fill(text(lang, Str::waiting_for), {label}),
+                             palette::info});
+        break;
+      case LinkState::stale:
+        out.push_back(Banner{Banner::Kind::stale, prefix + stale_text(), palette::banner_red});
+        break;
+      case LinkState::disconnected: {
+        std::string t = fill(text(lang, Str::disconnected_from), {label});
+        if (metrics::has_value(f.last_message_at)) t += " — " + stale_text();
+        out.push_back(Banner{Banner::Kind::disconnected, std::move(t), palette::banner_red});
+        break;
+      }
+      case LinkState::incompatible:
+        out.push_back(Banner{
+            Banner::Kind::incompatible,
+            fill(text(lang, Str::newer_protocol),
+                 {label, metrics::wire::to_string(*f.newer_protocol),
+                  std::to_string(metrics::wire::kProtocolMajor) + ".x"}),
+            palette::banner_red});
+        break;
+    }
+  }
+  auto rank = [](Banner::Kind k) {
+    switch (k) {
+      case Banner::Kind::incompatible: return 0;
+      case Banner::Kind::disconnected: return 1;
+      case Banner::Kind::stale: return 2;
+      case Banner::Kind::waiting: return 3;
+    }
+    return 4;
+  };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const Banner& a, const Banner& b) { return rank(a.kind) < rank(b.kind); });
+  return out;
+}
+
+KioskVM build_kiosk(const std::vector<SiteFeed>& sites, double now, const BoardOptions& opts,
+                    int tiles_per_page) {
+  KioskVM k;
+  k.header = build_header(sites, now, opts);
+  k.alerts = build_alerts(sites, opts);
+  k.banners = build_banners(sites, now, opts);
+  const Lang lang = opts.lang;
+
+  // Tiles keep a fixed order (sites as given, queues by name) so people find their queue in
+  // the same place every time; colors, not positions, say what needs attention.
+  int total = 0;
+  for (const auto& f : sites) {
+    if (f.state) total += static_cast<int>(f.state->queues.size());
+  }
+  k.total_tiles = total;
+  const int per_page = std::max(1, tiles_per_page);
+  k.page_count = std::max(1, (total + per_page - 1) / per_page);
+  k.page = page_at(now, total, per_page, opts.page_seconds);
+  if (k.page_count > 1) {
+    k.page_text = fill(text(lang, Str::page),
+                       {std::to_string(k.page + 1), std::to_string(k.page_count)});
+  }
+  const int first = k.page * per_page, last = first + per_page;
+  int index = 0;
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    const bool grey = is_grey(f, now);
+    for (const auto& q : f.state->queues) {
+      const int i = index++;
+      if (i < first || i >= last) continue;
+      TileVM t;
+      t.key = queue_key(f, q.name);
+      t.title = q.settings.display_name.empty() ? q.name : q.settings.display_name;
+      if (multi_site(sites)) t.site = site_label(f);
+      t.waiting = figure(std::to_string(q.calls_waiting), palette::text, grey);
+      t.longest_wait = figure(q.calls_waiting > 0 ? format_duration(q.longest_wait) : "–",
+                              q.calls_waiting > 0
+                                  ? wait_color(q.longest_wait, q.settings.sl_threshold)
+                                  : palette::muted,
+                              grey);
+      const auto sli = sl_of(q, window(q, WindowKind::interval).counters);
+      const auto slt = sl_of(q, window(q, WindowKind::today).counters);
+      t.sl_interval = figure(format_percent(sli), light_color(sl_light(sli, q.settings.sl_target)),
+                             grey);
+      t.sl_today =
+          figure(format_percent(slt), light_color(sl_light(slt, q.settings.sl_target)), grey);
+      const int avail = agents_in(q, AgentState::available);
+      Color ac = palette::green;
+      if (avail == 0) ac = q.calls_waiting > 0 ? palette::red : palette::muted;
+      t.available = figure(std::to_string(avail), ac, grey);
+      t.target = pct_target(lang, q);
+      t.greyed = grey;
+      t.data_gap = q.data_gap;
+      k.tiles.push_back(std::move(t));
+    }
+  }
+  return k;
+}
+
+bool matches_filter(std::string_view text_, std::string_view filter) {
+  if (filter.empty()) return true;
+  auto lower = [](char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  if (filter.size() > text_.size()) return false;
+  for (std::size_t i = 0; i + filter.size() <= text_.size(); ++i) {
+    bool ok = true;
+    for (std::size_t j = 0; j < filter.size(); ++j) {
+      if (lower(text_[i + j]) != lower(filter[j])) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+void sort_queue_rows(std::vector<QueueRow>& rows, QueueColumn col, bool asc) {
+  auto less = [col, asc](const QueueRow& a, const QueueRow& b) {
+    bool decided = false;
+    int c = 0;
+    auto num = [&](auto x, auto y) {
+      c = cmp_opt(std::optional<double>(static_cast<double>(x)),
+                  std::optional<double>(static_cast<double>(y)), asc, decided);
+    };
+    auto str = [&](const std::string& x, const std::string& y) {
+      decided = x != y;
+      c = decided ? ((x < y) == asc ? -1 : 1) : 0;
+    };
+    switch (col) {
+      case QueueColumn::site: str(a.site, b.site); break;
+      case QueueColumn::name: str(a.title, b.title); break;
+      case QueueColumn::waiting: num(a.waiting, b.waiting); break;
+      case QueueColumn::longest_wait:
+        c = cmp_opt(opt_nan(a.longest_wait), opt_nan(b.longest_wait), asc, decided);
+        break;
+      case QueueColumn::sl_interval: c = cmp_opt(a.sl_interval, b.sl_interval, asc, decided); break;
+      case QueueColumn::sl_previous: c = cmp_opt(a.sl_previous, b.sl_previous, asc, decided); break;
+      case QueueColumn::sl_today: c = cmp_opt(a.sl_today, b.sl_today, asc, decided); break;
+      case QueueColumn::offered: num(a.offered, b.offered); break;
+      case QueueColumn::answered: num(a.answered, b.answered); break;
+      case QueueColumn::abandoned: num(a.abandoned, b.abandoned); break;
+      case QueueColumn::abandon_rate:
+        c = cmp_opt(a.abandon_rate, b.abandon_rate, asc, decided);
+        break;
+      case QueueColumn::asa: c = cmp_opt(a.asa, b.asa, asc, decided); break;
+      case QueueColumn::aht: c = cmp_opt(a.aht, b.aht, asc, decided); break;
+      case QueueColumn::required: c = cmp_opt(a.required, b.required, asc, decided); break;
+      case QueueColumn::staffed: num(a.staffed, b.staffed); break;
+      case QueueColumn::count_: break;
+    }
+    if (decided) return c < 0;
+    if (a.site != b.site) return a.site < b.site;
+    return a.name < b.name;
+  };
+  std::stable_sort(rows.begin(), rows.end(), less);
+}
+
+void sort_agent_rows(std::vector<AgentRow>& rows, AgentColumn col, bool asc) {
+  auto less = [col, asc](const AgentRow& a, const AgentRow& b) {
+    bool decided = false;
+    int c = 0;
+    auto num = [&](double x, double y) {
+      c = cmp_opt(std::optional<double>(x), std::optional<double>(y), asc, decided);
+    };
+    auto str = [&](const std::string& x, const std::string& y) {
+      decided = x != y;
+      c = decided ? ((x < y) == asc ? -1 : 1) : 0;
+    };
+    switch (col) {
+      case AgentColumn::site: str(a.site, b.site); break;
+      case AgentColumn::name: str(a.name, b.name); break;
+      case AgentColumn::state:
+        num(static_cast<double>(a.state), static_cast<double>(b.state));
+        break;
+      case AgentColumn::time_in_state: num(a.time_in_state, b.time_in_state); break;
+      case AgentColumn::pause_reason: str(a.pause_reason, b.pause_reason); break;
+      case AgentColumn::answered:
+        num(static_cast<double>(a.answered), static_cast<double>(b.answered));
+        break;
+      case AgentColumn::ring_no_answer:
+        num(static_cast<double>(a.ring_noanswer), static_cast<double>(b.ring_noanswer));
+        break;
+      case AgentColumn::aht: c = cmp_opt(a.aht, b.aht, asc, decided); break;
+      case AgentColumn::count_: break;
+    }
+    if (decided) return c < 0;
+    if (a.site != b.site) return a.site < b.site;
+    return a.name < b.name;
+  };
+  std::stable_sort(rows.begin(), rows.end(), less);
+}
+
+DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const BoardOptions& opts,
+                        const History& history, const DesktopQuery& query) {
+  DesktopVM d;
+  const Lang lang = opts.lang;
+  d.header = build_header(sites, now, opts);
+  d.alerts = build_alerts(sites, opts);
+  d.banners = build_banners(sites, now, opts);
+  d.multi_site = multi_site(sites);
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    if (d.interval_text.empty() && f.state->interval_start > 0) {
+      d.interval_text = std::string(text(lang, Str::current_interval)) + " " +
+                        format_clock(f.state->interval_start, opts.utc_offset_seconds).substr(0, 5);
+    }
+    const bool grey = is_grey(f, now);
+    const std::string label = site_label(f);
+    for (const auto& q : f.state->queues) {
+      QueueRow r;
+      r.key = queue_key(f, q.name);
+      r.site = label;
+      r.name = q.name;
+      r.title = q.settings.display_name.empty() ? q.name : q.settings.display_name;
+      if (!matches_filter(r.title, query.queue_filter) && !matches_filter(r.name, query.queue_filter) &&
+          !(d.multi_site && matches_filter(r.site, query.queue_filter))) {
+        continue;
+      }
+      const auto& today = window(q, WindowKind::today).counters;
+      r.waiting = q.calls_waiting;
+      r.longest_wait = q.calls_waiting > 0 ? q.longest_wait : metrics::kNoValue;
+      r.sl_interval = sl_of(q, window(q, WindowKind::interval).counters);
+      if (q.previous_interval) r.sl_previous = sl_of(q, q.previous_interval->counters);
+      r.sl_today = sl_of(q, today);
+      r.abandon_rate = metrics::abandon_rate(today);
+      r.asa = metrics::asa(today);
+      r.aht = metrics::aht(today);
+      r.offered = today.offered();
+      r.answered = today.answered;
+      r.abandoned = today.abandoned;
+      r.required = q.agents_required;
+      r.available = agents_in(q, AgentState::available);
+      for (int s = 0; s < metrics::kAgentStateCount; ++s) {
+        if (static_cast<AgentState>(s) != AgentState::logged_out) {
+          r.staffed += q.agents[static_cast<std::size_t>(s)];
+        }
+      }
+      const double target = q.settings.sl_target;
+      r.f_waiting = figure(std::to_string(r.waiting), palette::text, grey);
+      r.f_longest_wait = figure(format_duration(r.longest_wait),
+                                wait_color(r.longest_wait, q.settings.sl_threshold), grey);
+      r.f_sl_interval =
+          figure(format_percent(r.sl_interval), light_color(sl_light(r.sl_interval, target)), grey);
+      r.f_sl_previous =
+          figure(format_percent(r.sl_previous), light_color(sl_light(r.sl_previous, target)), grey);
+      r.f_sl_today =
+          figure(format_percent(r.sl_today), light_color(sl_light(r.sl_today, target)), grey);
+      r.offered_text = count_text(r.offered);
+      r.answered_text = count_text(r.answered);
+      r.abandoned_text = count_text(r.abandoned);
+      r.abandon_rate_text = format_percent(r.abandon_rate);
+      r.asa_text = format_duration(r.asa.value_or(metrics::kNoValue));
+      r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
+      r.required_text = r.required ? std::to_string(*r.required) : "–";
+      r.staffed_text = std::to_string(r.staffed);
+      r.required_color = (r.required && r.staffed < *r.required) ? palette::red : palette::text;
+      if (grey) r.required_color = greyed(r.required_color);
+      r.history = history.find(r.key);
+      r.greyed = grey;
+      r.data_gap = q.data_gap;
+      d.queues.push_back(std::move(r));
+    }
+    const double engine_now = engine_time(f, now);
+    for (const auto& a : f.state->agents) {
+      if (!matches_filter(a.name, query.agent_filter) &&
+          !matches_filter(a.pause_reason, query.agent_filter) &&
+          !(d.multi_site && matches_filter(label, query.agent_filter))) {
+        continue;
+      }
+      AgentRow r;
+      r.site = label;
+      r.name = a.name;
+      r.state = a.state;
+      r.state_text = agent_state_text(lang, a.state);
+      r.state_color = grey ? greyed(agent_state_color(a.state)) : agent_state_color(a.state);
+      r.time_in_state = std::max(0.0, engine_now - a.state_since);
+      r.time_text = format_duration(r.time_in_state);
+      r.pause_reason = a.state == AgentState::paused ? a.pause_reason : std::string();
+      r.answered = a.today.answered;
+      r.ring_noanswer = a.today.ring_noanswer;
+      if (a.today.answered > 0) {
+        r.aht = (a.today.talk_seconds + a.today.hold_seconds + a.today.wrap_seconds) /
+                static_cast<double>(a.today.answered);
+      }
+      r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
+      r.greyed = grey;
+      d.agents.push_back(std::move(r));
+    }
+  }
+  sort_queue_rows(d.queues, query.queue_sort, query.queue_ascending);
+  sort_agent_rows(d.agents, query.agent_sort, query.agent_ascending);
+  return d;
+}
+
+}  // namespace callwatch::wallboard::vm

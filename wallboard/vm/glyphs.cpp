@@ -1,0 +1,105 @@
+#include "vm/glyphs.hpp"
+
+namespace callwatch::wallboard::vm {
+
+std::vector<char32_t> decode_utf8(std::string_view s) {
+  std::vector<char32_t> out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int len = 0;
+    char32_t cp = 0;
+    if (c < 0x80) {
+      len = 1;
+      cp = c;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      ++i;  // stray continuation or invalid lead byte
+      continue;
+    }
+    if (i + static_cast<std::size_t>(len) > s.size()) break;
+    bool ok = true;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+      if ((cc & 0xC0) != 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (!ok) {
+      ++i;
+      continue;
+    }
+    out.push_back(cp);
+    i += static_cast<std::size_t>(len);
+  }
+  return out;
+}
+
+bool GlyphSet::add(std::string_view text) {
+  bool grew = false;
+  for (char32_t cp : decode_utf8(text)) {
+    if (cp < 0x20) continue;
+    grew |= cps_.insert(cp).second;
+  }
+  return grew;
+}
+
+bool GlyphSet::add_ui(Lang lang) {
+  bool grew = false;
+  for (char32_t c = 0x20; c < 0x7F; ++c) grew |= cps_.insert(c).second;
+  grew |= add("–—·…×•▲▼");
+  for (int i = 0; i < static_cast<int>(Str::count_); ++i) grew |= add(text(lang, static_cast<Str>(i)));
+  return grew;
+}
+
+bool GlyphSet::add_sites(const std::vector<SiteFeed>& sites) {
+  bool grew = false;
+  for (const auto& f : sites) {
+    grew |= add(f.site);
+    grew |= add(f.endpoint);
+    if (!f.state) continue;
+    for (const auto& q : f.state->queues) {
+      grew |= add(q.name);
+      grew |= add(q.settings.display_name);
+    }
+    for (const auto& a : f.state->agents) {
+      grew |= add(a.name);
+      grew |= add(a.pause_reason);
+    }
+    for (const auto& al : f.state->alerts) {
+      grew |= add(al.message);
+      grew |= add(al.rule);
+      grew |= add(al.queue);
+    }
+  }
+  return grew;
+}
+
+std::vector<std::uint16_t> GlyphSet::ranges() const {
+  std::vector<std::uint16_t> r;
+  for (char32_t cp : cps_) {
+    if (cp > 0xFFFF) continue;  // ImGui's default ImWchar is 16-bit
+    const auto c = static_cast<std::uint16_t>(cp);
+    if (!r.empty() && r.back() + 1 == c) {
+      r.back() = c;
+    } else {
+      r.push_back(c);
+      r.push_back(c);
+    }
+  }
+  r.push_back(0);
+  return r;
+}
+
+}  // namespace callwatch::wallboard::vm

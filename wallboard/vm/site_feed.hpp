@@ -1,0 +1,47 @@
+// What the wallboard knows about one daemon (site): the last state it rebuilt from the protocol
+// and the health of the link, judged against the wallboard's own clock (injected, so tests can
+// move time).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "callwatch/metrics/snapshot.hpp"
+#include "callwatch/metrics/snapshot_codec.hpp"
+
+namespace callwatch::wallboard::vm {
+
+// DESIGN.md: no heartbeat for 3 s and the screen says the data is stale.
+inline constexpr double kStaleAfterSeconds = 3.0;
+
+enum class LinkState : std::uint8_t {
+  waiting,       // no state received yet
+  live,          // a message within the last 3 s
+  stale,         // connected, but silent for more than 3 s
+  disconnected,  // the transport is down: last values kept, greyed
+  incompatible,  // the daemon speaks a newer major protocol version
+};
+
+struct SiteFeed {
+  std::string endpoint;  // the --connect address
+  std::string site;      // the publisher's site name; may be empty
+  std::shared_ptr<const metrics::Snapshot> state;  // null until the first snapshot
+  double last_message_at = metrics::kNoValue;  // wallboard clock (UTC s) of the last message
+  double engine_now = metrics::kNoValue;       // engine time carried by that message
+  bool connected = false;                      // transport-level (socket monitor)
+  std::optional<metrics::wire::ProtocolVersion> newer_protocol;
+  std::uint64_t seq = 0;
+  std::uint64_t resyncs = 0;
+  std::uint64_t updates = 0;  // bumps on every change worth a redraw
+};
+
+// The site's name as shown: its own name, else host:port of the endpoint.
+std::string site_label(const SiteFeed& f);
+LinkState link_state(const SiteFeed& f, double now);
+// Engine time "now" for durations such as time in state: the last engine time plus the time
+// since it arrived while live; frozen at the last value when the link is not live.
+double engine_time(const SiteFeed& f, double now);
+
+}  // namespace callwatch::wallboard::vm

@@ -1,0 +1,79 @@
+// String table: one row per Str, English then Chinese. Placeholders in braces are filled by vm/.
+#include "vm/strings.hpp"
+
+#include <array>
+
+namespace callwatch::wallboard::vm {
+
+namespace {
+
+struct Row {
+  std::string_view en;
+  std::string_view zh;
+};
+
+constexpr std::array<Row, static_cast<std::size_t>(Str::count_)> kRows{{
+    {"callwatch", "callwatch 呼叫监控"},
+    {"Calls waiting", "排队来电"},
+    {"Longest wait", "最长等待"},
+    {"Service level today", "今日服务水平"},
+    {"SL interval", "本时段服务水平"},
+    {"SL", "服务水平"},
+    {"Agents available", "空闲座席"},
+    {"Available", "空闲"},
+    {"On call", "通话中"},
+    {"Paused", "暂停"},
+    {"Ringing", "振铃"},
+    {"Wrap-up", "话后处理"},
+    {"Logged out", "已登出"},
+    {"Page {} / {}", "第 {} / {} 页"},
+    {"Alerts", "告警"},
+    {"No active alerts", "无活动告警"},
+    {"Acknowledge", "确认"},
+    {"Acknowledging alerts comes with a later release", "告警确认将在后续版本提供"},
+    {"Queues", "队列"},
+    {"Agents", "座席"},
+    {"Filter", "筛选"},
+    {"Queue", "队列"},
+    {"Site", "站点"},
+    {"Waiting", "排队"},
+    {"Offered", "呼入"},
+    {"Answered", "接听"},
+    {"Abandoned", "放弃"},
+    {"Abandon %", "放弃率"},
+    {"ASA", "平均应答"},
+    {"AHT", "平均处理"},
+    {"Required", "需求座席"},
+    {"Staffed", "在岗座席"},
+    {"Current interval", "当前时段"},
+    {"Previous interval", "上一时段"},
+    {"State", "状态"},
+    {"Time in state", "状态时长"},
+    {"Pause reason", "暂停原因"},
+    {"Ring no answer", "振铃未接"},
+    {"Last hour", "近一小时"},
+    {"target", "目标"},
+    {"data stale since {} ({})", "数据已过期：自 {} 起无更新 ({})"},
+    {"disconnected from {}", "与 {} 的连接已断开"},
+    {"waiting for data from {}", "正在等待 {} 的数据"},
+    {"{} speaks protocol {}; this wallboard understands {}: update the wallboard",
+     "{} 使用协议 {}，本看板仅支持 {}：请升级看板"},
+    {"s", "秒"},
+    {"data gap", "数据缺口"},
+    {"calls waiting (blue) and SL (green), last hour", "近一小时排队数（蓝）与服务水平（绿）"},
+}};
+
+}  // namespace
+
+std::optional<Lang> parse_lang(std::string_view s) {
+  if (s == "en") return Lang::en;
+  if (s == "zh") return Lang::zh;
+  return std::nullopt;
+}
+
+std::string_view text(Lang lang, Str s) {
+  const auto& row = kRows[static_cast<std::size_t>(s)];
+  return lang == Lang::zh ? row.zh : row.en;
+}
+
+}  // namespace callwatch::wallboard::vm

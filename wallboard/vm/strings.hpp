@@ -1,0 +1,67 @@
+// The wallboard's UI strings in English and Chinese (--lang en|zh). Every string the screen can
+// show lives here, so the font atlas can be built from exactly these glyphs plus the data's.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace callwatch::wallboard::vm {
+
+enum class Lang : std::uint8_t { en, zh };
+std::optional<Lang> parse_lang(std::string_view s);
+
+enum class Str : std::uint8_t {
+  app_title,
+  calls_waiting,
+  longest_wait,
+  sl_today,
+  sl_interval,
+  sl_short,
+  agents_available,
+  available,
+  on_call,
+  paused,
+  ringing,
+  wrap_up,
+  logged_out,
+  page,
+  alerts,
+  no_alerts,
+  ack,
+  ack_later,
+  queues,
+  agents,
+  filter,
+  queue,
+  site,
+  waiting,
+  offered,
+  answered,
+  abandoned,
+  abandon_rate,
+  asa,
+  aht,
+  required,
+  staffed,
+  current_interval,
+  previous_interval,
+  state,
+  time_in_state,
+  pause_reason,
+  ring_no_answer,
+  last_hour,
+  target,
+  stale_since,         // "data stale since {time} ({age})"
+  disconnected_from,   // "disconnected from {site}"
+  waiting_for,         // "waiting for data from {site}"
+  newer_protocol,      // "{site} speaks protocol {v}; this wallboard understands {ours}: update it"
+  seconds_suffix,      // "s" / "秒"
+  data_gap,
+  sparkline_hint,
+  count_,  // number of strings (keep last)
+};
+
+std::string_view text(Lang lang, Str s);
+
+}  // namespace callwatch::wallboard::vm
