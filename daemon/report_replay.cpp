@@ -21,9 +21,9 @@ namespace {
 
 constexpr std::size_t kMaxListedWarnings = 1000;
 // Agent figures are per day in the engine (AgentView::today); the replay reads them just before
-// each day boundary. The engine's span accounting is exact, so reading 1 ms early loses at most
-// 1 ms per open span and day; figures are printed to the millisecond.
-constexpr double kDayEdge = 1e-3;
+// each day boundary. The engine's span accounting is exact, so reading 10 us early loses at most
+// 10 us per open span and day; figures are printed to the millisecond.
+constexpr double kDayEdge = 1e-5;
 
 struct Rec {
   std::uint32_t file = 0;
@@ -288,8 +288,11 @@ void Replayer::finish() {
     for (const auto& q : snap.queues) {
       const auto& w = q.windows[static_cast<int>(m::WindowKind::interval)];
       if (!queue_names_.contains(q.name) || !has_activity(w.counters)) continue;
-      if (!have.emplace(w.since, q.name).second) continue;
-      res_.intervals.push_back(ReportInterval{q.name, w.since, w.counters});
+      // `since` is clipped to the first event; the interval itself starts on the aligned edge.
+      const double start =
+          req_.settings.tz.interval_start(w.since, req_.settings.interval_minutes);
+      if (!have.emplace(start, q.name).second) continue;
+      res_.intervals.push_back(ReportInterval{q.name, start, w.counters});
     }
     std::stable_sort(res_.intervals.begin(), res_.intervals.end(),
                      [](const ReportInterval& a, const ReportInterval& b) {
