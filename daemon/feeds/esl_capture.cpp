@@ -1,0 +1,31 @@
+#include "feeds/esl_capture.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace callwatch::daemon {
+
+void replay_esl_bytes(std::string_view bytes, EslFramer& framer, EslTranslator& tr) {
+  framer.feed(bytes, [&](const EslMessage& msg) { tr.on_message(msg, metrics::kNoValue); });
+}
+
+tl::expected<EslTranslatorStats, std::string> replay_esl_files(
+    const std::vector<std::string>& files, const EslTranslatorOptions& opts, const FeedSink& sink) {
+  EslTranslator tr(opts, sink);
+  EslFramer framer;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return tl::unexpected(f + ": cannot open");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return tl::unexpected(f + ": read error");
+    replay_esl_bytes(ss.str(), framer, tr);
+  }
+  if (framer.partial() && sink.warning) {
+    sink.warning("truncated_capture", "the ESL capture ends in the middle of a message");
+  }
+  tr.finish();
+  return tr.stats();
+}
+
+}  // namespace callwatch::daemon

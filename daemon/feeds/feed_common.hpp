@@ -1,0 +1,72 @@
+// Pieces shared by the PBX feed translators (AMI, ESL, queue_log tail): where their output goes,
+// events that own their strings, and the small text helpers every protocol needs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "callwatch/metrics/event.hpp"
+
+namespace callwatch::daemon {
+
+// Where a translator's output goes. Views in an event are valid only during the call.
+// - event: one native event (metrics::Event, the one model of DESIGN.md);
+// - reject: one input message refused (`reason` is a stable label of
+//   callwatch_feed_events_rejected_total{reason}, `detail` readable);
+// - warning: data-quality note (`kind` stable key, `message` readable).
+struct FeedSink {
+  std::function<void(const metrics::Event&)> event;
+  std::function<void(std::string_view reason, const std::string& detail)> reject;
+  std::function<void(std::string_view kind, const std::string& message)> warning;
+};
+
+// A metrics::Event together with the strings its views point at, so it can wait (held-back
+// outcomes) or cross a thread. view() re-points the views after any copy or move.
+struct OwnedEvent {
+  metrics::Event event;
+  std::string call, queue, agent, caller, reason, to_queue, to;
+  std::vector<std::string> queues;
+
+  OwnedEvent() = default;
+  explicit OwnedEvent(metrics::EventType t, double ts) {
+    event.type = t;
+    event.ts = ts;
+  }
+  const metrics::Event& view() {
+    event.call = call;
+    event.queue = queue;
+    event.agent = agent;
+    event.caller = caller;
+    event.reason = reason;
+    event.to_queue = to_queue;
+    event.to = to;
+    views_.assign(queues.begin(), queues.end());
+    event.queues = views_;
+    return event;
+  }
+
+ private:
+  std::vector<std::string_view> views_;
+};
+
+// ASCII case-insensitive equality (AMI header and event names, FEED-SPEC 1.1).
+bool iequals(std::string_view a, std::string_view b);
+// Leading/trailing spaces and tabs removed.
+std::string_view trim(std::string_view s);
+// Strict decimal: optional '-', digits, optional '.' and digits. No exponent, no spaces, finite.
+bool parse_decimal(std::string_view s, double& out);
+// Whole number, digits only (with optional leading '-').
+bool parse_int(std::string_view s, long long& out);
+// Copies `in` to `out`, replacing every invalid UTF-8 sequence by U+FFFD (names reach JSON).
+void assign_utf8(std::string& out, std::string_view in);
+bool valid_utf8(std::string_view s);
+
+// Seconds since the epoch embedded in an Asterisk Uniqueid (`1585318545.326`,
+// `host-1585318545.326`), or NaN. Used only as a clock of last resort when a recorded capture
+// carries no Timestamp header at all.
+double uniqueid_epoch(std::string_view uniqueid);
+
+}  // namespace callwatch::daemon
