@@ -1034,7 +1034,11 @@ ConfigResult parse_config(std::string_view toml_text, const std::string& source_
     TableReader r(*t, "[[feed]]", diag);
     read_feed(r, cfg, feed_names, listeners);
   }
-  if (feed_tables.empty() && root.get("feed") == nullptr) cfg.feeds = default_config().feeds;
+  if (feed_tables.empty() && root.get("feed") == nullptr) {
+    // No [[feed]]: one native feed on [listen].feed (which may have been configured above).
+    cfg.feeds = default_config().feeds;
+    for (auto& f : cfg.feeds) f.address.clear();
+  }
   for (auto& f : cfg.feeds) {
     if (f.type == "native" && f.address.empty()) f.address = cfg.listen.feed;
   }
