@@ -70,7 +70,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--dump", dump, "also write the events as JSON lines to FILE ('-' = stdout)");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help prints and exits 0; any bad option is a usage error: 2, like the daemon's commands.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   auto log = spdlog::stderr_color_mt("sim");
   log->set_level(spdlog::level::from_str(log_level));
