@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -116,14 +117,15 @@ std::vector<Rec> Replayer::split(bool native) {
   // Sort keys: the line's own time; a line without one keeps its place after its predecessor.
   double last = -std::numeric_limits<double>::infinity();
   const Rec* last_rec = nullptr;
-  NativeParser native_parser(64 * 1024, req_.settings.max_name_bytes);
+  std::optional<NativeParser> native_parser;
+  if (native) native_parser.emplace(64 * 1024, req_.settings.max_name_bytes);
   for (Rec& r : recs) {
     const std::string_view l = trim_line_end(r.text);
     double ts = 0;
     bool ok = false;
     if (native) {
       if (!is_blank(l)) {
-        auto ev = native_parser.parse(l);
+        auto ev = native_parser->parse(l);
         if (ev) {
           ts = (*ev)->ts;
           ok = true;

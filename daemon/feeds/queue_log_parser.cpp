@@ -434,6 +434,10 @@ bool QueueLogParser::map_verb(std::string_view verb, bool known,
       reject("bad_number", fmt::format("RINGNOANSWER ringtime '{}' is not a number", s));
       return false;
     }
+    if (agent.empty()) {
+      warn(line_no, "agent_missing", "RINGNOANSWER without an agent, ignored");
+      return true;
+    }
     m::Event e = base(m::EventType::agent_ring_noanswer);
     e.agent = agent;
     e.ring_ms = ms;  // 0: the device refused at once; the engine counts it apart

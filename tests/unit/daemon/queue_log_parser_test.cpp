@@ -296,6 +296,12 @@ TEST_CASE("RINGNOANSWER is milliseconds; 0 ms is emitted as refused; RINGCANCELE
   const auto& e = h.feed("1767600008|1767600000.1|sales|Carol|RINGNOANSWER|15s");
   CHECK(e.status == Status::rejected);
   CHECK(e.reject_reason == "bad_number");
+
+  // No member named: nothing to count it against (an agent "" would appear otherwise).
+  const auto& f = h.feed("1767600009|1767600000.1|sales|NONE|RINGNOANSWER|1000");
+  CHECK(f.status == Status::accepted);
+  CHECK(f.events.empty());
+  CHECK(h.warnings_of("agent_missing") == 1);
 }
 
 TEST_CASE("PAUSE, UNPAUSE, ADDMEMBER, REMOVEMEMBER apply to the line's queue",
