@@ -1,0 +1,249 @@
+// callwatch-wallboard: GLFW window, one subscriber thread per site, and an event loop that
+// sleeps in glfwWaitEventsTimeout until data changes, the user does something, or the next
+// whole second (clock, ages, page rotation): an idle board costs about nothing.
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <vector>
+
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+#include <spdlog/spdlog.h>
+
+#include "feed_store.hpp"
+#include "fonts.hpp"
+#include "options.hpp"
+#include "screenshot.hpp"
+#include "subscriber.hpp"
+#include "system_clock.hpp"
+#include "ui/ui.hpp"
+#include "vm/board.hpp"
+#include "vm/glyphs.hpp"
+#include "vm/history.hpp"
+
+namespace cw = callwatch::wallboard;
+
+namespace {
+
+std::atomic<bool> g_input{false};
+
+void on_input_cursor(GLFWwindow*, double, double) { g_input = true; }
+void on_input_button(GLFWwindow*, int, int, int) { g_input = true; }
+void on_input_scroll(GLFWwindow*, double, double) { g_input = true; }
+void on_input_key(GLFWwindow*, int, int, int, int) { g_input = true; }
+void on_input_char(GLFWwindow*, unsigned int) { g_input = true; }
+void on_input_resize(GLFWwindow*, int, int) { g_input = true; }
+
+int local_utc_offset(double now) {
+  const auto t = static_cast<std::time_t>(now);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return static_cast<int>(tm.tm_gmtoff);
+}
+
+float screen_scale(int height, bool kiosk) {
+  const float s = static_cast<float>(height) / 1080.0f;
+  return kiosk ? std::max(0.5f, s) : std::clamp(s, 1.0f, 3.0f);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = cw::app::parse_options(args);
+  if (!parsed) {
+    std::fprintf(parsed.error().code == 0 ? stdout : stderr, "%s\n",
+                 parsed.error().message.c_str());
+    return parsed.error().code;
+  }
+  const cw::app::Options opts = *parsed;
+  spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  const bool shot = !opts.screenshot.empty();
+
+  if (glfwInit() == GLFW_FALSE) {
+    std::fprintf(stderr, "callwatch-wallboard: cannot open a display (GLFW init failed)\n");
+    return 1;
+  }
+  int width = opts.width, height = opts.height;
+  GLFWmonitor* fullscreen = nullptr;
+  if (width == 0) {
+    if (shot) {
+      width = 1920;
+      height = 1080;
+    } else if (opts.kiosk) {
+      fullscreen = glfwGetPrimaryMonitor();
+      const GLFWvidmode* mode = fullscreen ? glfwGetVideoMode(fullscreen) : nullptr;
+      width = mode ? mode->width : 1920;
+      height = mode ? mode->height : 1080;
+    } else {
+      width = 1600;
+      height = 900;
+    }
+  }
+  if (opts.kiosk) glfwWindowHint(GLFW_DECORATED, GLFW_FALSE);
+  GLFWwindow* win = glfwCreateWindow(width, height, "callwatch wallboard", fullscreen, nullptr);
+  if (win == nullptr) {
+    std::fprintf(stderr, "callwatch-wallboard: cannot create a %dx%d OpenGL window\n", width,
+                 height);
+    glfwTerminate();
+    return 1;
+  }
+  glfwMakeContextCurrent(win);
+  glfwSwapInterval(shot ? 0 : 1);
+  if (opts.kiosk && !shot) glfwSetInputMode(win, GLFW_CURSOR, GLFW_CURSOR_HIDDEN);
+  // Ours first: ImGui's backend chains to them, so any input also wakes a redraw.
+  glfwSetCursorPosCallback(win, on_input_cursor);
+  glfwSetMouseButtonCallback(win, on_input_button);
+  glfwSetScrollCallback(win, on_input_scroll);
+  glfwSetKeyCallback(win, on_input_key);
+  glfwSetCharCallback(win, on_input_char);
+  glfwSetFramebufferSizeCallback(win, on_input_resize);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // nothing to persist; a kiosk has a read-only home anyway
+  ImGui::StyleColorsDark();
+  ImGuiStyle& style = ImGui::GetStyle();
+  style.Colors[ImGuiCol_WindowBg] = cw::ui::to_imvec(cw::vm::palette::background);
+  style.Colors[ImGuiCol_ChildBg] = cw::ui::to_imvec(cw::vm::palette::tile);
+  ImGui_ImplGlfw_InitForOpenGL(win, true);
+  ImGui_ImplOpenGL3_Init("#version 130");
+
+  cw::app::SystemClock clock;
+  std::vector<cw::vm::SiteFeed> initial;
+  for (const auto& s : opts.sites) {
+    cw::vm::SiteFeed f;
+    f.endpoint = s.publish;
+    initial.push_back(f);
+  }
+  cw::app::FeedStore store(std::move(initial));
+  store.set_on_change([] { glfwPostEmptyEvent(); });
+  zmq::context_t ctx;
+  std::vector<std::unique_ptr<cw::app::Subscriber>> subs;
+  for (std::size_t i = 0; i < opts.sites.size(); ++i) {
+    subs.push_back(std::make_unique<cw::app::Subscriber>(ctx, store, i, opts.sites[i], clock));
+    subs.back()->start();
+  }
+
+  cw::app::FontManager font_files;
+  font_files.load();
+  cw::vm::GlyphSet glyphs;
+  glyphs.add_ui(opts.lang);
+  // Both languages' labels are cheap; having them avoids a rebuild if a name uses one of them.
+  glyphs.add_ui(opts.lang == cw::vm::Lang::en ? cw::vm::Lang::zh : cw::vm::Lang::en);
+  int fb_w = 0, fb_h = 0;
+  glfwGetFramebufferSize(win, &fb_w, &fb_h);
+  float scale = screen_scale(fb_h, opts.kiosk);
+  cw::ui::Fonts fonts = font_files.build(glyphs, scale, opts.kiosk);
+  bool fonts_dirty = false;
+
+  cw::vm::BoardOptions board;
+  board.lang = opts.lang;
+  board.page_seconds = opts.page_seconds;
+  cw::vm::History history;
+  cw::vm::DesktopQuery query;
+  cw::ui::DesktopState desktop_state;
+
+  std::uint64_t seen_generation = ~std::uint64_t{0};
+  double next_tick = 0;
+  int extra_frames = 2;  // ImGui settles layout (table widths, fonts) over the first frames
+  int frames = 0;
+  int exit_code = 0;
+  std::vector<cw::vm::SiteFeed> feeds;
+
+  while (!glfwWindowShouldClose(win)) {
+    double now = clock.now();
+    if (shot) {
+      glfwWaitEventsTimeout(0.1);  // a steady 10 frames per second: N frames = N/10 s
+    } else if (extra_frames > 0) {
+      glfwPollEvents();
+    } else {
+      glfwWaitEventsTimeout(std::max(0.001, next_tick - now));
+    }
+    now = clock.now();
+    const bool input = g_input.exchange(false);
+    if (input) extra_frames = std::max(extra_frames, 3);
+    const std::uint64_t gen = store.generation();
+    const bool data = gen != seen_generation;
+    const bool tick = now >= next_tick;
+    if (!(shot || data || tick || extra_frames > 0)) continue;
+    if (extra_frames > 0) --extra_frames;
+    if (tick) next_tick = std::floor(now) + 1.0;
+
+    if (data) {
+      seen_generation = gen;
+      feeds = store.copy();
+      fonts_dirty |= glyphs.add_sites(feeds);
+    }
+    history.record_sites(feeds, now);
+    glfwGetFramebufferSize(win, &fb_w, &fb_h);
+    if (fb_w <= 0 || fb_h <= 0) continue;  // minimized
+    const float new_scale = screen_scale(fb_h, opts.kiosk);
+    if (std::fabs(new_scale - scale) > 0.01f) {
+      scale = new_scale;
+      fonts_dirty = true;
+    }
+    if (fonts_dirty) {
+      fonts = font_files.build(glyphs, scale, opts.kiosk);
+      ImGui_ImplOpenGL3_DestroyFontsTexture();
+      ImGui_ImplOpenGL3_CreateFontsTexture();
+      fonts_dirty = false;
+      extra_frames = std::max(extra_frames, 1);
+    }
+    board.utc_offset_seconds = local_utc_offset(now);
+
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    if (opts.kiosk) {
+      const auto grid = cw::vm::kiosk_grid(static_cast<float>(fb_w), static_cast<float>(fb_h),
+                                           scale);
+      const auto k = cw::vm::build_kiosk(feeds, now, board, grid.per_page());
+      cw::ui::draw_kiosk(k, fonts, opts.lang);
+    } else {
+      const auto d = cw::vm::build_desktop(feeds, now, board, history, query);
+      const auto intents = cw::ui::draw_desktop(d, fonts, opts.lang, desktop_state);
+      if (intents.sort_changed) {
+        query.queue_sort = intents.queue_sort;
+        query.queue_ascending = intents.queue_ascending;
+        query.agent_sort = intents.agent_sort;
+        query.agent_ascending = intents.agent_ascending;
+        extra_frames = std::max(extra_frames, 1);
+      }
+      if (intents.filter_changed) {
+        query.queue_filter = desktop_state.queue_filter;
+        query.agent_filter = desktop_state.agent_filter;
+        extra_frames = std::max(extra_frames, 1);
+      }
+    }
+    ImGui::Render();
+    glViewport(0, 0, fb_w, fb_h);
+    const auto bg = cw::vm::palette::background;
+    glClearColor(bg.r, bg.g, bg.b, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    ++frames;
+    if (shot && frames >= opts.frames) {
+      if (!cw::app::write_screenshot(opts.screenshot, fb_w, fb_h)) {
+        std::fprintf(stderr, "callwatch-wallboard: cannot write %s\n", opts.screenshot.c_str());
+        exit_code = 1;
+      }
+      break;
+    }
+    glfwSwapBuffers(win);
+  }
+
+  store.set_on_change(nullptr);
+  for (auto& s : subs) s->stop();
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(win);
+  glfwTerminate();
+  return exit_code;
+}

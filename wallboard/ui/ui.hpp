@@ -1,0 +1,45 @@
+// Draws the wallboard's view models with Dear ImGui and returns what the user asked for. Reads
+// view models only: every number, color and order was decided in vm/.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <imgui.h>
+
+#include "vm/board.hpp"
+
+namespace callwatch::wallboard::ui {
+
+struct Fonts {
+  ImFont* small = nullptr;   // labels
+  ImFont* body = nullptr;    // table text
+  ImFont* medium = nullptr;  // titles, banners
+  ImFont* large = nullptr;   // tile numbers
+  ImFont* huge = nullptr;    // header numbers
+  float scale = 1.0f;
+};
+
+// UI state that must outlive a frame (ImGui text inputs write into buffers).
+struct DesktopState {
+  char queue_filter[128] = {};
+  char agent_filter[128] = {};
+};
+
+struct Intents {
+  bool sort_changed = false;
+  bool filter_changed = false;
+  vm::QueueColumn queue_sort = vm::QueueColumn::name;
+  bool queue_ascending = true;
+  vm::AgentColumn agent_sort = vm::AgentColumn::name;
+  bool agent_ascending = true;
+  std::optional<std::string> ack_alert;  // never set while acks are disabled
+};
+
+ImVec4 to_imvec(const vm::Color& c);
+
+// Both fill the whole display (io.DisplaySize); call between ImGui::NewFrame and ImGui::Render.
+Intents draw_kiosk(const vm::KioskVM& k, const Fonts& f, vm::Lang lang);
+Intents draw_desktop(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopState& state);
+
+}  // namespace callwatch::wallboard::ui
