@@ -185,15 +185,11 @@ struct Simulator::Impl {
       if (!(p >= 0 && p < 1)) bad("probabilities must be in [0, 1)");
   }
 
-  // Bigger queues first, with a long tail: weight 1 / (1 + 0.3 i).
   void build_weights() {
+    const auto shares = queue_shares(o.queues);
     double total = 0;
     cum_weight.resize(queues.size());
-    for (std::size_t i = 0; i < queues.size(); ++i) {
-      total += 1.0 / (1.0 + 0.3 * static_cast<double>(i));
-      cum_weight[i] = total;
-    }
-    for (double& w : cum_weight) w /= total;
+    for (std::size_t i = 0; i < queues.size(); ++i) cum_weight[i] = (total += shares[i]);
     cum_weight.back() = 1.0;
   }
 
@@ -661,6 +657,15 @@ struct Simulator::Impl {
     return !finished;
   }
 };
+
+std::vector<double> Simulator::queue_shares(int n) {
+  // Bigger queues first, with a long tail.
+  std::vector<double> w(static_cast<std::size_t>(std::max(n, 0)));
+  double total = 0;
+  for (std::size_t i = 0; i < w.size(); ++i) total += (w[i] = 1.0 / (1.0 + 0.3 * static_cast<double>(i)));
+  for (double& x : w) x /= total;
+  return w;
+}
 
 Simulator::Simulator(const SimOptions& opts, double start_time)
     : impl_(std::make_unique<Impl>(opts, start_time)) {}

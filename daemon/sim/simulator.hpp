@@ -75,6 +75,9 @@ class Simulator {
   static std::vector<std::string> make_queue_names(int n);
   static std::vector<std::string> make_queue_display_names(int n);
   static std::vector<std::string> make_agent_names(int n);
+  // Each queue's share of the arrival rate (sums to 1): weight 1 / (1 + 0.3 i), the first queues
+  // busiest. Expected calls of queue i in a window = rate x share[i] x seconds.
+  static std::vector<double> queue_shares(int n);
 
  private:
   struct Impl;

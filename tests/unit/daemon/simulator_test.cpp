@@ -441,3 +441,14 @@ TEST_CASE("names mix scripts and stay unique at the large size", "[daemon][sim]"
   CHECK(a[2] == "agent-0003");
   CHECK(std::set<std::string>(a.begin(), a.end()).size() == 10000);
 }
+
+TEST_CASE("queue shares follow the weights 1 / (1 + 0.3 i)", "[daemon][sim]") {
+  // 6 queues: weights 1, 0.76923, 0.625, 0.52632, 0.45455, 0.4 sum to 3.77510.
+  const auto s = Simulator::queue_shares(6);
+  REQUIRE(s.size() == 6);
+  CHECK(s[0] == Approx(1 / 3.77510).epsilon(1e-5));
+  CHECK(s[5] == Approx(0.4 / 3.77510).epsilon(1e-5));
+  double sum = 0;
+  for (double x : s) sum += x;
+  CHECK(sum == Approx(1.0));
+}
