@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
+#include "keys.hpp"
 
 namespace cd = callwatch::daemon;
 
@@ -67,6 +68,12 @@ int main(int argc, char** argv) {
   staffing->add_option("--patience", st.patience, "mean caller patience, seconds (Erlang A)");
   staffing->add_flag("--json", st.json);
 
+  cd::KeygenOptions keygen_opts;
+  auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair: NAME.key (secret, 0600) and NAME.pub");
+  keygen->add_option("--out", keygen_opts.out_dir, "folder for the key files")->required();
+  keygen->add_option("--name", keygen_opts.name, "key name, e.g. server, floor-1, alice")->required();
+  keygen->add_flag("--force", keygen_opts.force, "replace an existing pair");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -86,6 +93,7 @@ int main(int argc, char** argv) {
     return cd::run_report(rep);
   }
   if (staffing->parsed()) return cd::run_staffing(st);
+  if (keygen->parsed()) return cd::run_keygen(keygen_opts);
   if (check_config) {
     // An empty path checks what the daemon would run on: the default file if present, else defaults.
     return cd::run_check_config(run.config_path);
