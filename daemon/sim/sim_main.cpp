@@ -1,6 +1,8 @@
 // callwatch-sim: the simulated contact center as a separate process, sending native JSON events to
 // a running daemon over ZeroMQ PUSH (load tests, demos on another machine) and/or recording them.
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -139,10 +141,17 @@ int main(int argc, char** argv) {
 
   std::uint64_t sent = 0;
   const auto sink = [&](std::string_view json) {
+    if (g_stop.load()) return;
     if (push) {
-      // Blocking send: when the daemon falls behind, the simulator waits (back-pressure), it
-      // never drops an event.
-      push->send(zmq::buffer(json.data(), json.size()), zmq::send_flags::none);
+      // Blocking send: when the daemon falls behind (or is not there yet), the simulator waits
+      // (back-pressure), it never drops an event. A signal interrupts the wait.
+      try {
+        push->send(zmq::buffer(json.data(), json.size()), zmq::send_flags::none);
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) throw;
+        g_stop.store(true);
+        return;
+      }
     }
     if (dump_out != nullptr) {
       std::fwrite(json.data(), 1, json.size(), dump_out);
