@@ -75,26 +75,37 @@ bool replay_ami_json(std::string_view json, AmiTranslator& tr, std::string& erro
   return true;
 }
 
-tl::expected<AmiTranslatorStats, std::string> replay_ami_files(
-    const std::vector<std::string>& files, const AmiTranslatorOptions& opts, const FeedSink& sink) {
+tl::expected<AmiTranslatorStats, std::string> replay_ami_texts(
+    const std::vector<CaptureText>& inputs, const AmiTranslatorOptions& opts, const FeedSink& sink) {
   AmiTranslator tr(opts, sink);
   AmiFramer framer;
+  for (const auto& in : inputs) {
+    if (is_ami_json_capture(in.text)) {
+      std::string err;
+      if (!replay_ami_json(in.text, tr, err)) return tl::unexpected(std::string(in.name) + ": " + err);
+    } else {
+      replay_ami_text(in.text, framer, tr);
+    }
+  }
+  tr.finish();
+  return tr.stats();
+}
+
+tl::expected<AmiTranslatorStats, std::string> replay_ami_files(
+    const std::vector<std::string>& files, const AmiTranslatorOptions& opts, const FeedSink& sink) {
+  std::vector<std::string> texts;
+  texts.reserve(files.size());
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) return tl::unexpected(f + ": cannot open");
     std::ostringstream ss;
     ss << in.rdbuf();
     if (in.bad()) return tl::unexpected(f + ": read error");
-    const std::string bytes = ss.str();
-    if (is_ami_json_capture(bytes)) {
-      std::string err;
-      if (!replay_ami_json(bytes, tr, err)) return tl::unexpected(f + ": " + err);
-    } else {
-      replay_ami_text(bytes, framer, tr);
-    }
+    texts.push_back(ss.str());
   }
-  tr.finish();
-  return tr.stats();
+  std::vector<CaptureText> inputs;
+  for (std::size_t i = 0; i < files.size(); ++i) inputs.push_back({files[i], texts[i]});
+  return replay_ami_texts(inputs, opts, sink);
 }
 
 }  // namespace callwatch::daemon

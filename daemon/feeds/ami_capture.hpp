@@ -24,6 +24,10 @@ namespace callwatch::daemon {
 tl::expected<AmiTranslatorStats, std::string> replay_ami_files(
     const std::vector<std::string>& files, const AmiTranslatorOptions& opts, const FeedSink& sink);
 
+// The same for captures already read (the report command reads its inputs itself).
+tl::expected<AmiTranslatorStats, std::string> replay_ami_texts(
+    const std::vector<CaptureText>& inputs, const AmiTranslatorOptions& opts, const FeedSink& sink);
+
 // The pieces, for tests and the fuzzer: one text capture through a framer + translator, and
 // one JSON-array capture (false + error when it is not a JSON array of objects).
 void replay_ami_text(std::string_view bytes, AmiFramer& framer, AmiTranslator& tr);

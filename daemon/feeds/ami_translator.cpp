@@ -835,7 +835,11 @@ struct AmiTranslator::Impl {
       on_banner(msg);
       return;
     }
-    if (msg.kind != AmiKind::event) return;  // responses, the client's actions, junk
+    if (msg.kind == AmiKind::response) {
+      set_time(msg, receipt);  // a Ping answer's Timestamp keeps a replay's clock honest
+      return;
+    }
+    if (msg.kind != AmiKind::event) return;  // the client's actions, junk
     set_time(msg, receipt);
     release_due(clock);
     on_event(msg);

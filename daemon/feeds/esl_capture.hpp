@@ -18,6 +18,9 @@ namespace callwatch::daemon {
 tl::expected<EslTranslatorStats, std::string> replay_esl_files(
     const std::vector<std::string>& files, const EslTranslatorOptions& opts, const FeedSink& sink);
 
+tl::expected<EslTranslatorStats, std::string> replay_esl_texts(
+    const std::vector<CaptureText>& inputs, const EslTranslatorOptions& opts, const FeedSink& sink);
+
 void replay_esl_bytes(std::string_view bytes, EslFramer& framer, EslTranslator& tr);
 
 }  // namespace callwatch::daemon

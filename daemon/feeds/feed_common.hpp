@@ -23,6 +23,12 @@ struct FeedSink {
   std::function<void(std::string_view kind, const std::string& message)> warning;
 };
 
+// One recorded capture already in memory (report inputs): a name for messages, its bytes.
+struct CaptureText {
+  std::string_view name;
+  std::string_view text;
+};
+
 // A metrics::Event together with the strings its views point at, so it can wait (held-back
 // outcomes) or cross a thread. view() re-points the views after any copy or move.
 struct OwnedEvent {
