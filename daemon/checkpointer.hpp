@@ -1,0 +1,89 @@
+// The engine thread's side of persistence: restore the engine and alerts from the store at
+// start-up (flagging the downtime as a gap), take a checkpoint every N seconds and hand it to the
+// store thread, and show the store's health as a built-in alert. Everything here runs on the
+// engine thread; the only cost per checkpoint is Engine::serialize() and a few copies.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "callwatch/metrics/alerts.hpp"
+#include "callwatch/metrics/engine.hpp"
+#include "store.hpp"
+
+namespace callwatch::daemon {
+
+struct CheckpointerOptions {
+  // The loss window: a crash (kill -9, power) loses at most the events of the last interval.
+  std::chrono::milliseconds interval{1000};
+  // A downtime longer than this is flagged as a gap in today's figures even after a clean stop
+  // (live feeds such as AMI keep talking while the daemon is down).
+  double gap_seconds = 5.0;
+  // Alert transitions waiting for the disk; beyond this the oldest are dropped (counted, logged).
+  std::size_t max_pending_alert_events = 10000;
+};
+
+// What start-up found in the store.
+struct RestoreResult {
+  bool restored = false;       // the engine continues from the checkpoint
+  double checkpoint_at = 0;    // engine time of the checkpoint (0 without one)
+  bool clean_stop = false;     // the previous run ended with a final checkpoint
+  bool gap_noted = false;      // [checkpoint_at, now) was flagged as a gap
+  std::vector<metrics::AlertView> alerts;  // to hand to the alert evaluator (acks, states)
+  std::vector<FeedPosition> feeds;         // where each feed stood at the checkpoint
+  std::string problem;                     // why nothing was restored ("" when fine or empty)
+};
+
+// The built-in alert about the store (id "store_errors"): firing while writes fail.
+inline constexpr const char* kStoreAlertId = "store_errors";
+
+class Checkpointer {
+ public:
+  Checkpointer(std::shared_ptr<Store> store, CheckpointerOptions opts);
+
+  // Start-up, before the first event is applied: loads the checkpoint into `engine` and notes the
+  // gap from its time to `now` when the downtime was long or the previous run crashed.
+  RestoreResult restore(metrics::Engine& engine, double now);
+
+  // Every loop turn: takes a checkpoint when the interval has passed (true when it did).
+  // `alerts` are the current alert views (acks), `history` the evaluator's transitions so far
+  // (new ones are found by position; a shorter list means it was cleared).
+  bool tick(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
+            const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds,
+            std::chrono::steady_clock::time_point now);
+  // Clean shutdown: one last checkpoint marked final, then waits (bounded) for the store.
+  void final_checkpoint(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
+                        const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds,
+                        std::chrono::milliseconds wait);
+
+  // Adds the store's alert to the snapshot (and a data-quality warning when writes start to
+  // fail); call after the alert evaluator filled snap.alerts.
+  void decorate(metrics::Snapshot& snap, metrics::Engine& engine, double now);
+
+  const std::shared_ptr<Store>& store() const { return store_; }
+  std::uint64_t checkpoints_taken() const { return taken_; }
+  std::uint64_t alert_events_dropped() const { return alert_events_dropped_; }
+
+ private:
+  Checkpoint build(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
+                   const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds);
+
+  std::shared_ptr<Store> store_;
+  CheckpointerOptions opts_;
+  std::chrono::steady_clock::time_point last_{};
+  std::uint64_t taken_ = 0;
+  std::size_t history_seen_ = 0;
+  std::uint64_t next_seq_ = 1;
+  std::deque<AlertEvent> unconfirmed_events_;
+  std::uint64_t alert_events_dropped_ = 0;
+  // Built-in store alert.
+  metrics::AlertView store_alert_;
+  bool warned_ = false;
+};
+
+}  // namespace callwatch::daemon
