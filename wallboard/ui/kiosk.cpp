@@ -168,7 +168,7 @@ Intents draw_kiosk(const vm::KioskVM& k, const Fonts& f, vm::Lang lang) {
     const float tw = (size.x - pad * static_cast<float>(cols + 1)) / static_cast<float>(cols);
     const float th = std::min((bottom - y - pad * static_cast<float>(rows - 1)) /
                                   static_cast<float>(rows),
-                              330.0f * s);  // few tiles: do not stretch them to half a screen
+                              300.0f * s);  // few tiles: do not stretch them to half a screen
     for (int i = 0; i < n; ++i) {
       const int r = i / cols, c = i % cols;
       const ImVec2 a(pad + static_cast<float>(c) * (tw + pad),

@@ -89,14 +89,16 @@ HeaderVM build_header(const std::vector<SiteFeed>& sites, double now, const Boar
     }
   }
   auto num = [&](int v) { return any ? std::to_string(v) : std::string("–"); };
-  h.calls_waiting = figure(num(waiting), palette::text, grey);
-  h.longest_wait = figure(format_duration(longest), wait_color(longest, longest_t), grey);
+  // Before any data every figure is a grey dash: a colored "–" would still read as a status.
+  auto c = [any](Color col) { return any ? col : palette::muted; };
+  h.calls_waiting = figure(num(waiting), c(palette::text), grey);
+  h.longest_wait = figure(format_duration(longest), c(wait_color(longest, longest_t)), grey);
   const auto sl = metrics::service_level(today, metrics::SlFormula::offered);
   const double target = target_weight > 0 ? target_sum / target_weight : 0.80;
   h.sl_today = figure(format_percent(sl), light_color(sl_light(sl, target)), grey);
-  h.available = figure(num(available), palette::green, grey);
-  h.on_call = figure(num(on_call), palette::info, grey);
-  h.paused = figure(num(paused), palette::amber, grey);
+  h.available = figure(num(available), c(palette::green), grey);
+  h.on_call = figure(num(on_call), c(palette::info), grey);
+  h.paused = figure(num(paused), c(palette::amber), grey);
   return h;
 }
 
@@ -157,6 +159,15 @@ std::optional<double> opt_nan(double v) {
 }
 
 }  // namespace
+
+std::optional<double> agent_aht(const metrics::AgentView& a) {
+  // The call in progress is answered but its talk is not in talk_seconds yet: dividing by it
+  // would show a short AHT for every agent on a call. Wrap-up counts as handled (talk is in).
+  const std::int64_t handled = a.today.answered - (a.state == AgentState::on_call ? 1 : 0);
+  if (handled <= 0) return std::nullopt;
+  return (a.today.talk_seconds + a.today.hold_seconds + a.today.wrap_seconds) /
+         static_cast<double>(handled);
+}
 
 Color wait_color(double longest_wait, double sl_threshold) {
   if (std::isnan(longest_wait) || std::isnan(sl_threshold) || sl_threshold <= 0) {
@@ -492,10 +503,7 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
       r.pause_reason = a.state == AgentState::paused ? a.pause_reason : std::string();
       r.answered = a.today.answered;
       r.ring_noanswer = a.today.ring_noanswer;
-      if (a.today.answered > 0) {
-        r.aht = (a.today.talk_seconds + a.today.hold_seconds + a.today.wrap_seconds) /
-                static_cast<double>(a.today.answered);
-      }
+      r.aht = agent_aht(a);
       r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
       r.greyed = grey;
       d.agents.push_back(std::move(r));

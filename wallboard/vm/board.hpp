@@ -159,6 +159,9 @@ bool matches_filter(std::string_view text, std::string_view filter);
 // Banners of every site that is not live, most severe first.
 std::vector<Banner> build_banners(const std::vector<SiteFeed>& sites, double now,
                                   const BoardOptions& opts);
+// Average handle time of an agent today over the calls it finished (the one in progress, whose
+// talk is still running, is left out); nullopt before the first finished call.
+std::optional<double> agent_aht(const metrics::AgentView& a);
 std::string agent_state_text(Lang lang, metrics::AgentState s);
 // Color of a live longest wait against the queue's SL threshold T: at or past T the call has
 // already missed the target (red); from 3/4 of T it is about to (amber).

@@ -19,6 +19,8 @@ constexpr std::array<Row, static_cast<std::size_t>(Str::count_)> kRows{{
     {"Service level today", "今日服务水平"},
     {"SL interval", "本时段服务水平"},
     {"SL", "服务水平"},
+    {"SL previous", "上一时段服务水平"},
+    {"SL today", "今日服务水平"},
     {"Agents available", "空闲座席"},
     {"Available", "空闲"},
     {"On call", "通话中"},

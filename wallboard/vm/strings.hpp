@@ -18,6 +18,8 @@ enum class Str : std::uint8_t {
   sl_today,
   sl_interval,
   sl_short,
+  sl_previous,
+  sl_today_short,
   agents_available,
   available,
   on_call,

@@ -385,3 +385,20 @@ TEST_CASE("sparkline history samples every step and keeps one hour", "[wallboard
   CHECK(s->front().t == 10);
   CHECK(h.find("other") == nullptr);
 }
+
+TEST_CASE("an agent's AHT leaves out the call still in progress", "[wallboard][vm]") {
+  // 3 answered, the third still on call; 2 finished: talk 300 + hold 60 + wrap 60 = 420 s over
+  // 2 calls = 210 s = 3:30.
+  auto a = agent("amy", AgentState::on_call);
+  a.today.answered = 3;
+  a.today.talk_seconds = 300;
+  a.today.hold_seconds = 60;
+  a.today.wrap_seconds = 60;
+  REQUIRE(agent_aht(a).has_value());
+  CHECK(*agent_aht(a) == 210.0);
+  a.state = AgentState::wrap_up;  // third call's talk is in: 420 / 3 = 140 s
+  CHECK(*agent_aht(a) == 140.0);
+  auto b = agent("ben", AgentState::on_call);
+  b.today.answered = 1;  // first call, in progress: nothing finished yet
+  CHECK_FALSE(agent_aht(b).has_value());
+}
