@@ -7,6 +7,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 #include "callwatch/metrics/stats.hpp"
 
@@ -56,6 +57,8 @@ enum class M : std::uint8_t {
   engine_warnings,
   engine_data_quality,
   engine_snapshot_time,
+  store_errors,
+  store_last_checkpoint,
   build_info,
   count
 };
@@ -128,6 +131,10 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
      "Data-quality incidents: duplicate, late, clock_skew, inferred_outcome, restart, visit_cut."},
     {"callwatch_engine_snapshot_timestamp_seconds", "gauge", "",
      "Engine time of the snapshot /metrics shows."},
+    {"callwatch_store_errors_total", "counter", "",
+     "Failed writes to the SQLite store (read-only file, full disk); the live figures go on."},
+    {"callwatch_store_last_checkpoint_timestamp_seconds", "gauge", "",
+     "Engine time of the newest state saved to the store; a restart resumes from it."},
     {"callwatch_build_info", "gauge", "version", "Build information; always 1."},
 }};
 
@@ -426,6 +433,15 @@ void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>
 
   render_feeds(feeds, w);
   render_engine(snap, w);
+
+  // The store's families are written even without storage (HELP/TYPE only), so every family of
+  // the table always shows; samples only when a store is configured.
+  w.family(M::store_errors);
+  const std::optional<StoreHealthSample> store =
+      opts.store_health ? std::optional<StoreHealthSample>(opts.store_health()) : std::nullopt;
+  if (store) w.sample(M::store_errors, {}, store->errors);
+  w.family(M::store_last_checkpoint);
+  if (store && store->last_checkpoint_at > 0) w.sample(M::store_last_checkpoint, {}, store->last_checkpoint_at);
 
   w.family(M::build_info);
   w.sample(M::build_info, {{"version", opts.version}}, 1);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -14,12 +15,20 @@
 
 namespace callwatch::daemon {
 
+// Health of the store (daemon/store) as /metrics shows it; absent without storage configured.
+struct StoreHealthSample {
+  std::uint64_t errors = 0;        // callwatch_store_errors_total
+  double last_checkpoint_at = 0;   // engine time of the newest checkpoint on disk; 0 = none yet
+};
+
 struct ExportOptions {
   bool agent_state = false;  // callwatch_agent_state (opt-in: one series per agent and state)
   // Most agents callwatch_agent_state shows (first by name); the rest are only counted in
   // callwatch_agent_state_omitted_agents, so a huge floor cannot blow up the scrape.
   std::size_t agent_state_max_agents = 2000;
   std::string version = CALLWATCH_VERSION;
+  // Read at every scrape (any thread); empty when the daemon runs without storage.
+  std::function<StoreHealthSample()> store_health = {};
 };
 
 // One row of the metric table: every family /metrics can show, in the order it shows them.
