@@ -23,6 +23,9 @@ struct ReportOptions {
   bool json = false;
   bool csv = false;
   std::vector<std::string> files;
+  // Stored history instead of files (daemon/report_store.cpp): ISO 8601 times, [from, to).
+  std::string from;
+  std::string to;
 };
 
 struct StaffingOptions {

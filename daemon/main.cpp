@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
   report->add_option("--interval", interval, "add per-interval figures, e.g. 15m");
   auto* json = report->add_flag("--json", rep.json, "JSON output");
   report->add_flag("--csv", rep.csv, "CSV output")->excludes(json);
-  report->add_option("FILE", rep.files, "input files, oldest first")->required();
+  report->add_option("FILE", rep.files, "input files, oldest first (none with --from/--to)");
+  report->add_option("--from", rep.from, "read stored intervals from this time (ISO 8601; no zone: config zone)");
+  report->add_option("--to", rep.to, "... up to this time (exclusive; default now)");
 
   cd::StaffingOptions st;
   auto* staffing = app.add_subcommand("staffing", "what-if staffing with Erlang C (or Erlang A)");
@@ -81,6 +83,13 @@ int main(int argc, char** argv) {
   }
 
   if (report->parsed()) {
+    // Either recorded files to replay, or a time range of stored intervals: exactly one.
+    const bool stored = !rep.from.empty() || !rep.to.empty();
+    if (stored == !rep.files.empty()) {
+      std::fprintf(stderr, "callwatchd report: give FILE... to replay recordings, or --from (and --to) to read "
+                           "the stored intervals, not both\n");
+      return 2;
+    }
     if (!interval.empty()) {
       int minutes = 0;
       if (!parse_interval(interval, minutes)) {

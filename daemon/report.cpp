@@ -9,6 +9,7 @@
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
 #include "report.hpp"
+#include "report_store.hpp"
 
 namespace callwatch::daemon {
 
@@ -24,6 +25,7 @@ bool read_file(const std::string& path, std::string& out) {
 }  // namespace
 
 int run_report(const ReportOptions& opts) {
+  if (!opts.from.empty() || !opts.to.empty()) return run_stored_report(opts);  // report_store.cpp
   if (opts.format == "ami" || opts.format == "esl") {
     std::fprintf(stderr,
                  "callwatchd report: --format %s is not supported yet (a later release reads %s "
