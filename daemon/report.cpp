@@ -26,13 +26,6 @@ bool read_file(const std::string& path, std::string& out) {
 
 int run_report(const ReportOptions& opts) {
   if (!opts.from.empty() || !opts.to.empty()) return run_stored_report(opts);  // report_store.cpp
-  if (opts.format == "ami" || opts.format == "esl") {
-    std::fprintf(stderr,
-                 "callwatchd report: --format %s is not supported yet (a later release reads %s "
-                 "captures); supported now: queue_log, native\n",
-                 opts.format.c_str(), opts.format == "ami" ? "AMI" : "FreeSWITCH ESL");
-    return 2;
-  }
   config::Config cfg = config::default_config();
   if (!opts.config_path.empty()) {
     auto loaded = config::load_config_file(opts.config_path);

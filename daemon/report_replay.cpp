@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "callwatch/metrics/engine.hpp"
+#include "feeds/ami_capture.hpp"
+#include "feeds/esl_capture.hpp"
 #include "feeds/native_parser.hpp"
 #include "feeds/queue_log_parser.hpp"
 #include "report.hpp"
@@ -54,6 +56,7 @@ class Replayer {
 
   void run_queue_log();
   void run_native();
+  std::string run_capture();  // ami | esl (daemon/feeds); returns an error or ""
   void finish();
 
  private:
@@ -260,6 +263,31 @@ void Replayer::run_native() {
   }
 }
 
+std::string Replayer::run_capture() {
+  std::vector<CaptureText> inputs;
+  for (const auto& in : req_.inputs) inputs.push_back({in.name, in.text});
+  FeedSink sink;
+  sink.event = [&](const m::Event& e) {
+    accepted_line(e.ts);
+    apply(e, nullptr);
+  };
+  sink.reject = [&](std::string_view reason, const std::string& detail) {
+    ++res_.rejected;
+    warn(fmt::format("rejected ({}): {}", reason, detail));
+  };
+  sink.warning = [&](std::string_view, const std::string& msg) { warn(msg); };
+  if (req_.format == "ami") {
+    AmiTranslatorOptions o;
+    o.max_name_bytes = req_.settings.max_name_bytes;
+    auto r = replay_ami_texts(inputs, o, sink);
+    return r ? std::string() : r.error();
+  }
+  EslTranslatorOptions o;
+  o.max_name_bytes = req_.settings.max_name_bytes;
+  auto r = replay_esl_texts(inputs, o, sink);
+  return r ? std::string() : r.error();
+}
+
 void Replayer::finish() {
   if (seen_ts_) {
     roll_days(res_.last_ts);
@@ -342,12 +370,8 @@ m::EngineSettings report_engine_settings(const m::EngineSettings& base, const Re
 }
 
 tl::expected<ReportResult, std::string> replay_report(const ReportRequest& req) {
-  if (req.format == "ami" || req.format == "esl") {
-    return tl::make_unexpected(fmt::format(
-        "--format {} is not supported yet (a later release reads {} captures); use queue_log or "
-        "native", req.format, req.format == "ami" ? "AMI" : "FreeSWITCH ESL"));
-  }
-  if (req.format != "queue_log" && req.format != "native") {
+  if (req.format != "queue_log" && req.format != "native" && req.format != "ami" &&
+      req.format != "esl") {
     return tl::make_unexpected(fmt::format("unknown --format '{}'", req.format));
   }
   ReportResult res;
@@ -360,6 +384,8 @@ tl::expected<ReportResult, std::string> replay_report(const ReportRequest& req) 
   Replayer r(req, res);
   if (req.format == "queue_log") {
     r.run_queue_log();
+  } else if (req.format == "ami" || req.format == "esl") {
+    if (auto err = r.run_capture(); !err.empty()) return tl::make_unexpected(err);
   } else {
     r.run_native();
   }

@@ -584,7 +584,9 @@ struct EslTranslator::Impl {
     } else if (is(ctype, "api/response")) {
       on_table(msg.body);
     } else if (is(ctype, "command/reply")) {
-      if (msg.get("Reply-Text").find("event listener enabled") != std::string_view::npos) {
+      // In a replay the time is not known before the first event: the snapshot waits for it.
+      if (msg.get("Reply-Text").find("event listener enabled") != std::string_view::npos &&
+          std::isfinite(clock)) {
         apply_snapshot();
       }
     } else if (is(ctype, "text/event-plain") || is(ctype, "text/event-json")) {

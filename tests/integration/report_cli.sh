@@ -104,13 +104,13 @@ printf 'no_such_key = 1\n' > "$tmp/bad.toml"
 rc=$?
 [ $rc -eq 2 ] && [ -s "$tmp/bad.err" ] && ok "bad config: exit 2 with a message" || bad "bad config: exit $rc"
 
-# ami and esl: not yet, exit 2 with a message; an unreadable file: exit 2.
-for f in ami esl; do
-  "$D" report --format $f "$tmp/q.log" > /dev/null 2> "$tmp/$f.err"
-  rc=$?
-  [ $rc -eq 2 ] && grep -q 'not supported yet' "$tmp/$f.err" && ok "--format $f: not supported yet, exit 2" \
-    || bad "--format $f: exit $rc, $(cat "$tmp/$f.err")"
-done
+# ami: a JSON-array capture that does not parse is exit 2 with a message naming the file
+# (captures themselves: tests/integration/feeds_report_cli.sh); an unreadable file: exit 2.
+printf '[{"Event": "Hangup"' > "$tmp/broken.json"
+"$D" report --format ami "$tmp/broken.json" > /dev/null 2> "$tmp/ami.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q 'broken.json' "$tmp/ami.err" && ok "--format ami, broken capture: exit 2" \
+  || bad "--format ami, broken capture: exit $rc, $(cat "$tmp/ami.err")"
 "$D" report --format queue_log "$tmp/missing.log" > /dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && ok "missing file: exit 2" || bad "missing file: exit $rc"
