@@ -76,6 +76,58 @@ struct AgentStateRec {
   Id last_call_queue = kNone;
 };
 
+// Calls in flight and recently finished: a slab of states with a flat index on the call id.
+class CallTable {
+ public:
+  CallState& get_or_add(std::string_view id) {
+    const std::uint64_t h = internal::hash_key(id);
+    const Id found = index_.find(id, h, [this](Id i) { return std::string_view(ids_[i]); });
+    if (found != internal::FlatIndex::kEmpty) return states_[found];
+    const Id n = static_cast<Id>(ids_.size());
+    ids_.emplace_back(id);
+    hashes_.push_back(h);
+    states_.emplace_back();
+    index_.insert(h, n);
+    return states_.back();
+  }
+  std::size_t size() const { return ids_.size(); }
+  template <typename F>
+  void for_each(F&& f) {
+    for (std::size_t i = 0; i < ids_.size(); ++i) f(ids_[i], states_[i]);
+  }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i < ids_.size(); ++i) f(ids_[i], states_[i]);
+  }
+  template <typename Pred>
+  void remove_if(Pred&& pred) {
+    auto key = [this](Id i) { return std::string_view(ids_[i]); };
+    for (std::size_t i = 0; i < ids_.size();) {
+      if (!pred(states_[i])) {
+        ++i;
+        continue;
+      }
+      index_.erase(ids_[i], hashes_[i], key);
+      const std::size_t last = ids_.size() - 1;
+      if (i != last) {
+        index_.reassign(hashes_[last], static_cast<Id>(last), static_cast<Id>(i));
+        ids_[i] = std::move(ids_[last]);
+        hashes_[i] = hashes_[last];
+        states_[i] = std::move(states_[last]);
+      }
+      ids_.pop_back();
+      hashes_.pop_back();
+      states_.pop_back();
+    }
+  }
+
+ private:
+  std::vector<std::string> ids_;
+  std::vector<std::uint64_t> hashes_;
+  std::vector<CallState> states_;
+  internal::FlatIndex index_;
+};
+
 void insert_sorted(std::vector<Id>& v, Id id) {
   auto it = std::lower_bound(v.begin(), v.end(), id);
   if (it == v.end() || *it != id) v.insert(it, id);
@@ -145,7 +197,9 @@ struct Engine::Impl {
   internal::Interner queue_names, agent_names;
   std::vector<QueueState> queues;
   std::vector<AgentStateRec> agents;
-  std::unordered_map<std::string, CallState, internal::StringHash, std::equal_to<>> calls;
+  CallTable calls;
+  double last_prune = 0;
+  std::vector<Id> scratch_ids;
 
   bool started = false;
   double start_time = 0;  // first instant the engine saw (replay: first event)
@@ -251,13 +305,14 @@ struct Engine::Impl {
   }
 
   void prune_calls(double t) {
-    for (auto it = calls.begin(); it != calls.end();) {
-      const auto& c = it->second;
+    // Once an hour of engine time is enough: finished calls are kept for hours anyway.
+    if (t - last_prune < 3600) return;
+    last_prune = t;
+    calls.remove_if([&](const CallState& c) {
       const bool open = std::any_of(c.visits.begin(), c.visits.end(),
                                     [](const Visit& v) { return !v.done; });
-      if (!open && t - c.last_ts > kCallRetention) it = calls.erase(it);
-      else ++it;
-    }
+      return !open && t - c.last_ts > kCallRetention;
+    });
   }
 
   // ---- names ------------------------------------------------------------------------------
@@ -335,10 +390,9 @@ struct Engine::Impl {
   }
 
   CallState& call(std::string_view id, double t) {
-    auto it = calls.find(id);
-    if (it == calls.end()) it = calls.emplace(std::string(id), CallState{}).first;
-    it->second.last_ts = std::max(it->second.last_ts, t);
-    return it->second;
+    CallState& c = calls.get_or_add(id);
+    c.last_ts = std::max(c.last_ts, t);
+    return c;
   }
 
   ApplyResult on_enqueued(const Event& e, double t) {
@@ -560,8 +614,8 @@ struct Engine::Impl {
 
   ApplyResult on_agent_state(const Event& e, double t) {
     const Id aid = agent_id(e.agent);
-    std::vector<Id> qs;
-    qs.reserve(e.queues.size());
+    std::vector<Id>& qs = scratch_ids;  // reused: no allocation per event
+    qs.clear();
     for (auto name : e.queues) {
       if (!name.empty()) qs.push_back(queue_id(name));
     }
@@ -633,7 +687,7 @@ struct Engine::Impl {
     ++dq.restarts;
     dq.gap = true;
     std::uint64_t cut = 0;
-    for (auto& [id, c] : calls) {
+    calls.for_each([&](const std::string&, CallState& c) {
       for (auto& v : c.visits) {
         if (v.done) continue;
         leave_waiting(queues[v.queue], v);
@@ -641,7 +695,7 @@ struct Engine::Impl {
         queues[v.queue].gap = true;
         ++cut;
       }
-    }
+    });
     for (auto& q : queues) q.waiting.clear();
     for (auto& a : agents) {
       if (a.activity != Activity::none) {
@@ -1002,13 +1056,14 @@ std::string Engine::serialize() const {
   w.tag("calls");
   w.i(static_cast<std::int64_t>(m.calls.size()));
   // Sorted so the same state always gives the same text.
-  std::vector<const std::pair<const std::string, CallState>*> call_order;
+  std::vector<std::pair<const std::string*, const CallState*>> call_order;
   call_order.reserve(m.calls.size());
-  for (const auto& kv : m.calls) call_order.push_back(&kv);
+  m.calls.for_each([&](const std::string& id, const CallState& c) { call_order.emplace_back(&id, &c); });
   std::sort(call_order.begin(), call_order.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* kv : call_order) {
-    const auto& [id, c] = *kv;
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  for (const auto& [idp, cp] : call_order) {
+    const std::string& id = *idp;
+    const CallState& c = *cp;
     w.str(id);
     w.i(static_cast<std::int64_t>(c.visits.size()));
     for (const auto& v : c.visits) {
@@ -1137,7 +1192,7 @@ bool Engine::restore(std::string_view data) {
     c.answered_agent = two > 1 ? get_id(r, m.agents.size()) : kNone;
     c.answer_ts = r.num();
     c.last_ts = r.num();
-    m.calls.emplace(std::move(id), std::move(c));
+    m.calls.get_or_add(id) = std::move(c);
   }
   r.expect("closed");
   for (std::size_t n = r.count(), k = 0; k < n && r.ok(); ++k) {

@@ -2,40 +2,40 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
+#include <vector>
+
+#include "flat_index.hpp"
 
 namespace callwatch::metrics::internal {
 
 using Id = std::uint32_t;
 inline constexpr Id kNoId = static_cast<Id>(-1);
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-
 class Interner {
  public:
   // Returns the id and whether the name is new.
   std::pair<Id, bool> intern(std::string_view name) {
-    auto it = ids_.find(name);
-    if (it != ids_.end()) return {it->second, false};
-    const Id id = static_cast<Id>(ids_.size());
-    ids_.emplace(std::string(name), id);
+    const std::uint64_t h = hash_key(name);
+    const Id found = index_.find(name, h, [this](Id id) { return std::string_view(names_[id]); });
+    if (found != FlatIndex::kEmpty) return {found, false};
+    const Id id = static_cast<Id>(names_.size());
+    names_.emplace_back(name);
+    index_.insert(h, id);
     return {id, true};
   }
   Id find(std::string_view name) const {
-    auto it = ids_.find(name);
-    return it == ids_.end() ? kNoId : it->second;
+    const Id found =
+        index_.find(name, hash_key(name), [this](Id id) { return std::string_view(names_[id]); });
+    return found == FlatIndex::kEmpty ? kNoId : found;
   }
-  std::size_t size() const { return ids_.size(); }
+  std::size_t size() const { return names_.size(); }
 
  private:
-  std::unordered_map<std::string, Id, StringHash, std::equal_to<>> ids_;
+  std::vector<std::string> names_;
+  FlatIndex index_;
 };
 
 }  // namespace callwatch::metrics::internal
