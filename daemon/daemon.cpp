@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "alerts_runtime.hpp"
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
 #include "engine_loop.hpp"
@@ -29,32 +30,6 @@ namespace {
 // visible in /metrics; only a peer sending more than this is cut off by ZeroMQ itself.
 constexpr std::int64_t kTransportCap = 16 * 1024 * 1024;
 constexpr std::size_t kMaxMessageBytes = 64 * 1024;
-
-std::vector<metrics::AlertRule> alert_rules(const config::Config& cfg) {
-  std::vector<metrics::AlertRule> out;
-  for (const auto& a : cfg.alerts) {
-    metrics::AlertRule r;
-    r.name = a.name;
-    // Same enumerators on both sides; the names are the contract between config/ and metrics/.
-    if (!metrics::parse_alert_metric(config::to_string(a.metric), r.metric)) continue;
-    switch (a.window) {
-      case config::AlertWindow::live:
-      case config::AlertWindow::today: r.window = metrics::WindowKind::today; break;
-      case config::AlertWindow::sliding_15m: r.window = metrics::WindowKind::sliding_15m; break;
-      case config::AlertWindow::sliding_1h: r.window = metrics::WindowKind::sliding_1h; break;
-      case config::AlertWindow::interval: r.window = metrics::WindowKind::interval; break;
-    }
-    r.formula = a.formula;
-    r.above = a.above;
-    r.threshold = a.threshold;
-    r.clear = a.clear;
-    r.for_seconds = a.for_seconds;
-    metrics::parse_alert_severity(config::to_string(a.severity), r.severity);
-    r.queues = a.queues;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
 
 // Log timestamps in the contact center's zone: TZ is set only for a zone file that exists, since
 // a POSIX TZ string reads fixed offsets like "UTC+08:00" with the opposite sign.
@@ -150,18 +125,30 @@ int run_daemon(const RunOptions& opts) {
   metrics::EngineSettings settings = cfg.engine;
   sim::SimOptions sim_opts;
   if (opts.demo) {
-    // A visible surge a few minutes in, so the demo shows the service level break and recover.
-    sim_opts.surge_factor = 2.5;
-    sim_opts.surge_at = 180;
-    sim_opts.surge_duration = 300;
-    // Bilingual display names for the simulated queues the config does not name.
+    // A visible surge a few minutes in, so the demo shows the service level break, the surge
+    // alert fire (about 4 minutes in: see demo_alert_rules) and everything recover.
+    sim_opts.surge_factor = 4;
+    sim_opts.surge_at = 120;
+    sim_opts.surge_duration = 600;
+    // Hidden knob for tests and rehearsals: CALLWATCH_DEMO_SURGE=FACTOR@SECONDS.
+    if (const char* env = std::getenv("CALLWATCH_DEMO_SURGE"); env && *env) {
+      if (auto ok = parse_surge(env, sim_opts); !ok) {
+        log->critical("CALLWATCH_DEMO_SURGE: {}", ok.error());
+        return 2;
+      }
+      log->info("demo surge from CALLWATCH_DEMO_SURGE: {}x from {} s", sim_opts.surge_factor, sim_opts.surge_at);
+    }
+    // Bilingual display names for the simulated queues the config does not name, and the
+    // simulator's own rates as their forecast: the surge baseline from the first minute.
     const auto names = sim::Simulator::make_queue_names(sim_opts.queues);
     const auto display = sim::Simulator::make_queue_display_names(sim_opts.queues);
+    const auto forecast = demo_forecast_per_interval(sim_opts, settings.interval_minutes);
     for (std::size_t i = 0; i < names.size() && i < display.size(); ++i) {
       if (settings.queues.count(names[i])) continue;
       metrics::QueueSettings q = settings.queue_defaults;
       q.display_name = display[i];
       if (q.site.empty()) q.site = cfg.site;
+      if (q.forecast_per_interval <= 0 && i < forecast.size()) q.forecast_per_interval = forecast[i];
       settings.queues.emplace(names[i], q);
     }
   }
@@ -172,7 +159,12 @@ int run_daemon(const RunOptions& opts) {
   EngineLoopOptions loop_opts;
   loop_opts.max_message_bytes = kMaxMessageBytes;
   loop_opts.reject_logs_per_second = cfg.log_rate_limit_per_second;
-  loop_opts.alert_rules = alert_rules(cfg);
+  loop_opts.alert_rules = to_alert_rules(cfg.alerts);
+  // The demo shows alerts out of the box; a config with [[alert]] rules keeps its own.
+  if (opts.demo && loop_opts.alert_rules.empty()) loop_opts.alert_rules = demo_alert_rules();
+  // Acks from wallboards (publisher thread) to the engine thread; the day's history back.
+  auto alert_control = std::make_shared<AlertControl>();
+  loop_opts.alert_control = alert_control;
   auto loop = std::make_unique<EngineLoop>(std::move(settings), loop_opts, hub, clock);
 
   // Bind every listener before anything runs: a taken address fails fast with its name.
@@ -226,6 +218,7 @@ int run_daemon(const RunOptions& opts) {
   pub_opts.publish_endpoint = cfg.listen.publish;
   pub_opts.control_endpoint = cfg.listen.control;
   pub_opts.site = cfg.site;
+  pub_opts.alerts = alert_control;
   Publisher publisher(ctx, hub, pub_opts);
   try {
     publisher.start();

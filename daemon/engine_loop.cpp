@@ -61,7 +61,7 @@ struct EngineLoop::Impl {
   SnapshotHub& hub;
   const metrics::Clock& clock;
   metrics::Engine engine;
-  metrics::AlertEvaluator alerts;
+  AlertsRuntime alerts;
   NativeParser parser;
   std::vector<FeedCounters> feeds;
   std::vector<zmq::socket_t> native_sockets;  // parallel to the first feeds (native ones)
@@ -70,7 +70,6 @@ struct EngineLoop::Impl {
   std::map<std::string, std::size_t, std::less<>> by_name;
   std::uint64_t feed_changes = 0;  // bumps on every counted message
   std::shared_ptr<spdlog::logger> log = component_logger("engine");
-  std::shared_ptr<spdlog::logger> alert_log = component_logger("alerts");
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> feed_logs;
 
   // Rate limit of reject logs: at most N lines per second, then one line with the count skipped.
@@ -83,7 +82,7 @@ struct EngineLoop::Impl {
         hub(h),
         clock(c),
         engine(std::move(settings), &c),
-        alerts(opts.alert_rules),
+        alerts(opts.alert_rules, opts.alert_control),
         parser(opts.max_message_bytes, engine.settings().max_name_bytes) {}
 
   std::size_t feed_index(std::string_view name) {
@@ -195,17 +194,11 @@ struct EngineLoop::Impl {
     const double now = clock.now();
     engine.advance_to(now);
     auto snap = std::make_shared<metrics::Snapshot>(engine.snapshot());
-    if (!alerts.rules().empty()) {
-      std::vector<metrics::FeedAge> ages;
-      for (const FeedCounters& f : feeds) {
-        ages.push_back({f.name, f.last_event_ts > 0 ? now - f.last_event_ts : metrics::kNoValue});
-      }
-      for (const auto& t : alerts.evaluate(*snap, now, ages)) {
-        alert_log->info("{} {} -> {}: {}", t.id, metrics::to_string(t.from), metrics::to_string(t.to), t.message);
-      }
-      snap->alerts = alerts.alerts();
-    }
-    hub.publish(std::move(snap), feed_health());
+    auto health = feed_health();
+    // Alerts (daemon/alerts_runtime): evaluated after advance_to, at most every 250 ms (at once
+    // after an ack); feed ages for feed_stale come from the same feed health.
+    alerts.on_publish(*snap, *health, now);
+    hub.publish(std::move(snap), std::move(health));
   }
 
   void run(const std::atomic<bool>& stop) {
@@ -219,6 +212,7 @@ struct EngineLoop::Impl {
     auto last_publish = last_advance;
     std::uint64_t published_version = engine.version();
     std::uint64_t published_feeds = feed_changes;
+    bool acked = false;
 
     while (!stop.load(std::memory_order_relaxed)) {
       // Short poll: the stop flag, the advance and the publish cadence are all checked at 50 ms.
@@ -237,13 +231,17 @@ struct EngineLoop::Impl {
         engine.advance_to(clock.now());
         last_advance = now;
       }
-      const bool changed = engine.version() != published_version || feed_changes != published_feeds;
+      // Acks queued by the ROUTER thread: an applied one changes the alert view, so publish it.
+      if (alerts.apply_acks(clock.now())) acked = true;
+      const bool changed =
+          acked || engine.version() != published_version || feed_changes != published_feeds;
       const auto since = now - last_publish;
       if ((changed && since >= opts.min_publish_gap) || since >= opts.max_publish_gap) {
         publish();
         last_publish = last_advance = Steady::now();
         published_version = engine.version();
         published_feeds = feed_changes;
+        acked = false;
       }
     }
     // Drain what already arrived so a clean stop does not lose queued events, then publish once.

@@ -5,12 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <zmq.hpp>
 
+#include "alerts_runtime.hpp"
 #include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/engine.hpp"
@@ -29,6 +31,7 @@ struct EngineLoopOptions {
   std::chrono::milliseconds max_publish_gap{1000}; // at least one a second
   int reject_logs_per_second = 10;
   std::vector<metrics::AlertRule> alert_rules;
+  std::shared_ptr<AlertControl> alert_control;  // acks in from the ROUTER, history out; may be null
 };
 
 class SystemClock final : public metrics::Clock {

@@ -124,6 +124,7 @@ struct Publisher::Impl {
     if (frames.size() < 2) return;  // identity only: nothing to answer
     const std::string_view body = frames.back().to_string_view();
     std::string request;
+    wire::Message msg;
     if (!body.empty() && body.front() == '{') {
       auto m = wire::decode(body);
       if (!m || m->type != wire::MessageType::request) {
@@ -142,6 +143,7 @@ struct Publisher::Impl {
         return;
       }
       request = m->request;
+      msg = std::move(*m);
     } else {
       request = std::string(body);  // plain-word requests ("snapshot") for shell tools
     }
@@ -149,14 +151,35 @@ struct Publisher::Impl {
       reply(frames, wire::encode_snapshot(published, envelope()));
       std::lock_guard lock(stats_mu);
       ++stats.snapshots_served;
-    } else if (request == "ack") {
-      reply(frames, wire::encode_error(
-                        "ack", "not supported yet: acknowledging alerts comes with the alerts issue",
-                        envelope()));
+    } else if (request == "ack" || request == "alert_history") {
+      handle_alert_request(frames, request, msg);
     } else {
       note_bad_request();
       reply(frames, wire::encode_error(request, "unknown request", envelope()));
     }
+  }
+
+  // Acks are checked against what the boards hold (`published`), then queued for the engine,
+  // which owns alert state; the ack reaches every board in the next delta.
+  void handle_alert_request(std::vector<zmq::message_t>& frames, const std::string& request,
+                            const wire::Message& m) {
+    if (!opts.alerts) {
+      reply(frames, wire::encode_error(request, "this daemon runs no alert rules", envelope()));
+      return;
+    }
+    if (request == "alert_history") {
+      const auto h = opts.alerts->history();
+      reply(frames, wire::encode_alert_history(*h, opts.alerts->history_since(), envelope()));
+      return;
+    }
+    auto ok = opts.alerts->submit_ack(
+        AckRequest{.alert_id = m.alert_id, .who = m.who, .comment = m.comment, .role = m.role, .at = wall_now()},
+        published);
+    if (!ok) {
+      reply(frames, wire::encode_error("ack", ok.error(), envelope()));
+      return;
+    }
+    reply(frames, wire::encode_reply("ack", m.alert_id, envelope()));
   }
 
   void note_bad_request() {

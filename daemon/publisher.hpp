@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include "alerts_runtime.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
 #include "snapshot_hub.hpp"
 
@@ -24,6 +25,9 @@ struct PublisherOptions {
   // its own pipe only (others keep flowing); the sequence gap makes it ask for a new snapshot.
   int send_high_water_mark = 1000;
   metrics::wire::DiffOptions diff;
+  // Alert acks go to the engine through it and alert_history is read from it; null: both
+  // requests are refused.
+  std::shared_ptr<AlertControl> alerts;
 };
 
 struct PublisherStats {

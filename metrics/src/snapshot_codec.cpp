@@ -326,6 +326,20 @@ void write_alert(Writer& w, const AlertView& a) {
   w.close_obj();
 }
 
+void write_transition(Writer& w, const AlertTransition& t) {
+  w.open_obj();
+  member(w, "id", t.id);
+  member(w, "rule", t.rule);
+  member(w, "queue", t.queue);
+  member(w, "severity", severity_name(t.severity));
+  member(w, "from", alert_state_name(t.from));
+  member(w, "to", alert_state_name(t.to));
+  member(w, "at", t.at);
+  member(w, "value", t.value);
+  member(w, "message", t.message);
+  w.close_obj();
+}
+
 void write_data_quality(Writer& w, const DataQuality& d) {
   w.open_obj();
   member(w, "events", d.events);
@@ -637,6 +651,26 @@ AlertView read_alert(element e) {
   return a;
 }
 
+AlertTransition read_transition(element e) {
+  object o = as_object(e, "history");
+  AlertTransition t;
+  t.id = required_string(o, "id");
+  opt(o, "rule", t.rule);
+  opt(o, "queue", t.queue);
+  std::string s;
+  opt(o, "severity", s);
+  if (!s.empty() && !parse_severity(s, t.severity)) fail("unknown severity", s);
+  for (auto [key, field] : {std::pair{"from", &t.from}, std::pair{"to", &t.to}}) {
+    s.clear();
+    opt(o, key, s);
+    if (!s.empty() && !parse_alert_state(s, *field)) fail("unknown alert state", s);
+  }
+  opt(o, "at", t.at);
+  opt(o, "value", t.value);
+  opt(o, "message", t.message);
+  return t;
+}
+
 DataQuality read_data_quality(element e) {
   object o = as_object(e, "data_quality");
   DataQuality d;
@@ -694,7 +728,7 @@ bool parse_proto(std::string_view s, ProtocolVersion& out) {
 
 bool parse_type(std::string_view s, MessageType& out) {
   for (auto t : {MessageType::snapshot, MessageType::delta, MessageType::heartbeat,
-                 MessageType::request, MessageType::error}) {
+                 MessageType::request, MessageType::error, MessageType::reply}) {
     if (to_string(t) == s) {
       out = t;
       return true;
@@ -877,6 +911,7 @@ std::string_view to_string(MessageType t) {
     case MessageType::heartbeat: return "heartbeat";
     case MessageType::request: return "request";
     case MessageType::error: return "error";
+    case MessageType::reply: return "reply";
   }
   return "error";
 }
@@ -976,6 +1011,40 @@ std::string encode_request(std::string_view request, std::string_view alert_id) 
   return std::move(w.out);
 }
 
+std::string encode_ack_request(std::string_view alert_id, std::string_view who,
+                               std::string_view comment, std::string_view role) {
+  Writer w;
+  write_envelope(w, MessageType::request, Envelope{});
+  member(w, "request", std::string_view("ack"));
+  member(w, "alert", alert_id);
+  member(w, "who", who);
+  if (!comment.empty()) member(w, "comment", comment);
+  member(w, "role", role);
+  w.close_obj();
+  return std::move(w.out);
+}
+
+std::string encode_reply(std::string_view request, std::string_view alert_id, const Envelope& env) {
+  Writer w;
+  write_envelope(w, MessageType::reply, env);
+  member(w, "request", request);
+  if (!alert_id.empty()) member(w, "alert", alert_id);
+  w.close_obj();
+  return std::move(w.out);
+}
+
+std::string encode_alert_history(const std::vector<AlertTransition>& history, double since,
+                                 const Envelope& env) {
+  Writer w;
+  w.out.reserve(256 + history.size() * 200);
+  write_envelope(w, MessageType::reply, env);
+  member(w, "request", std::string_view("alert_history"));
+  member(w, "since", since);
+  write_array(w, "history", history, write_transition);
+  w.close_obj();
+  return std::move(w.out);
+}
+
 std::string encode_error(std::string_view request, std::string_view error, const Envelope& env) {
   Writer w;
   write_envelope(w, MessageType::error, env);
@@ -1050,6 +1119,15 @@ tl::expected<Message, std::string> decode(std::string_view json) {
       case MessageType::request:
         m.request = required_string(o, "request");
         opt(o, "alert", m.alert_id);
+        opt(o, "who", m.who);
+        opt(o, "comment", m.comment);
+        opt(o, "role", m.role);
+        break;
+      case MessageType::reply:
+        opt(o, "request", m.request);
+        opt(o, "alert", m.alert_id);
+        opt(o, "since", m.since);
+        read_array(o, "history", m.history, read_transition);
         break;
       case MessageType::error:
         opt(o, "request", m.request);

@@ -268,7 +268,7 @@ TEST_CASE("a slow subscriber loses messages on its own pipe only and sees the ga
   CHECK(snap.snapshot.agents[999].today.answered == kRounds);
 }
 
-TEST_CASE("the control socket answers snapshot, refuses ack for now and survives bad requests",
+TEST_CASE("the control socket answers snapshot, refuses ack without alert rules and survives bad requests",
           "[daemon][publisher]") {
   zmq::context_t ctx;
   daemon::SnapshotHub hub;
@@ -281,7 +281,7 @@ TEST_CASE("the control socket answers snapshot, refuses ack for now and survives
   REQUIRE(ack);
   CHECK(ack->type == wire::MessageType::error);
   CHECK(ack->request == "ack");
-  CHECK_THAT(ack->error, Catch::Contains("not supported yet"));
+  CHECK_THAT(ack->error, Catch::Contains("no alert rules"));
 
   auto garbage = wire::decode(ask(ctx, ep, "{not json"));
   REQUIRE(garbage);

@@ -11,6 +11,7 @@
 
 #include <tl/expected.hpp>
 
+#include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/snapshot.hpp"
 
 namespace callwatch::metrics::wire {
@@ -18,7 +19,8 @@ namespace callwatch::metrics::wire {
 // Every message carries "proto":"MAJOR.MINOR". A minor bump only adds fields (old readers ignore
 // them); a major bump may change meaning, so a reader refuses the body and says so on screen.
 inline constexpr int kProtocolMajor = 1;
-inline constexpr int kProtocolMinor = 0;
+// 1.1 added: ack fields (who, comment, role), the `reply` type and the alert_history request.
+inline constexpr int kProtocolMinor = 1;
 
 struct ProtocolVersion {
   int major = kProtocolMajor;
@@ -31,8 +33,9 @@ enum class MessageType : std::uint8_t {
   snapshot,   // control reply: full state at `seq`
   delta,      // publish: changes since seq-1
   heartbeat,  // publish: "alive, latest seq is `seq`", every second
-  request,    // control request: `request` = "snapshot" | "ack"
+  request,    // control request: `request` = "snapshot" | "ack" | "alert_history"
   error,      // control reply: `request` could not be served, `error` says why
+  reply,      // control reply: `request` was served (ack accepted; alert_history in `history`)
 };
 std::string_view to_string(MessageType t);
 
@@ -82,7 +85,12 @@ struct Message {
   SnapshotDelta delta;  // type delta
   std::string request;  // type request: what is asked; type error: what was asked
   std::string error;    // type error
-  std::string alert_id;  // request ack: the alert
+  std::string alert_id;  // request ack: the alert; reply to ack: the alert acknowledged
+  std::string who;       // request ack: who acknowledges (shown on every board)
+  std::string comment;   // request ack: optional note
+  std::string role;      // request ack: "supervisor" may ack; "kiosk" (read-only) may not
+  double since = 0;      // reply alert_history: start of the day the history covers
+  std::vector<AlertTransition> history;  // reply alert_history: the day's transitions and acks
 
   bool compatible() const { return proto.major == kProtocolMajor; }
 };
@@ -100,6 +108,12 @@ std::string encode_snapshot(const Snapshot& s, const Envelope& env);
 std::string encode_delta(const SnapshotDelta& d, const Envelope& env);
 std::string encode_heartbeat(double now, const Envelope& env);
 std::string encode_request(std::string_view request, std::string_view alert_id = {});
+// An acknowledgement: the daemon stamps the time it received it (wallboard clocks may be off).
+std::string encode_ack_request(std::string_view alert_id, std::string_view who,
+                               std::string_view comment, std::string_view role);
+std::string encode_reply(std::string_view request, std::string_view alert_id, const Envelope& env);
+std::string encode_alert_history(const std::vector<AlertTransition>& history, double since,
+                                 const Envelope& env);
 std::string encode_error(std::string_view request, std::string_view error, const Envelope& env);
 
 // Body of one Snapshot without the envelope (round-trip tests, persistence of the last state).
