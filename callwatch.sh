@@ -16,7 +16,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
-  prometheus
+  prometheus gnuplot-nox
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
