@@ -133,8 +133,14 @@ void AmiFramer::line(std::string_view l, const Callback& cb) {
     return;
   }
   if (in_block_ && l.rfind(kBanner, 0) == 0 && !follows_) {
-    // A banner can only start a connection: the block before it was cut (disconnect mid-message).
-    end_block(cb);
+    // A banner can only start a connection: the block before it was cut by a disconnect. Its
+    // missing headers could change its meaning, so it is dropped, not delivered.
+    ++cut_blocks_;
+    block_.clear();
+    spans_.clear();
+    raw_.clear();
+    malformed_ = 0;
+    in_block_ = follows_ = raw_mode_ = too_large_ = false;
     line(l, cb);
     return;
   }

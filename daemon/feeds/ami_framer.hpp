@@ -59,14 +59,16 @@ class AmiFramer {
 
   // Any split of the stream; complete messages go to `cb` in order.
   void feed(std::string_view bytes, const Callback& cb);
-  // End of the stream (connection closed, file end): a block without its closing blank line is
-  // delivered if it has headers; a partial line is taken as a last line.
+  // End of a recorded capture: a block without its closing blank line is delivered if it has
+  // headers; a partial line is taken as a last line. (A live client calls reset() instead: a
+  // block cut by a disconnect is dropped.)
   void finish(const Callback& cb);
   // A new connection: drop any partial state.
   void reset();
 
   std::uint64_t dropped_too_large() const { return dropped_too_large_; }
   std::uint64_t annotations() const { return annotations_; }
+  std::uint64_t cut_blocks() const { return cut_blocks_; }  // dropped: a banner came mid-block
 
  private:
   void line(std::string_view l, const Callback& cb);
@@ -91,6 +93,7 @@ class AmiFramer {
   AmiMessage msg_;
   std::uint64_t dropped_too_large_ = 0;
   std::uint64_t annotations_ = 0;
+  std::uint64_t cut_blocks_ = 0;
 };
 
 }  // namespace callwatch::daemon

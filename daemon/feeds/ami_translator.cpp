@@ -49,6 +49,10 @@ struct AmiTranslator::Impl {
   double clock = m::kNoValue;     // feed time of the message being handled
   double last_ts = m::kNoValue;   // newest Timestamp header / receipt time
   double uid_clock = m::kNoValue; // newest Uniqueid epoch (replay fallback only)
+  // Live: the local receipt time. Hold-back deadlines run on it, so a PBX clock that differs
+  // from ours (Timestamp headers) cannot release an outcome before its deciding event.
+  double receipt_clock = m::kNoValue;
+  double deadline_clock() const { return std::isfinite(receipt_clock) ? receipt_clock : clock; }
   bool dialplan_seen = false;     // a VarSet arrived on this connection
   bool agent_events_seen = false; // AgentCalled/Connect/Complete seen (eventwhencalled=yes)
   bool warned_no_agent_events = false;
@@ -443,7 +447,7 @@ struct AmiTranslator::Impl {
     p.ts = now();
     p.hold = hold;
     close_visit(call, queue, &p.joined);
-    p.deadline = p.ts + opts.hold_seconds;
+    p.deadline = deadline_clock() + opts.hold_seconds;
     if (auto it = queuestatus.find(call); it != queuestatus.end()) {
       const std::string qs = it->second;
       queuestatus.erase(it);
@@ -830,6 +834,7 @@ struct AmiTranslator::Impl {
 
   void on_message(const AmiMessage& msg, double receipt) {
     ++stats.messages;
+    if (std::isfinite(receipt)) receipt_clock = receipt;
     if (msg.kind == AmiKind::banner) {
       if (std::isfinite(receipt)) clock = receipt;
       on_banner(msg);
@@ -841,7 +846,7 @@ struct AmiTranslator::Impl {
     }
     if (msg.kind != AmiKind::event) return;  // the client's actions, junk
     set_time(msg, receipt);
-    release_due(clock);
+    release_due(deadline_clock());
     on_event(msg);
   }
 };

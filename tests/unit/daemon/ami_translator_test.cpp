@@ -152,7 +152,7 @@ TEST_CASE("Response: Follows is read raw up to --END COMMAND--", "[feed][ami]") 
   CHECK(follows[1]->output[0].rfind("Asterisk 11.11.0", 0) == 0);
 }
 
-TEST_CASE("#### annotations are skipped and a banner mid-stream starts a new connection",
+TEST_CASE("#### annotations are skipped; a banner mid-block starts a connection, the cut block is dropped",
           "[feed][ami]") {
   const std::string bytes =
       "Asterisk Call Manager/1.3\nEvent: FullyBooted\nStatus: Fully Booted\n\n"
@@ -160,11 +160,12 @@ TEST_CASE("#### annotations are skipped and a banner mid-stream starts a new con
       "#### DISCONNECT ####\n"
       "Asterisk Call Manager/1.3\nEvent: FullyBooted\n\n";
   const auto msgs = frame_all(bytes, 3);
-  REQUIRE(msgs.size() == 5);
+  // The Hangup block cut by the disconnect is dropped: its missing headers could change it.
+  REQUIRE(msgs.size() == 4);
   CHECK(msgs[0].kind == cd::AmiKind::banner);
-  CHECK(msgs[2].get("Event") == "Hangup");
-  CHECK(msgs[3].kind == cd::AmiKind::banner);
-  CHECK(msgs[4].get("Event") == "FullyBooted");
+  CHECK(msgs[1].get("Event") == "FullyBooted");
+  CHECK(msgs[2].kind == cd::AmiKind::banner);
+  CHECK(msgs[3].get("Event") == "FullyBooted");
 }
 
 TEST_CASE("an over-long line drops its message and the stream goes on", "[feed][ami]") {

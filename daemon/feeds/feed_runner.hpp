@@ -1,0 +1,72 @@
+// The PBX feeds of callwatchd, one thread each: Asterisk AMI and FreeSWITCH ESL TCP clients and
+// the queue_log tailer. Each translates its protocol into native events (daemon/feeds/*) and
+// PUSHes them, as native JSON, to the engine thread's internal inproc endpoint (two frames:
+// feed name, JSON; see engine_loop.hpp). Nothing here touches engine state.
+//
+// Credentials file (FeedConfig::credentials_file), refused when readable by others (mode o+r):
+//   # comment
+//   username = callwatch       (AMI)
+//   secret = s3cret            (AMI; never logged)
+//   events = agent,call,dialplan   (AMI, optional; the Events: mask sent at login; default "on")
+//   password = ClueCon         (ESL; a file holding one bare line is the password too)
+// `key: value` is accepted as well as `key = value`.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <tl/expected.hpp>
+#include <zmq.hpp>
+
+#include "callwatch/config/config.hpp"
+
+namespace callwatch::daemon {
+
+struct Credentials {
+  std::string username;
+  std::string secret;  // AMI secret or ESL password
+  std::string events = "on";
+};
+// Errors name the file and the problem, never a secret.
+tl::expected<Credentials, std::string> load_credentials(const std::string& path);
+
+struct FeedRunOptions {
+  std::string endpoint = "inproc://callwatch-internal-feeds";  // engine's internal PULL
+  std::size_t max_name_bytes = 256;
+  std::chrono::milliseconds connect_timeout{5000};
+  std::chrono::milliseconds backoff_min{1000};   // reconnect delay, doubled per failure
+  std::chrono::milliseconds backoff_max{60000};
+  std::chrono::milliseconds ping_interval{20000};  // AMI keepalive; no answer in 2x: reconnect
+  std::chrono::milliseconds poll_interval{200};    // queue_log
+  std::chrono::milliseconds idle_flush{1000};      // queue_log: held-back PAUSEALL released
+};
+
+// Declares a feed to the engine (EngineLoop::add_internal_feed) and returns the flag the feed
+// thread sets while connected (callwatch_feed_up).
+using DeclareFeed = std::function<std::shared_ptr<std::atomic<bool>>(const std::string& name)>;
+
+class FeedThreads {
+ public:
+  FeedThreads();
+  ~FeedThreads();  // stops and joins
+  FeedThreads(const FeedThreads&) = delete;
+  FeedThreads& operator=(const FeedThreads&) = delete;
+  void stop();
+  std::size_t size() const;
+
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Starts one thread per ami / esl / queue_log feed of `feeds` (native feeds are the engine's own
+// sockets and are skipped). A feed whose credentials cannot be loaded is not started: its error is
+// returned (start-up fails fast on bad configuration).
+tl::expected<std::unique_ptr<FeedThreads>, std::string> start_feeds(
+    zmq::context_t& ctx, const std::vector<config::FeedConfig>& feeds, const DeclareFeed& declare,
+    const FeedRunOptions& opts = {});
+
+}  // namespace callwatch::daemon
