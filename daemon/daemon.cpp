@@ -149,6 +149,9 @@ int run_daemon(const RunOptions& opts) {
       q.display_name = display[i];
       if (q.site.empty()) q.site = cfg.site;
       if (q.forecast_per_interval <= 0 && i < forecast.size()) q.forecast_per_interval = forecast[i];
+      // The simulator's mean talk + wrap-up as the planned handle time: staffing (Erlang C) has
+      // figures from the first call instead of after the first calls end.
+      if (q.erlang_aht <= 0) q.erlang_aht = sim_opts.mean_aht + sim_opts.mean_wrap;
       settings.queues.emplace(names[i], q);
     }
   }
