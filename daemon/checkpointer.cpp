@@ -3,6 +3,7 @@
 // replaced by a newer one, or a failed write, loses nothing: the next one carries it again.
 #include "checkpointer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <thread>
 
@@ -77,7 +78,7 @@ RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
 }
 
 Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                               const std::vector<metrics::AlertTransition>& history,
+                               const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
                                const std::vector<FeedPosition>& feeds) {
   Checkpoint c;
   c.taken_at = engine.now();
@@ -92,12 +93,13 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<
   while (first > 0 && closed[first - 1].start > watermark) --first;
   c.intervals.assign(closed.begin() + static_cast<std::ptrdiff_t>(first), closed.end());
 
-  // New alert transitions, numbered; drop the ones the store confirmed.
-  if (history.size() < history_seen_) history_seen_ = 0;  // the evaluator's list was cleared
-  for (std::size_t i = history_seen_; i < history.size(); ++i) {
-    unconfirmed_events_.push_back(AlertEvent{next_seq_++, history[i]});
+  // New alert transitions by their run-wide number; drop the ones the store confirmed.
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const std::uint64_t seq = first_seq + i;
+    if (seq < next_seq_) continue;
+    unconfirmed_events_.push_back(AlertEvent{seq, history[i]});
   }
-  history_seen_ = history.size();
+  next_seq_ = std::max(next_seq_, first_seq + history.size());
   const std::uint64_t confirmed = store_->confirmed_alert_seq();
   while (!unconfirmed_events_.empty() && unconfirmed_events_.front().seq <= confirmed) unconfirmed_events_.pop_front();
   if (unconfirmed_events_.size() > opts_.max_pending_alert_events) {
@@ -113,20 +115,22 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<
   return c;
 }
 
-bool Checkpointer::tick(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                        const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds,
-                        std::chrono::steady_clock::time_point now) {
-  if (taken_ > 0 && now - last_ < opts_.interval) return false;
+bool Checkpointer::due(std::chrono::steady_clock::time_point now) const {
+  return taken_ == 0 || now - last_ >= opts_.interval;
+}
+
+void Checkpointer::take(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
+                        const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
+                        const std::vector<FeedPosition>& feeds, std::chrono::steady_clock::time_point now) {
   last_ = now;
   ++taken_;
-  store_->submit(build(engine, alerts, history, feeds));
-  return true;
+  store_->submit(build(engine, alerts, history, first_seq, feeds));
 }
 
 void Checkpointer::final_checkpoint(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                                    const std::vector<metrics::AlertTransition>& history,
+                                    const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
                                     const std::vector<FeedPosition>& feeds, std::chrono::milliseconds wait) {
-  Checkpoint c = build(engine, alerts, history, feeds);
+  Checkpoint c = build(engine, alerts, history, first_seq, feeds);
   c.final = true;
   store_->submit(std::move(c));
   ++taken_;

@@ -50,16 +50,18 @@ class Checkpointer {
   // gap from its time to `now` when the downtime was long or the previous run crashed.
   RestoreResult restore(metrics::Engine& engine, double now);
 
-  // Every loop turn: takes a checkpoint when the interval has passed (true when it did).
-  // `alerts` are the current alert views (acks), `history` the evaluator's transitions so far
-  // (new ones are found by position; a shorter list means it was cleared).
-  bool tick(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-            const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds,
-            std::chrono::steady_clock::time_point now);
+  // True when the interval since the last checkpoint has passed (the first one is due at once).
+  bool due(std::chrono::steady_clock::time_point now) const;
+  // Hands a checkpoint to the store thread. `alerts` are the current alert views (acks);
+  // `history` the evaluator's transitions of this run so far, history[i] being transition number
+  // `first_seq + i` (AlertsRuntime::history_first_seq), so nothing is stored twice or skipped.
+  void take(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
+            const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
+            const std::vector<FeedPosition>& feeds, std::chrono::steady_clock::time_point now);
   // Clean shutdown: one last checkpoint marked final, then waits (bounded) for the store.
   void final_checkpoint(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                        const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds,
-                        std::chrono::milliseconds wait);
+                        const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
+                        const std::vector<FeedPosition>& feeds, std::chrono::milliseconds wait);
 
   // Adds the store's alert to the snapshot (and a data-quality warning when writes start to
   // fail); call after the alert evaluator filled snap.alerts.
@@ -71,14 +73,14 @@ class Checkpointer {
 
  private:
   Checkpoint build(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                   const std::vector<metrics::AlertTransition>& history, const std::vector<FeedPosition>& feeds);
+                   const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
+                   const std::vector<FeedPosition>& feeds);
 
   std::shared_ptr<Store> store_;
   CheckpointerOptions opts_;
   std::chrono::steady_clock::time_point last_{};
   std::uint64_t taken_ = 0;
-  std::size_t history_seen_ = 0;
-  std::uint64_t next_seq_ = 1;
+  std::uint64_t next_seq_ = 1;  // the first transition number not yet queued for the store
   std::deque<AlertEvent> unconfirmed_events_;
   std::uint64_t alert_events_dropped_ = 0;
   // Built-in store alert.

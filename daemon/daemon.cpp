@@ -4,7 +4,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
+#include <cmath>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <pthread.h>
@@ -19,6 +21,8 @@
 #include "http_server.hpp"
 #include "logging.hpp"
 #include "publisher.hpp"
+#include "security.hpp"
+#include "store.hpp"
 #include "sim/simulator.hpp"
 
 namespace callwatch::daemon {
@@ -46,8 +50,10 @@ void set_process_timezone(const std::string& zone, spdlog::logger& log) {
   ::tzset();
 }
 
-zmq::socket_t bind_pull(zmq::context_t& ctx, const std::string& endpoint, bool capped) {
+zmq::socket_t bind_pull(zmq::context_t& ctx, const std::string& endpoint, bool capped,
+                        const ServerSecurity* curve = nullptr) {
   zmq::socket_t s(ctx, zmq::socket_type::pull);
+  if (curve) apply_curve_server(s, *curve, kDomainFeed);  // feed keys only (daemon/security)
   s.set(zmq::sockopt::linger, 0);
   // Deep receive queue: a burst (shift start, outage recovery) waits in memory, never dropped;
   // PUSH peers block instead of losing events when it is full.
@@ -156,7 +162,44 @@ int run_daemon(const RunOptions& opts) {
     }
   }
 
+  // ---- store and security (daemon/store, daemon/security) -----------------------------------
+  // A store that cannot be opened at all (missing folder, not a database) is a configuration
+  // error; a read-only or full disk later is not: it is counted and the service goes on.
+  std::shared_ptr<Store> store;
+  if (!cfg.storage_path.empty()) {
+    auto opened = Store::open(StoreOptions{.path = cfg.storage_path});
+    if (!opened) {
+      log->critical("{} (check [general] storage_path)", opened.error());
+      return 1;
+    }
+    store = std::move(*opened);
+  }
+  std::optional<ServerSecurity> curve;
+  if (cfg.security.curve()) {
+    auto sec = load_server_security(cfg.security);
+    if (!sec) {
+      log->critical("[security]: {}", sec.error());
+      return 1;
+    }
+    curve = std::move(*sec);
+  }
+  auto basic_auth = load_basic_auth(cfg.metrics_http);
+  if (!basic_auth) {
+    log->critical("[metrics]: {}", basic_auth.error());
+    return 1;
+  }
+  if (!cfg.metrics_http.tls_certificate.empty()) {
+    if (auto ok = check_secret_file_mode(cfg.metrics_http.tls_certificate, "TLS certificate and key"); !ok) {
+      log->critical("[metrics]: {}", ok.error());
+      return 1;
+    }
+  }
+
   zmq::context_t ctx(1);
+  // The ZAP handler must listen before any CURVE socket binds: without it libzmq lets every
+  // key in. It lives until the end of this function, after every socket is closed.
+  std::unique_ptr<ZapHandler> zap;
+  if (curve) zap = std::make_unique<ZapHandler>(ctx, *curve);
   SnapshotHub hub;
   SystemClock clock;
   EngineLoopOptions loop_opts;
@@ -168,6 +211,10 @@ int run_daemon(const RunOptions& opts) {
   // Acks from wallboards (publisher thread) to the engine thread; the day's history back.
   auto alert_control = std::make_shared<AlertControl>();
   loop_opts.alert_control = alert_control;
+  loop_opts.store = store;
+  loop_opts.checkpoint.interval = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::llround(cfg.storage.checkpoint_seconds * 1000)));
+  loop_opts.checkpoint.gap_seconds = cfg.storage.gap_seconds;
   auto loop = std::make_unique<EngineLoop>(std::move(settings), loop_opts, hub, clock);
 
   // Bind every listener before anything runs: a taken address fails fast with its name.
@@ -184,7 +231,7 @@ int run_daemon(const RunOptions& opts) {
         continue;
       }
       try {
-        zmq::socket_t s = bind_pull(ctx, f.address, true);
+        zmq::socket_t s = bind_pull(ctx, f.address, true, curve ? &*curve : nullptr);
         const std::string actual = s.get(zmq::sockopt::last_endpoint);
         loop->add_native_feed(f.name, std::move(s));
         endpoints.push_back(f.address);
@@ -203,12 +250,12 @@ int run_daemon(const RunOptions& opts) {
   http_opts.listen = opts.web_listen.empty() ? cfg.listen.metrics : opts.web_listen;
   http_opts.export_options.agent_state = cfg.export_agent_state;
   http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
-  // Refuse rather than serve /metrics open when the operator asked for protection we lack.
-  if (!cfg.metrics_http.basic_auth_user.empty() || !cfg.metrics_http.tls_certificate.empty()) {
-    log->critical("[metrics] basic auth and TLS are configured but this build does not serve them yet; "
-                  "not starting an unprotected /metrics on {}",
-                  http_opts.listen);
-    return 1;
+  http_opts.auth = *basic_auth;
+  http_opts.tls_certificate = cfg.metrics_http.tls_certificate;
+  if (store) {
+    http_opts.export_options.store_health = [store] {
+      return StoreHealthSample{store->errors(), store->stats().last_checkpoint_at};
+    };
   }
   auto http = HttpServer::start(http_opts, hub);
   if (!http) {
@@ -222,6 +269,12 @@ int run_daemon(const RunOptions& opts) {
   pub_opts.control_endpoint = cfg.listen.control;
   pub_opts.site = cfg.site;
   pub_opts.alerts = alert_control;
+  if (curve) {
+    pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
+      apply_curve_server(sock, *curve, domain);
+    };
+    pub_opts.roles_from_keys = true;
+  }
   Publisher publisher(ctx, hub, pub_opts);
   try {
     publisher.start();
@@ -230,6 +283,11 @@ int run_daemon(const RunOptions& opts) {
                   e.what());
     return 1;
   }
+
+  // Continue from the store's checkpoint before any event is applied (events that arrive now
+  // wait in the bound sockets) and before the feed threads start (they resume from it).
+  // restored.feeds holds where each feed stood (e.g. a queue_log offset) for the feed threads.
+  [[maybe_unused]] const RestoreResult restored = loop->restore_from_store();
 
   std::atomic<bool> stop_engine{false};
   std::atomic<bool> engine_failed{false};

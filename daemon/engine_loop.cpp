@@ -42,6 +42,8 @@ struct FeedCounters {
   bool native_socket = false;                       // up while the loop owns its bound socket
   std::shared_ptr<std::atomic<bool>> internal_up;   // internal feeds: set by their producer
   double last_event_ts = 0;
+  double last_event_time = 0;  // the event's own timestamp (the store saves it per feed)
+  std::string position;        // internal feeds: position after the last message (third frame)
   std::uint64_t events = 0;
   std::array<std::uint64_t, kRejectReasonCount> rejected{};
   std::uint64_t ignored_duplicate = 0;
@@ -72,6 +74,11 @@ struct EngineLoop::Impl {
   std::shared_ptr<spdlog::logger> log = component_logger("engine");
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> feed_logs;
 
+  std::unique_ptr<Checkpointer> checkpointer;  // null without a store
+  // Positions restored from the store, by feed: a feed declared later starts from its own, and
+  // one not running this time keeps its saved position in later checkpoints.
+  std::map<std::string, FeedPosition, std::less<>> saved_positions;
+
   // Rate limit of reject logs: at most N lines per second, then one line with the count skipped.
   Steady::time_point reject_window{};
   int reject_logged = 0;
@@ -83,12 +90,36 @@ struct EngineLoop::Impl {
         clock(c),
         engine(std::move(settings), &c),
         alerts(opts.alert_rules, opts.alert_control),
-        parser(opts.max_message_bytes, engine.settings().max_name_bytes) {}
+        parser(opts.max_message_bytes, engine.settings().max_name_bytes) {
+    if (opts.store) checkpointer = std::make_unique<Checkpointer>(opts.store, opts.checkpoint);
+  }
+
+  // ---- persistence (daemon/checkpointer) ----------------------------------------------------
+  std::vector<FeedPosition> feed_positions() const {
+    std::vector<FeedPosition> out;
+    for (const FeedCounters& f : feeds) {
+      if (f.last_event_time > 0 || !f.position.empty()) out.push_back({f.name, f.position, f.last_event_time, 0});
+    }
+    for (const auto& [name, p] : saved_positions) {
+      if (!by_name.contains(name)) out.push_back(p);
+    }
+    return out;
+  }
+  void checkpoint_if_due() {
+    const auto now = Steady::now();
+    if (!checkpointer || !checkpointer->due(now)) return;
+    const auto& ev = alerts.evaluator();
+    checkpointer->take(engine, ev.alerts(), ev.history(), alerts.history_first_seq(), feed_positions(), now);
+  }
 
   std::size_t feed_index(std::string_view name) {
     if (auto it = by_name.find(name); it != by_name.end()) return it->second;
     FeedCounters f;
     f.name = std::string(name);
+    if (auto it = saved_positions.find(name); it != saved_positions.end()) {
+      f.position = it->second.position;
+      f.last_event_time = it->second.last_event_ts;
+    }
     feeds.push_back(std::move(f));
     by_name.emplace(std::string(name), feeds.size() - 1);
     return feeds.size() - 1;
@@ -132,6 +163,7 @@ struct EngineLoop::Impl {
     }
     ++f.events;
     f.last_event_ts = clock.now();
+    f.last_event_time = (*parsed)->ts;
     try {
       switch (engine.apply(**parsed)) {
         case metrics::ApplyResult::applied: break;
@@ -160,13 +192,21 @@ struct EngineLoop::Impl {
       if (!internal.recv(name, zmq::recv_flags::dontwait)) return;
       if (!name.more()) continue;  // malformed (one frame): internal producers always send two
       if (!internal.recv(body, zmq::recv_flags::none)) return;
-      while (body.more()) {  // extra frames are a producer bug: drop them
-        zmq::message_t extra;
-        if (!internal.recv(extra, zmq::recv_flags::none)) return;
-        if (!extra.more()) break;
+      zmq::message_t position;
+      bool has_position = false;
+      if (body.more()) {  // third frame: the feed's position after this message
+        if (!internal.recv(position, zmq::recv_flags::none)) return;
+        has_position = true;
+        while (position.more()) {  // more frames are a producer bug: drop them
+          zmq::message_t extra;
+          if (!internal.recv(extra, zmq::recv_flags::none)) return;
+          if (!extra.more()) break;
+        }
       }
       const std::size_t feed = feed_index(std::string_view(static_cast<const char*>(name.data()), name.size()));
       handle(feed, std::string_view(static_cast<const char*>(body.data()), body.size()));
+      // Rejected or not, the message is consumed: the position moves past it either way.
+      if (has_position) feeds[feed].position.assign(static_cast<const char*>(position.data()), position.size());
     }
   }
 
@@ -198,6 +238,7 @@ struct EngineLoop::Impl {
     // Alerts (daemon/alerts_runtime): evaluated after advance_to, at most every 250 ms (at once
     // after an ack); feed ages for feed_stale come from the same feed health.
     alerts.on_publish(*snap, *health, now);
+    if (checkpointer) checkpointer->decorate(*snap, engine, now);  // the store's own alert
     hub.publish(std::move(snap), std::move(health));
   }
 
@@ -243,11 +284,18 @@ struct EngineLoop::Impl {
         published_feeds = feed_changes;
         acked = false;
       }
+      checkpoint_if_due();
     }
     // Drain what already arrived so a clean stop does not lose queued events, then publish once.
     for (std::size_t i = 0; i < native_sockets.size(); ++i) drain_native(i);
     if (has_internal) drain_internal();
     publish();
+    if (checkpointer) {
+      // A clean stop loses nothing: the final checkpoint holds every event applied.
+      const auto& ev = alerts.evaluator();
+      checkpointer->final_checkpoint(engine, ev.alerts(), ev.history(), alerts.history_first_seq(),
+                                     feed_positions(), std::chrono::seconds(5));
+    }
   }
 };
 
@@ -270,6 +318,27 @@ std::shared_ptr<std::atomic<bool>> EngineLoop::add_internal_feed(const std::stri
   auto& f = impl_->feeds[i];
   if (!f.internal_up) f.internal_up = std::make_shared<std::atomic<bool>>(false);
   return f.internal_up;
+}
+
+RestoreResult EngineLoop::restore_from_store() {
+  Impl& m = *impl_;
+  if (!m.checkpointer) return {};
+  RestoreResult r = m.checkpointer->restore(m.engine, m.clock.now());
+  if (r.restored) {
+    // The day's alert history so far, so alert_history answers for the whole day.
+    std::vector<metrics::AlertTransition> day;
+    const double day_start = m.engine.snapshot().day_start;
+    if (auto h = m.opts.store->alert_history(day_start, m.clock.now() + 1)) day = std::move(*h);
+    m.alerts.restore(r.alerts, std::move(day));
+    for (const auto& p : r.feeds) {
+      m.saved_positions.insert_or_assign(p.feed, p);
+      if (auto it = m.by_name.find(p.feed); it != m.by_name.end()) {
+        m.feeds[it->second].position = p.position;
+        m.feeds[it->second].last_event_time = p.last_event_ts;
+      }
+    }
+  }
+  return r;
 }
 
 void EngineLoop::run(const std::atomic<bool>& stop) { impl_->run(stop); }

@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "alerts_runtime.hpp"
+#include "checkpointer.hpp"
 #include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/engine.hpp"
@@ -21,7 +22,10 @@
 namespace callwatch::daemon {
 
 // Internal feeds (simulator, later AMI/ESL/queue_log adapters on their own threads) PUSH to this
-// inproc endpoint, two frames per message: the feed name, then one native JSON object.
+// inproc endpoint, two frames per message: the feed name, then one native JSON object. An optional
+// third frame is the feed's position after this event (opaque text, e.g. a queue_log offset): the
+// engine keeps the position of the last event it applied and saves it with each checkpoint, so a
+// restart resumes the feed exactly where the restored state ends.
 inline constexpr const char* kInternalFeedEndpoint = "inproc://callwatch-internal-feeds";
 
 struct EngineLoopOptions {
@@ -32,6 +36,9 @@ struct EngineLoopOptions {
   int reject_logs_per_second = 10;
   std::vector<metrics::AlertRule> alert_rules;
   std::shared_ptr<AlertControl> alert_control;  // acks in from the ROUTER, history out; may be null
+  // Persistence (daemon/store, daemon/checkpointer): null runs without a store.
+  std::shared_ptr<Store> store;
+  CheckpointerOptions checkpoint;
 };
 
 class SystemClock final : public metrics::Clock {
@@ -55,7 +62,13 @@ class EngineLoop {
   // sets the returned flag while it runs (callwatch_feed_up).
   std::shared_ptr<std::atomic<bool>> add_internal_feed(const std::string& name);
 
-  // Runs on the engine thread until `stop` is set. Publishes once before returning.
+  // Start-up, before run() and before the feeds start: continues from the store's checkpoint
+  // (engine, alert states and acks, the day's alert history) and flags the downtime. The result
+  // holds each feed's saved position. Without a store: nothing to restore.
+  RestoreResult restore_from_store();
+
+  // Runs on the engine thread until `stop` is set. Publishes once before returning; with a store,
+  // takes a checkpoint every CheckpointerOptions::interval and a final one on the way out.
   void run(const std::atomic<bool>& stop);
 
  private:

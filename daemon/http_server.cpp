@@ -8,6 +8,7 @@
 #include <array>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -129,6 +130,13 @@ struct HttpServer::Impl {
 
   int metrics(mg_connection* conn) {
     if (!method_allowed(conn)) return 405;
+    if (opts.auth.enabled() && !check_basic_auth(mg_get_header(conn, "Authorization"), opts.auth)) {
+      mg_response_header_start(conn, 401);
+      mg_response_header_add(conn, "WWW-Authenticate", "Basic realm=\"callwatch\", charset=\"UTF-8\"", -1);
+      mg_response_header_add(conn, "Content-Length", "0", -1);
+      mg_response_header_send(conn);
+      return 401;
+    }
     thread_local std::string body;
     thread_local std::string compressed;
     thread_local Gzipper gzipper;
@@ -183,14 +191,20 @@ tl::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const H
   auto impl = std::make_unique<Impl>();
   impl->opts = opts;
   impl->hub = &hub;
-  mg_init_library(0);
+  const bool tls = !opts.tls_certificate.empty();
+  // Feature 2 (TLS) makes civetweb load and initialise OpenSSL.
+  mg_init_library(tls ? 2 : 0);
 
-  const std::string ports = to_civetweb_ports(opts.listen);
+  // TLS: civetweb marks an HTTPS port with a trailing "s".
+  const std::string ports = to_civetweb_ports(opts.listen) + (tls ? "s" : "");
   const std::string threads = std::to_string(opts.threads);
   // No document_root: civetweb serves no files, only the handlers below.
-  const char* options[] = {"listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
-                           "request_timeout_ms", "10000",       "enable_keep_alive", "yes",
-                           nullptr};
+  std::vector<const char*> options = {"listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
+                                      "request_timeout_ms", "10000",       "enable_keep_alive", "yes"};
+  if (tls) {
+    options.insert(options.end(), {"ssl_certificate", opts.tls_certificate.c_str(), "ssl_protocol_version", "4"});
+  }
+  options.push_back(nullptr);
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char* message) {
     component_logger("http")->debug("civetweb: {}", message);
@@ -199,7 +213,7 @@ tl::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const H
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = impl.get();
-  init.configuration_options = options;
+  init.configuration_options = options.data();
   std::array<char, 256> error_text{};
   unsigned error_code = 0;
   mg_error_data error{};

@@ -9,6 +9,7 @@
 #include <tl/expected.hpp>
 
 #include "exporter.hpp"
+#include "security.hpp"
 #include "snapshot_hub.hpp"
 
 namespace callwatch::daemon {
@@ -19,6 +20,10 @@ struct HttpOptions {
   // /healthz fails when the engine has published nothing for this long (a stuck engine thread).
   std::chrono::milliseconds stale_after{10000};
   int threads = 4;
+  // [metrics] access (daemon/security): basic auth on /metrics (/healthz stays open for probes),
+  // and TLS from a PEM file holding the certificate and its key ("" = plain HTTP).
+  BasicAuth auth;
+  std::string tls_certificate;
 };
 
 class HttpServer {

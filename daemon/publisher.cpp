@@ -15,6 +15,7 @@
 #include <zmq_addon.hpp>
 
 #include "logging.hpp"
+#include "security.hpp"
 
 namespace callwatch::daemon {
 
@@ -172,8 +173,16 @@ struct Publisher::Impl {
       reply(frames, wire::encode_alert_history(*h, opts.alerts->history_since(), envelope()));
       return;
     }
+    std::string role = m.role;
+    std::string who = m.who;
+    if (opts.roles_from_keys) {
+      // The key decides (ZAP user id "role:name"); a kiosk cannot claim to be a supervisor.
+      const std::string user = peer_user_id(frames.back());
+      role = std::string(role_of_user_id(user));
+      if (who.empty()) who = user.substr(role.size() + (role.empty() ? 0 : 1));
+    }
     auto ok = opts.alerts->submit_ack(
-        AckRequest{.alert_id = m.alert_id, .who = m.who, .comment = m.comment, .role = m.role, .at = wall_now()},
+        AckRequest{.alert_id = m.alert_id, .who = who, .comment = m.comment, .role = role, .at = wall_now()},
         published);
     if (!ok) {
       reply(frames, wire::encode_error("ack", ok.error(), envelope()));
@@ -280,11 +289,13 @@ void Publisher::start() {
   m.xpub = zmq::socket_t(m.ctx, zmq::socket_type::xpub);
   m.xpub.set(zmq::sockopt::sndhwm, m.opts.send_high_water_mark);
   m.xpub.set(zmq::sockopt::linger, 0);
+  if (m.opts.secure_socket) m.opts.secure_socket(m.xpub, "publish");
   m.xpub.bind(m.opts.publish_endpoint);
   m.bound_publish = m.xpub.get(zmq::sockopt::last_endpoint);
   m.router = zmq::socket_t(m.ctx, zmq::socket_type::router);
   m.router.set(zmq::sockopt::linger, 0);
   m.router.set(zmq::sockopt::sndhwm, 100);
+  if (m.opts.secure_socket) m.opts.secure_socket(m.router, "control");
   m.router.bind(m.opts.control_endpoint);
   m.bound_control = m.router.get(zmq::sockopt::last_endpoint);
   m.kick_pull = zmq::socket_t(m.ctx, zmq::socket_type::pull);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,11 @@ struct PublisherOptions {
   // Alert acks go to the engine through it and alert_history is read from it; null: both
   // requests are refused.
   std::shared_ptr<AlertControl> alerts;
+  // CURVE (daemon/security): applied to the XPUB ("publish") and the ROUTER ("control") before
+  // they bind. With roles_from_keys, an ack's role is the one the ZAP handler gave the client's
+  // key, never what the request claims.
+  std::function<void(zmq::socket_t&, std::string_view domain)> secure_socket;
+  bool roles_from_keys = false;
 };
 
 struct PublisherStats {

@@ -81,7 +81,7 @@ TEST_CASE("a crash after a checkpoint: the restored engine ends with the uninter
     first_part(f);
     engine.advance_to(clock.now());  // the daemon lets time pass every 250 ms
     Checkpointer cp(store, CheckpointerOptions{});
-    REQUIRE(cp.tick(engine, {}, {}, {{"native", "", t0 + 40, 0}}, std::chrono::steady_clock::now()));
+    cp.take(engine, {}, {}, 1, {{"native", "", t0 + 40, 0}}, std::chrono::steady_clock::now());
     REQUIRE(store->flush(5s));
     // No final checkpoint: the process dies here.
   }
@@ -150,7 +150,7 @@ TEST_CASE("a clean stop and a quick restart is not a gap; a long downtime is", "
     first_part(f);
     engine.advance_to(clock.now());
     Checkpointer cp(store, CheckpointerOptions{});
-    cp.final_checkpoint(engine, {}, {}, {}, 5s);
+    cp.final_checkpoint(engine, {}, {}, 1, {}, 5s);
   }
   {
     clock.set(t0 + 44);  // 3 s down, gap_seconds 5
@@ -164,7 +164,7 @@ TEST_CASE("a clean stop and a quick restart is not a gap; a long downtime is", "
     CHECK_FALSE(engine.snapshot().data_quality.gap);
     // Stop cleanly again, at t0 + 44.
     engine.advance_to(clock.now());
-    cp.final_checkpoint(engine, {}, {}, {}, 5s);
+    cp.final_checkpoint(engine, {}, {}, 1, {}, 5s);
   }
   clock.set(t0 + 44 + 5.5);  // 5.5 s down: more than gap_seconds
   auto store = db.open();
@@ -194,7 +194,7 @@ TEST_CASE("closed intervals reach the store once, alert transitions once, across
   tr.at = t0 + 30;
   std::vector<metrics::AlertTransition> history{tr};
   auto steady = std::chrono::steady_clock::now();
-  REQUIRE(cp.tick(engine, {}, history, {}, steady));
+  cp.take(engine, {}, history, 1, {}, steady);
   REQUIRE(store->flush(5s));
   CHECK(store->intervals(0, 4e9)->empty());  // the 08:00 interval is still open
 
@@ -203,9 +203,10 @@ TEST_CASE("closed intervals reach the store once, alert transitions once, across
   engine.advance_to(clock.now());
   history.push_back(tr);
   history.back().at = t0 + 901;
-  REQUIRE(cp.tick(engine, {}, history, {}, steady + 1s));
+  cp.take(engine, {}, history, 1, {}, steady + 1s);
   REQUIRE(store->flush(5s));
-  REQUIRE(cp.tick(engine, {}, history, {}, steady + 2s));
+  // A new day cleared the evaluator's list: the same transition number 2 is not stored again.
+  cp.take(engine, {}, {history.back()}, 2, {}, steady + 2s);
   REQUIRE(store->flush(5s));
   auto ivs = store->intervals(t0, t0 + 900);
   REQUIRE(ivs);
@@ -224,8 +225,9 @@ TEST_CASE("the checkpoint interval spaces checkpoints out", "[store][checkpoint]
   metrics::Engine engine(metrics::EngineSettings{});
   Checkpointer cp(store, CheckpointerOptions{std::chrono::milliseconds(1000), 5.0, 10000});
   const auto t = std::chrono::steady_clock::now();
-  CHECK(cp.tick(engine, {}, {}, {}, t));  // the first one at once
-  CHECK_FALSE(cp.tick(engine, {}, {}, {}, t + 999ms));
-  CHECK(cp.tick(engine, {}, {}, {}, t + 1000ms));
-  CHECK(cp.checkpoints_taken() == 2);
+  CHECK(cp.due(t));  // the first one at once
+  cp.take(engine, {}, {}, 1, {}, t);
+  CHECK_FALSE(cp.due(t + 999ms));
+  CHECK(cp.due(t + 1000ms));
+  CHECK(cp.checkpoints_taken() == 1);
 }
