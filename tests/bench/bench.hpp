@@ -27,7 +27,7 @@ struct Figure {
 
 struct BenchConfig {
   bool tiny = false;
-  int reps = 5;  // timed repetitions of each side (median taken)
+  int reps = 5;  // timed repetitions of each side (fastest taken)
 };
 
 // Native JSON messages from the simulator, back to back in one buffer (each followed by '\n') with
@@ -52,7 +52,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 double median(std::vector<double> v);
 
 // Runs each side once to warm up, then `reps` times each, alternating which goes first, and
-// returns the median seconds of each side. Each callable returns the seconds it measured itself
+// returns the fastest seconds of each side. Each callable returns the seconds it measured itself
 // (so set-up such as building an engine stays out of the time).
 struct Timing {
   double subject = 0;

@@ -205,7 +205,7 @@ std::vector<Figure> bench_exposition(const BenchConfig& cfg, const Corpus& corpu
   std::string buf_subject, buf_baseline;
   buf_subject.reserve(1 << 20);
   buf_baseline.reserve(1 << 20);
-  const int reps = cfg.tiny ? 3 : cfg.reps * 3;
+  const int reps = cfg.tiny ? 3 : cfg.reps * 6;
 
   for (const std::size_t target : {std::size_t{10000}, std::size_t{100000}}) {
     const Sized z = make(target);

@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
   CLI::App app{"callwatch-bench: PERF.md figures, each next to a baseline measured in the same run"};
   app.add_flag("--json", json, "one JSON line per figure: {name, value, unit, baseline, ratio}");
   app.add_flag("--tiny", cfg.tiny, "small sizes, a few seconds in all (CI: proves the figures run)");
-  app.add_option("--reps", cfg.reps, "timed repetitions of each side (median taken)")
+  app.add_option("--reps", cfg.reps, "timed repetitions of each side (fastest taken)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   app.add_option("--only", only, "comma-separated groups: ingest,zmq,queue_log,exposition");
