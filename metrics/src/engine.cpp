@@ -705,7 +705,8 @@ struct Engine::Impl {
     }
     dq.visits_cut += cut;
     warn("pbx_restart", "PBX restart at " + fmt_ts(e.ts) + ": " + std::to_string(cut) +
-                            " visits still open were closed without an outcome");
+                            (cut == 1 ? " visit" : " visits") +
+                            " still open closed without an outcome");
     return ApplyResult::applied;
   }
 
