@@ -265,7 +265,7 @@ std::vector<Figure> bench_exposition(const BenchConfig& cfg, const Corpus& corpu
         render_baseline(z.fams, buf_baseline);
         return seconds_since(t0);
       };
-      const Timing p = measure(cfg.tiny ? 2 : cfg.reps, prom, hand);
+      const Timing p = measure(cfg.tiny ? 2 : cfg.reps * 2, prom, hand);
       Figure g;
       g.name = "exposition_prometheus_cpp_10k";
       g.unit = "ms (lower is better)";
