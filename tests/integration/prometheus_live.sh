@@ -12,7 +12,7 @@
 # pass the daemon's 2.5x surge threshold after ~13 s, and its rule fires 30 s later.
 # Takes ~60 s. Argument 1: the bin dir holding callwatchd.
 set -euo pipefail
-BIN=${1:?bin dir}
+BIN=$(cd "${1:?bin dir}" && pwd)
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 if [ ! -x "$PROMETHEUS" ]; then
