@@ -471,6 +471,27 @@ struct Store::Impl {
     confirmed_alert_seq = newest_seq;
   }
 
+  // A connection opened read-only (the file was not writable at start) stays read-only: after a
+  // failure, try a fresh one, so fixing the permissions is enough to get saving back.
+  void reopen_if_read_only() {
+    std::lock_guard db_lock(db_mu);
+    if (sqlite3_db_readonly(db->getHandle(), "main") != 1) return;
+    try {
+      auto fresh = std::make_unique<SQLite::Database>(opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
+      if (sqlite3_db_readonly(fresh->getHandle(), "main") == 1) return;
+      fresh->exec("PRAGMA journal_mode=WAL");
+      fresh->exec("PRAGMA synchronous=NORMAL");
+      fresh->exec("PRAGMA journal_size_limit=16777216");
+      fresh->exec(schema_sql());
+      db = std::move(fresh);
+      log->info("{} is writable again", opts.path);
+      std::lock_guard lock(mu);
+      stats.read_only = false;
+    } catch (const std::exception& e) {
+      log->debug("{} is still not writable: {}", opts.path, e.what());  // the next failure tries again
+    }
+  }
+
   // Puts back what a failed write held, unless newer data replaced it meanwhile.
   void requeue(Pending& failed) {
     std::lock_guard lock(mu);
@@ -501,6 +522,7 @@ struct Store::Impl {
       } catch (const std::exception& e) {
         note_failure(e.what());
         requeue(batch);
+        reopen_if_read_only();
       }
 
       lock.lock();

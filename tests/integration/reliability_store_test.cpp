@@ -1,0 +1,167 @@
+// Faults the live service must survive: a read-only database file, a full disk (a file-size limit
+// on the running daemon), and event clocks far ahead or far behind. In each case events keep
+// counting, the fault is counted (callwatch_store_errors_total, data-quality kinds) and the store
+// alert fires and clears.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <catch2/catch.hpp>
+
+#include "store_test_util.hpp"
+
+using namespace cwtest;
+
+namespace {
+
+std::string ts(double t) { return std::to_string(t); }
+
+std::string enqueue(double t, const std::string& call, const std::string& queue = "sales") {
+  return R"({"type":"call_enqueued","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" + queue + "\"}";
+}
+std::string answer(double t, const std::string& call, const std::string& queue = "sales") {
+  return R"({"type":"call_answered","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" + queue +
+         R"(","agent":"ann"})";
+}
+std::string abandon(double t, const std::string& call, const std::string& queue = "sales") {
+  return R"({"type":"call_abandoned","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" + queue + "\"}";
+}
+
+const std::string kStoreAlert = "callwatch_alerts_firing{alert=\"store_errors\",severity=\"critical\",queue=\"\"}";
+const std::string kErrors = "callwatch_store_errors_total";
+const std::string kOffered = "callwatch_queue_calls_offered_total{queue=\"sales\"}";
+
+// root ignores file modes; a daemon run as root must lose that power for chmod to mean anything.
+std::vector<std::string> without_dac_override() {
+  if (::geteuid() != 0) return {};
+  return {"setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"};
+}
+
+}  // namespace
+
+TEST_CASE("a read-only database: the state still loads, writes are counted as errors, the alert fires, "
+          "and saving resumes once the file is writable",
+          "[integration][store][reliability]") {
+  Site site("[storage]\ncheckpoint_seconds = 0.2\n");
+  zmq::context_t ctx(1);
+  const double now = wall_now();
+  site.start();
+  send_lines(ctx, site.feed_endpoint(), {enqueue(now - 30, "a"), answer(now - 25, "a")});
+  REQUIRE(wait_for([&] { return site.value(kOffered) == 1; }, 10s));
+  REQUIRE(site.stop() == 0);
+
+  REQUIRE(::chmod(site.db.c_str(), 0444) == 0);
+  site.start(without_dac_override());
+  INFO(site.log());
+  // The checkpoint was read: yesterday's... this morning's answered call is still there.
+  CHECK(site.value(kOffered) == 1);
+  // Every checkpoint attempt fails: the counter climbs, the built-in alert fires.
+  REQUIRE(wait_for([&] { return site.value(kErrors, 0) >= 3; }, 10s));
+  REQUIRE(wait_for([&] { return site.value(kStoreAlert) == 1; }, 5s));
+  CHECK(site.log().find("read-only") != std::string::npos);
+  // The live service goes on: a new call counts.
+  send_lines(ctx, site.feed_endpoint(), {enqueue(wall_now() - 5, "b"), abandon(wall_now() - 1, "b")});
+  REQUIRE(wait_for([&] { return site.value(kOffered) == 2; }, 10s));
+  CHECK(site.value("callwatch_queue_calls_abandoned_total{queue=\"sales\"}") == 1);
+
+  // Writable again: the store reopens the file, errors stop, the alert resolves, checkpoints
+  // move on and hold the new call.
+  // SQLite gave its -wal and -shm files the database's mode: an operator fixes all three.
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string f = site.db + suffix;
+    if (std::filesystem::exists(f)) REQUIRE(::chmod(f.c_str(), 0644) == 0);
+  }
+  const double fixed_at = wall_now();
+  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > fixed_at; }, 10s));
+  CHECK(site.value(kStoreAlert) == 0);
+  const double errors = site.value(kErrors);
+  std::this_thread::sleep_for(1s);
+  CHECK(site.value(kErrors) == errors);
+  REQUIRE(site.stop() == 0);
+  site.start();
+  CHECK(site.value(kOffered) == 2);
+}
+
+TEST_CASE("a full disk while running: errors rise, the alert fires, events keep counting; space back, "
+          "saving resumes",
+          "[integration][store][reliability]") {
+  Site site("[storage]\ncheckpoint_seconds = 0.2\n");
+  zmq::context_t ctx(1);
+  site.start();
+  send_lines(ctx, site.feed_endpoint(), {enqueue(wall_now() - 10, "a")});
+  REQUIRE(wait_for([&] { return site.value("callwatch_queue_calls_waiting{queue=\"sales\"}") == 1; }, 10s));
+  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > 0; }, 10s));
+  REQUIRE(site.value(kErrors) == 0);
+
+  // "Disk full": the daemon may not write past byte 1 of any file (ulimit -f); the store ignores
+  // SIGXFSZ and gets EFBIG, as on a full disk.
+  rlimit before{};
+  REQUIRE(::prlimit(site.pid, RLIMIT_FSIZE, nullptr, &before) == 0);
+  rlimit full = before;
+  full.rlim_cur = 1;
+  REQUIRE(::prlimit(site.pid, RLIMIT_FSIZE, &full, nullptr) == 0);
+  // Fresh state to save each time: a call a checkpoint must carry.
+  send_lines(ctx, site.feed_endpoint(), {answer(wall_now() - 2, "a")});
+  const bool errors_rose = wait_for([&] { return site.value(kErrors, 0) >= 3; }, 10s);
+  const bool alert_fired = wait_for([&] { return site.value(kStoreAlert) == 1; }, 5s);
+  send_lines(ctx, site.feed_endpoint(), {enqueue(wall_now() - 3, "b"), abandon(wall_now() - 1, "b")});
+  const bool live = wait_for([&] { return site.value(kOffered) == 2; }, 10s);
+  CHECK(site.pid > 0);
+  REQUIRE(::prlimit(site.pid, RLIMIT_FSIZE, &before, nullptr) == 0);  // space back before asserting
+  CHECK(errors_rose);
+  CHECK(alert_fired);
+  CHECK(live);
+
+  const double fixed_at = wall_now();
+  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > fixed_at; }, 10s));
+  REQUIRE(wait_for([&] { return site.value(kStoreAlert) == 0; }, 5s));
+  // What was applied while the disk was full is on disk now: a crash loses nothing of it.
+  std::this_thread::sleep_for(500ms);
+  site.kill9();
+  site.start();
+  CHECK(site.value(kOffered) == 2);
+  CHECK(site.value("callwatch_queue_calls_answered_total{queue=\"sales\"}") == 1);
+}
+
+TEST_CASE("events stamped a day ahead or days behind are counted as such and leave today intact",
+          "[integration][reliability][clock]") {
+  Site site("[storage]\ncheckpoint_seconds = 0.2\n");
+  zmq::context_t ctx(1);
+  site.start();
+  const double now = wall_now();
+  send_lines(ctx, site.feed_endpoint(), {enqueue(now - 20, "c1")});
+  REQUIRE(wait_for([&] { return site.value("callwatch_queue_calls_waiting{queue=\"sales\"}") == 1; }, 10s));
+  const std::string today_start = "callwatch_queue_window_start_timestamp_seconds{queue=\"sales\",window=\"today\"}";
+  const double day_start = site.value(today_start);
+  REQUIRE(day_start > 0);
+
+  // A PBX clock one day ahead: c2 enters and is answered 10 s later, both stamped tomorrow.
+  // A PBX clock three days behind: c3 enters and hangs up 4 s later.
+  const double ahead = now + 86400;
+  const double behind = now - 3 * 86400;
+  send_lines(ctx, site.feed_endpoint(),
+             {enqueue(ahead, "c2"), answer(ahead + 10, "c2"), enqueue(behind, "c3"), abandon(behind + 4, "c3"),
+              answer(now - 5, "c1")});
+  REQUIRE(wait_for([&] { return site.value(kOffered) == 3; }, 10s));
+  const std::string body = site.scrape();
+  // By hand: 2 events ahead of the clock (skew), 2 events older than the current interval (late).
+  CHECK(sample(body, "callwatch_engine_data_quality_total{kind=\"clock_skew\"}") == 2.0);
+  CHECK(sample(body, "callwatch_engine_data_quality_total{kind=\"late\"}") == 2.0);
+  // Today did not jump to tomorrow nor back: same start, engine time still now.
+  CHECK(sample(body, today_start) == day_start);
+  const double engine_time = sample(body, "callwatch_engine_snapshot_timestamp_seconds").value_or(0);
+  CHECK(engine_time < now + 60);
+  CHECK(engine_time > now - 60);
+  // Waits come from the events' own times: c2 waited 10 s, c1 15 s, both within 20 s; c3 is an
+  // abandon after 4 s (a short abandon under 5 s). Offered 3, answered 2, all today.
+  CHECK(sample(body, "callwatch_queue_calls_answered_within_sl_total{queue=\"sales\"}") == 2.0);
+  CHECK(sample(body, "callwatch_queue_calls_short_abandoned_total{queue=\"sales\"}") == 1.0);
+  CHECK(sample(body, "callwatch_queue_service_level_ratio{queue=\"sales\",window=\"today\",formula=\"answered\"}") ==
+        1.0);
+
+  // The same figures come back after a restart: the skewed events did not corrupt the state.
+  std::this_thread::sleep_for(500ms);
+  site.kill9();
+  site.start();
+  CHECK(site.value(kOffered) == 3);
+  CHECK(site.value(today_start) == day_start);
+}
