@@ -474,7 +474,9 @@ struct Engine::Impl {
     if (known && o == Outcome::abandoned) q.abandon_wait.observe(wait);
 
     if (o == Outcome::answered) {
+      // A new leg (e.g. transferred to another queue and answered there) gets its own completion.
       c.answered = true;
+      c.ended = false;
       c.answered_queue = qid;
       c.answer_ts = e.ts;
       if (!e.agent.empty()) {
@@ -502,6 +504,7 @@ struct Engine::Impl {
       return ApplyResult::ignored_duplicate;
     }
     c.ended = true;
+    c.answered = false;  // the leg is over: a later visit of the same call can be answered again
     Id qid = c.answered_queue;
     if (qid == kNone && !e.queue.empty()) qid = queue_id(e.queue);
     Id aid = kNone;

@@ -361,3 +361,21 @@ TEST_CASE("agents required follows the measured load", "[metrics][engine]") {
   REQUIRE(q.agents_required);
   CHECK(*q.agents_required == 14);
 }
+
+TEST_CASE("a call transferred to another queue completes once per answered leg",
+          "[metrics][engine]") {
+  Engine engine(EngineSettings{});
+  Feed f(engine);
+  f.enqueue(t0, "x", "sales");
+  f.answer(t0 + 10, "x", "sales", "A");   // leg 1 answered
+  f.end(t0 + 70, "x", "A");               // talk 60 in sales
+  f.enqueue(t0 + 71, "x", "billing");     // transferred into billing
+  f.answer(t0 + 81, "x", "billing", "B"); // leg 2 answered, wait 10
+  CHECK(f.end(t0 + 201, "x", "B") == ApplyResult::applied);         // talk 120 in billing
+  CHECK(f.end(t0 + 202, "x", "B") == ApplyResult::ignored_duplicate);
+  const auto s = engine.snapshot();
+  CHECK(today(queue(s, "sales")).handle_sum == Approx(60));
+  CHECK(today(queue(s, "billing")).handle_sum == Approx(120));
+  CHECK(today(queue(s, "billing")).answered_within_sl == 1);
+  CHECK(agent(s, "B").today.talk_seconds == Approx(120));
+}
