@@ -188,12 +188,6 @@ int run_daemon(const RunOptions& opts) {
     log->critical("[metrics]: {}", basic_auth.error());
     return 1;
   }
-  if (!cfg.metrics_http.tls_certificate.empty()) {
-    if (auto ok = check_secret_file_mode(cfg.metrics_http.tls_certificate, "TLS certificate and key"); !ok) {
-      log->critical("[metrics]: {}", ok.error());
-      return 1;
-    }
-  }
 
   zmq::context_t ctx(1);
   // The ZAP handler must listen before any CURVE socket binds: without it libzmq lets every
@@ -251,7 +245,6 @@ int run_daemon(const RunOptions& opts) {
   http_opts.export_options.agent_state = cfg.export_agent_state;
   http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
   http_opts.auth = *basic_auth;
-  http_opts.tls_certificate = cfg.metrics_http.tls_certificate;
   if (store) {
     http_opts.export_options.store_health = [store] {
       return StoreHealthSample{store->errors(), store->stats().last_checkpoint_at};

@@ -8,7 +8,6 @@
 #include <array>
 #include <cstring>
 #include <string_view>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -191,20 +190,16 @@ tl::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const H
   auto impl = std::make_unique<Impl>();
   impl->opts = opts;
   impl->hub = &hub;
-  const bool tls = !opts.tls_certificate.empty();
-  // Feature 2 (TLS) makes civetweb load and initialise OpenSSL.
-  mg_init_library(tls ? 2 : 0);
+  // No TLS here: Debian 12's civetweb loads OpenSSL 3 at run time and crashes on the first TLS
+  // request (a null function pointer); TLS for /metrics is a reverse proxy's job (docs/operations.md).
+  mg_init_library(0);
 
-  // TLS: civetweb marks an HTTPS port with a trailing "s".
-  const std::string ports = to_civetweb_ports(opts.listen) + (tls ? "s" : "");
+  const std::string ports = to_civetweb_ports(opts.listen);
   const std::string threads = std::to_string(opts.threads);
   // No document_root: civetweb serves no files, only the handlers below.
-  std::vector<const char*> options = {"listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
-                                      "request_timeout_ms", "10000",       "enable_keep_alive", "yes"};
-  if (tls) {
-    options.insert(options.end(), {"ssl_certificate", opts.tls_certificate.c_str(), "ssl_protocol_version", "4"});
-  }
-  options.push_back(nullptr);
+  const char* options[] = {"listening_ports",    ports.c_str(), "num_threads", threads.c_str(),
+                           "request_timeout_ms", "10000",       "enable_keep_alive", "yes",
+                           nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = [](const mg_connection*, const char* message) {
     component_logger("http")->debug("civetweb: {}", message);
@@ -213,7 +208,7 @@ tl::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const H
   mg_init_data init{};
   init.callbacks = &callbacks;
   init.user_data = impl.get();
-  init.configuration_options = options.data();
+  init.configuration_options = options;
   std::array<char, 256> error_text{};
   unsigned error_code = 0;
   mg_error_data error{};

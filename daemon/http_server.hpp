@@ -20,10 +20,9 @@ struct HttpOptions {
   // /healthz fails when the engine has published nothing for this long (a stuck engine thread).
   std::chrono::milliseconds stale_after{10000};
   int threads = 4;
-  // [metrics] access (daemon/security): basic auth on /metrics (/healthz stays open for probes),
-  // and TLS from a PEM file holding the certificate and its key ("" = plain HTTP).
+  // [metrics] access (daemon/security): basic auth on /metrics (/healthz stays open for probes).
+  // TLS comes from a reverse proxy in front (docs/operations.md).
   BasicAuth auth;
-  std::string tls_certificate;
 };
 
 class HttpServer {

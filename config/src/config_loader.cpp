@@ -166,12 +166,12 @@ void read_metrics(TableReader& r, Config& cfg) {
     cfg.metrics_http.basic_auth_user = user->value;
     cfg.metrics_http.basic_auth_password_file = password->value;
   }
-  if (auto f = r.string("tls_certificate")) {
-    if (f->value.empty()) {
-      r.error(*f->node, "tls_certificate must not be empty (leave it out for plain HTTP)");
-    } else {
-      cfg.metrics_http.tls_certificate = f->value;
-    }
+  if (const toml::node* n = r.get("tls_certificate")) {
+    // Debian 12's civetweb crashes on its first TLS request with OpenSSL 3, so the daemon does not
+    // offer TLS rather than offer a crash; the key is known so the message can say what to do.
+    r.error(*n, "tls_certificate is not supported: /metrics speaks plain HTTP; put a TLS reverse proxy "
+                "(nginx, stunnel) in front of it and keep [listen] metrics on 127.0.0.1 "
+                "(docs/operations.md)");
   }
   r.finish();
 }
@@ -854,8 +854,7 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"keys_dir", "[security]"},
       {"server_key", "[security]"},
       {"basic_auth_user", "[metrics]"},
-      {"basic_auth_password_file", "[metrics]"},
-      {"tls_certificate", "[metrics]"}};
+      {"basic_auth_password_file", "[metrics]"}};
   auto it = kHome.find(key);
   if (it == kHome.end()) return std::nullopt;
   return it->second;

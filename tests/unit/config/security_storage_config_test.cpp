@@ -54,8 +54,7 @@ role = "feed"                              # 18
 [metrics]                                  # 19
 basic_auth_user = "prometheus"             # 20
 basic_auth_password_file = "/etc/callwatch/metrics.pass"  # 21
-tls_certificate = "/etc/callwatch/metrics.pem"            # 22
-agent_state_max_agents = 500               # 23
+agent_state_max_agents = 500               # 22
 )");
   CHECK(cfg.storage_path == "/var/lib/callwatch/cw.db");
   CHECK(cfg.storage.checkpoint_seconds == 0.25);
@@ -73,7 +72,6 @@ agent_state_max_agents = 500               # 23
   CHECK(cfg.security.clients[2].role == config::ClientRole::feed);
   CHECK(cfg.metrics_http.basic_auth_user == "prometheus");
   CHECK(cfg.metrics_http.basic_auth_password_file == "/etc/callwatch/metrics.pass");
-  CHECK(cfg.metrics_http.tls_certificate == "/etc/callwatch/metrics.pem");
   CHECK(cfg.metrics_http.agent_state_max_agents == 500);
   CHECK(config::to_string(config::ClientRole::supervisor) == "supervisor");
 }
@@ -85,7 +83,6 @@ TEST_CASE("without the sections: 1 s checkpoints, 5 s gaps, CURVE and auth off",
   CHECK_FALSE(cfg.security.curve());
   CHECK(cfg.security.clients.empty());
   CHECK(cfg.metrics_http.basic_auth_user.empty());
-  CHECK(cfg.metrics_http.tls_certificate.empty());
 }
 
 TEST_CASE("storage values out of range are errors on their line", "[config][security]") {
@@ -188,4 +185,13 @@ server_key = "s"                                     # 2
   REQUIRE(errs.size() == 2);
   CHECK(errs[0].message == "unknown top-level key 'checkpoint_seconds': it belongs under [storage]");
   CHECK(errs[1].message == "unknown top-level key 'server_key': it belongs under [security]");
+}
+
+TEST_CASE("tls_certificate is refused with the way to get TLS", "[config][security]") {
+  const auto errs = errors_of(R"([metrics]  # 1
+tls_certificate = "/etc/callwatch/metrics.pem"  # 2
+)");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].line == 2);
+  CHECK(errs[0].message.find("reverse proxy") != std::string::npos);
 }

@@ -111,11 +111,11 @@ struct StorageConfig {
   double gap_seconds = 5.0;
 };
 
-// [metrics] access control of the HTTP endpoint (civetweb): optional basic auth and TLS.
+// [metrics] access control of the HTTP endpoint: optional basic auth. TLS is a reverse proxy's
+// job (a `tls_certificate` key is an error that says so).
 struct MetricsHttpConfig {
   std::string basic_auth_user;           // "" = no authentication
   std::string basic_auth_password_file;  // first line is the password; must not be world-readable
-  std::string tls_certificate;           // PEM holding the certificate and its private key
   // Most agents callwatch_agent_state exports (6 series each); the rest are counted, not shown.
   std::size_t agent_state_max_agents = 2000;
 };
