@@ -81,10 +81,36 @@ test_all() {
   ctest --output-on-failure -j "$JOBS" --timeout 900
 }
 
+# libFuzzer targets (tests/fuzz): clang build in build-fuzz, each target FUZZ_SECONDS (default
+# 60). New inputs go to build-fuzz/fuzz/corpus_<target>; crashes are written there and fail.
+fuzz() {
+  install_packages
+  local need=()
+  for p in clang libclang-rt-14-dev; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    sudo_if_needed apt-get update
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
+  fi
+  local dir=${CALLWATCH_FUZZ_BUILD_DIR:-$ROOT/build-fuzz} secs=${FUZZ_SECONDS:-60} rc=0
+  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCALLWATCH_FUZZ=ON -DCALLWATCH_WALLBOARD=OFF >/dev/null
+  cmake --build "$dir" -j "$JOBS" --target fuzz_ami fuzz_esl fuzz_queue_log fuzz_native
+  for t in ami esl queue_log native; do
+    echo "==> fuzz_$t for ${secs} s"
+    # shellcheck disable=SC2046
+    (cd "$dir/fuzz" && ./fuzz_$t -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 "corpus_$t" $(cat "seeds_$t.txt")) 2>&1 | tail -n 15 || rc=1
+  done
+  return $rc
+}
+
 case "${1:-}" in
   demo) demo ;;
   test) test_all ;;
   build) build ;;
   bench) build; "$BUILD/bin/callwatch-bench" "${@:2}" ;;
-  *) echo "usage: $0 demo|test|build|bench" >&2; exit 2 ;;
+  fuzz) fuzz ;;
+  *) echo "usage: $0 demo|test|build|bench|fuzz" >&2; exit 2 ;;
 esac

@@ -512,8 +512,12 @@ struct EslTranslator::Impl {
     for (const auto& a : s.agents) {
       Agent& rec = agents[a.name];
       rec.wrap_up = a.wrap_up;
-      agent_status(a.name, a.status);
-      agent_state(a.name, a.state);
+      if (rec.status == a.status) {
+        agent_state(a.name, a.state);
+      } else {
+        rec.state = a.state;  // agent_status applies it (one event, not two)
+        agent_status(a.name, a.status);
+      }
     }
   }
 
