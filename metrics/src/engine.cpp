@@ -26,7 +26,6 @@ constexpr Id kNone = internal::kNoId;
 constexpr double kSkewTolerance = 5.0;           // live: event ahead of our clock by more = skew
 constexpr double kCallRetention = 4 * 3600.0;    // forget finished calls after this long
 constexpr std::size_t kMaxWarnings = 1000;
-constexpr double kSurgeWindow = 300.0;
 
 enum class Activity : std::uint8_t { none, ringing, on_call, wrap_up };
 
@@ -824,9 +823,14 @@ struct Engine::Impl {
       v.data_gap = q.gap;
 
       // Erlang C staffing from the measured load.
-      const double window = std::min(settings.erlang_window_seconds, std::max(60.0, now - start_time));
-      const QueueCounters load = q.ring.sum(now, static_cast<int>(std::ceil(window / 60.0)));
-      v.arrival_rate = static_cast<double>(load.arrivals) / window;
+      // Whole-minute buckets: k buckets cover the current partial minute and k-1 full ones, cut
+      // at the engine's start. Rates divide by the span actually covered, not the nominal one.
+      const auto covered = [&](int k) {
+        return std::max(1.0, now - std::max(q.ring.window_start(now, k), start_time));
+      };
+      const int erlang_buckets = std::max(1, static_cast<int>(std::ceil(settings.erlang_window_seconds / 60.0)));
+      const QueueCounters load = q.ring.sum(now, erlang_buckets);
+      v.arrival_rate = static_cast<double>(load.arrivals) / std::max(60.0, covered(erlang_buckets));
       double h = q.settings.erlang_aht;
       if (!(h > 0)) {
         const auto a1 = aht(w60.counters);
@@ -839,17 +843,18 @@ struct Engine::Impl {
         v.agents_required = agents_required(v.arrival_rate, h, q.settings.sl_threshold,
                                             q.settings.sl_target);
 
-      // Surge: arrivals over the last 5 minutes against the expected count.
+      // Surge: arrivals over the last 5 minutes against the count expected for the same span.
       v.arrivals_5m = q.ring.sum(now, 5).arrivals;
+      const double span5 = covered(5);
       double expected = kNoValue;
       if (q.settings.forecast_per_interval > 0) {
-        expected = q.settings.forecast_per_interval * kSurgeWindow / (settings.interval_minutes * 60.0);
+        expected = q.settings.forecast_per_interval * span5 / (settings.interval_minutes * 60.0);
       } else if (now - start_time >= 35 * 60.0) {
-        // No forecast: the rate of the preceding 55 minutes is the baseline.
+        // No forecast: the rate of the preceding part of the hour is the baseline.
         const auto hour = q.ring.sum(now, 60).arrivals;
         const double before = static_cast<double>(hour - v.arrivals_5m);
-        const double base_minutes = std::min(55.0, (now - start_time) / 60.0 - 5.0);
-        expected = std::max(1.0, before * 5.0 / base_minutes);
+        const double before_span = covered(60) - span5;
+        expected = std::max(1.0, before / before_span * span5);
       }
       if (has_value(expected) && expected > 0) v.surge_ratio = static_cast<double>(v.arrivals_5m) / expected;
       s.queues.push_back(std::move(v));

