@@ -847,11 +847,33 @@ const std::string& key_of(const QueueView& q) { return q.name; }
 const std::string& key_of(const AgentView& a) { return a.name; }
 const std::string& key_of(const AlertView& a) { return a.id; }
 
+template <typename T>
+bool sorted_by_key(const std::vector<T>& v) {
+  return std::is_sorted(v.begin(), v.end(),
+                        [](const T& a, const T& b) { return key_of(a) < key_of(b); });
+}
+
 // Entities present in `to` and absent or different in `from` go to `changed`; names present
-// only in `from` go to `removed`.
+// only in `from` go to `removed`. Snapshots come sorted by name: then one merge pass, no hash of
+// 10,000 names every 100 ms (a third of the publisher's time at the large size otherwise).
 template <typename T, typename Same>
 void diff_entities(const std::vector<T>& from, const std::vector<T>& to, std::vector<T>& changed,
                    std::vector<std::string>& removed, Same&& same_fn) {
+  if (sorted_by_key(from) && sorted_by_key(to)) {
+    std::size_t i = 0, j = 0;
+    while (i < from.size() || j < to.size()) {
+      if (j == to.size() || (i < from.size() && key_of(from[i]) < key_of(to[j]))) {
+        removed.push_back(key_of(from[i++]));
+      } else if (i == from.size() || key_of(to[j]) < key_of(from[i])) {
+        changed.push_back(to[j++]);
+      } else {
+        if (!same_fn(from[i], to[j])) changed.push_back(to[j]);
+        ++i;
+        ++j;
+      }
+    }
+    return;
+  }
   std::unordered_map<std::string_view, const T*> old;
   old.reserve(from.size());
   for (const auto& e : from) old.emplace(key_of(e), &e);
@@ -869,32 +891,39 @@ void diff_entities(const std::vector<T>& from, const std::vector<T>& to, std::ve
   }
 }
 
+// Keeps `state` sorted by key; a change is found by binary search, so applying a few changes to
+// 10,000 agents costs a few lookups.
 template <typename T>
 void apply_entities(std::vector<T>& state, const std::vector<T>& changed,
                     const std::vector<std::string>& removed) {
   if (changed.empty() && removed.empty()) return;
-  std::unordered_map<std::string, std::size_t> index;
-  index.reserve(state.size());
-  for (std::size_t i = 0; i < state.size(); ++i) index.emplace(key_of(state[i]), i);
-  bool appended = false;
+  const auto less = [](const T& a, const T& b) { return key_of(a) < key_of(b); };
+  if (!sorted_by_key(state)) std::sort(state.begin(), state.end(), less);
+  auto find = [&](std::string_view k) {
+    return std::lower_bound(state.begin(), state.end(), k,
+                            [](const T& e, std::string_view key) { return key_of(e) < key; });
+  };
+  std::vector<T> added;
   for (const auto& e : changed) {
-    auto it = index.find(key_of(e));
-    if (it != index.end()) {
-      state[it->second] = e;
+    auto it = find(key_of(e));
+    if (it != state.end() && key_of(*it) == key_of(e)) {
+      *it = e;
     } else {
-      index.emplace(key_of(e), state.size());
-      state.push_back(e);
-      appended = true;
+      added.push_back(e);
     }
   }
   if (!removed.empty()) {
-    std::unordered_map<std::string_view, bool> gone;
-    for (const auto& r : removed) gone.emplace(r, true);
-    std::erase_if(state, [&](const T& e) { return gone.contains(key_of(e)); });
+    std::vector<std::string_view> gone(removed.begin(), removed.end());
+    std::sort(gone.begin(), gone.end());
+    std::erase_if(state, [&](const T& e) {
+      return std::binary_search(gone.begin(), gone.end(), std::string_view(key_of(e)));
+    });
   }
-  if (appended) {
-    std::sort(state.begin(), state.end(),
-              [](const T& a, const T& b) { return key_of(a) < key_of(b); });
+  if (!added.empty()) {
+    const auto mid = static_cast<std::ptrdiff_t>(state.size());
+    for (auto& e : added) state.push_back(std::move(e));
+    std::sort(state.begin() + mid, state.end(), less);
+    std::inplace_merge(state.begin(), state.begin() + mid, state.end(), less);
   }
 }
 

@@ -193,6 +193,19 @@ TEST_CASE("time that grows with the clock alone is resent only past the toleranc
   Snapshot e = a;
   e.agents[0].today.answered += 1;  // a count: always exact
   CHECK(wire::diff(a, e).agents.size() == 1);
+
+  // Sorted input (the engine's order) takes the merge path: an agent added between two, one
+  // removed, and applying keeps the order.
+  Snapshot f = a;
+  f.agents.erase(f.agents.begin() + 1);  // bob
+  f.agents.insert(f.agents.begin() + 1, make_agent("ann", AgentState::available, 0));
+  auto df = wire::diff(a, f);
+  CHECK(df.removed_agents == std::vector<std::string>{"bob"});
+  REQUIRE(df.agents.size() == 1);
+  CHECK(df.agents[0].name == "ann");
+  Snapshot g = a;
+  wire::apply(g, df);
+  CHECK(wire::encode_state(g) == wire::encode_state(f));
 }
 
 TEST_CASE("a message of a newer major version decodes its envelope only", "[metrics][wire]") {
