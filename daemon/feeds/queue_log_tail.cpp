@@ -9,7 +9,14 @@
 
 namespace callwatch::daemon {
 
-QueueLogTail::QueueLogTail(Options opts) : opts_(std::move(opts)) {}
+QueueLogTail::QueueLogTail(Options opts) : opts_(std::move(opts)) {
+  // "From the end" means the end at start-up: lines written before the first poll are new.
+  if (open_file(true)) {
+    opened_once_ = true;
+  } else {
+    missing_at_start_ = true;
+  }
+}
 
 QueueLogTail::~QueueLogTail() {
   if (fd_ >= 0) ::close(fd_);
@@ -100,7 +107,10 @@ long QueueLogTail::read_available(const LineFn& on_line) {
 
 long QueueLogTail::poll(const LineFn& on_line) {
   if (fd_ < 0) {
-    if (!open_file(!opened_once_)) return -1;
+    if (!open_file(!opened_once_ && !missing_at_start_)) {
+      if (!opened_once_) missing_at_start_ = true;
+      return -1;
+    }
     opened_once_ = true;
   }
   long n = 0;

@@ -29,6 +29,7 @@ class QueueLogTail {
   };
   using LineFn = std::function<void(std::string_view line)>;
 
+  // Opens the file now when it exists (the end, or the stored position, is taken now).
   explicit QueueLogTail(Options opts);
   ~QueueLogTail();
   QueueLogTail(const QueueLogTail&) = delete;
@@ -51,6 +52,7 @@ class QueueLogTail {
   Options opts_;
   int fd_ = -1;
   bool opened_once_ = false;
+  bool missing_at_start_ = false;  // absent at the first poll: everything in it later is new
   std::uint64_t dev_ = 0, ino_ = 0;
   std::uint64_t offset_ = 0;      // bytes consumed from the current file
   std::string partial_;           // bytes after the last newline
