@@ -136,6 +136,8 @@ int run_daemon(const RunOptions& opts) {
     sim_opts.surge_factor = 4;
     sim_opts.surge_at = 120;
     sim_opts.surge_duration = 600;
+    // The lines open with a handful of callers, so the board and /metrics have figures at once.
+    sim_opts.opening_calls = 12;
     // Hidden knob for tests and rehearsals: CALLWATCH_DEMO_SURGE=FACTOR@SECONDS.
     if (const char* env = std::getenv("CALLWATCH_DEMO_SURGE"); env && *env) {
       if (auto ok = parse_surge(env, sim_opts); !ok) {

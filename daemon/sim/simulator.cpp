@@ -169,6 +169,10 @@ struct Simulator::Impl {
       arrivals_done = true;
     }
     if (o.pause_fraction > 0 && o.agents > 0) schedule(0, Act::break_request, 0, 0);
+    // "The lines open": extra calls spread over the first seconds, outside the Poisson chain.
+    for (int i = 0; i < o.opening_calls; ++i) {
+      schedule(0.05 + o.opening_seconds * i / std::max(1, o.opening_calls), Act::arrival, 1, 0);
+    }
   }
 
   void validate() const {
@@ -363,13 +367,16 @@ struct Simulator::Impl {
     return s;
   }
 
-  void arrival() {
+  // chain: a Poisson arrival schedules the next one; an opening call does not.
+  void arrival(bool chain) {
     const int q = static_cast<int>(pick_queue(arrival_rng));
-    const double next = next_arrival(now);
-    if (std::isfinite(next)) {
-      schedule(next, Act::arrival, 0, 0);
-    } else {
-      arrivals_done = true;
+    if (chain) {
+      const double next = next_arrival(now);
+      if (std::isfinite(next)) {
+        schedule(next, Act::arrival, 0, 0);
+      } else {
+        arrivals_done = true;
+      }
     }
     ++stats.arrivals;
     const int slot = new_call_slot();
@@ -608,7 +615,7 @@ struct Simulator::Impl {
     now = act.t;
     switch (act.kind) {
       case Act::arrival:
-        arrival();
+        arrival(act.idx == 0);
         break;
       case Act::ring_end:
       case Act::call_end:

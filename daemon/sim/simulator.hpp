@@ -34,6 +34,8 @@ struct SimOptions {
   double pause_fraction = 0.06;  // long-run share of agents on a break (午饭, 培训, Break)
   double auto_pause_seconds = 30;  // agent paused "Auto-Pause" after a ring-no-answer (mean)
   bool log_out_at_end = true;    // after `duration` and the last call: agents log out
+  int opening_calls = 0;         // extra calls in the first `opening_seconds` (the lines open)
+  double opening_seconds = 2;
 };
 
 // What happened so far (for the summary line of callwatch-sim and for the bench).
