@@ -402,3 +402,36 @@ TEST_CASE("an agent's AHT leaves out the call still in progress", "[wallboard][v
   b.today.answered = 1;  // first call, in progress: nothing finished yet
   CHECK_FALSE(agent_aht(b).has_value());
 }
+
+TEST_CASE("alerts: firing and pending listed, worst first, the queue named once",
+          "[wallboard][vm]") {
+  metrics::Snapshot s;
+  auto alert = [](std::string id, std::string queue, metrics::AlertSeverity sev,
+                  metrics::AlertState st, double since, std::string msg) {
+    metrics::AlertView a;
+    a.id = std::move(id);
+    a.rule = "rule";
+    a.queue = std::move(queue);
+    a.severity = sev;
+    a.state = st;
+    a.since = since;
+    a.message = std::move(msg);
+    return a;
+  };
+  using metrics::AlertSeverity;
+  using metrics::AlertState;
+  s.alerts = {alert("a", "sales", AlertSeverity::warning, AlertState::firing, 10, "SL 70% < 80%"),
+              alert("b", "vip", AlertSeverity::critical, AlertState::firing, 20,
+                    "vip: longest wait 95 s"),
+              alert("c", "sales", AlertSeverity::critical, AlertState::inactive, 5, "off"),
+              alert("d", "", AlertSeverity::info, AlertState::pending, 1, "")};
+  auto k = build_kiosk({live_site("tcp://a:1", "", s, 0)}, 0, BoardOptions{}, 12);
+  REQUIRE(k.alerts.size() == 3);  // the inactive one is not shown
+  CHECK(k.alerts[0].text == "vip: longest wait 95 s");  // critical first; queue not repeated
+  CHECK(same(k.alerts[0].color, palette::red));
+  CHECK(k.alerts[1].text == "sales: SL 70% < 80%");
+  CHECK(same(k.alerts[1].color, palette::amber));
+  CHECK(k.alerts[2].text == "rule");  // no message: the rule's name
+  CHECK(same(k.alerts[2].color, palette::muted));  // pending: not yet firing
+  CHECK_FALSE(k.alerts[0].ack_enabled);  // acks come with the alerts issue
+}
