@@ -3,7 +3,15 @@
 // replaced by a newer one, or a failed write, loses nothing: the next one carries it again.
 #include "checkpointer.hpp"
 
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
 #include <cmath>
 #include <thread>
 
@@ -24,6 +32,22 @@ std::string format_utc(double t) {
 }
 
 }  // namespace
+
+Checkpointer::~Checkpointer() { join_reader(); }
+
+void Checkpointer::join_reader() {
+  if (reader_.joinable()) reader_.join();
+}
+
+bool Checkpointer::wait_idle(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (in_flight_.load()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  join_reader();
+  return true;
+}
 
 Checkpointer::Checkpointer(std::shared_ptr<Store> store, CheckpointerOptions opts)
     : store_(std::move(store)), opts_(opts) {
@@ -82,7 +106,6 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<
                                const std::vector<FeedPosition>& feeds) {
   Checkpoint c;
   c.taken_at = engine.now();
-  c.engine_state = engine.serialize();
   c.alerts = alerts;
   c.feeds = feeds;
 
@@ -115,8 +138,75 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<
   return c;
 }
 
+std::chrono::steady_clock::duration Checkpointer::effective_interval() const {
+  const auto stretched = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::chrono::duration<double>(last_build_).count() / opts_.max_engine_share));
+  return std::max<std::chrono::steady_clock::duration>(opts_.interval, stretched);
+}
+
 bool Checkpointer::due(std::chrono::steady_clock::time_point now) const {
-  return taken_ == 0 || now - last_ >= opts_.interval;
+  if (in_flight_.load()) return false;  // the previous child is still writing its state
+  return taken_ == 0 || now - last_ >= effective_interval();
+}
+
+bool Checkpointer::take_forked(const metrics::Engine& engine, Checkpoint& c) {
+  join_reader();
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return false;
+  }
+  if (pid == 0) {
+    // The child: only this thread exists here, and the engine's memory is a frozen copy. No
+    // logging, no locks another thread may have held; _exit without destructors.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(3);
+    ::close(fds[0]);
+    const std::string state = engine.serialize();
+    std::string_view rest = state;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fds[1], rest.data(), rest.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ::_exit(2);
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  in_flight_ = true;
+  reader_ = std::thread([this, fd = fds[0], pid, c = std::move(c)]() mutable {
+    std::string state;
+    std::array<char, 65536> buf{};
+    for (;;) {
+      const ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n > 0) {
+        state.append(buf.data(), static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        break;
+      }
+    }
+    ::close(fd);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !state.empty()) {
+      c.engine_state = std::move(state);
+      store_->submit(std::move(c));
+    } else {
+      // Nothing half-written reaches the store; the next checkpoint carries everything again.
+      child_failures_.fetch_add(1);
+      component_logger("store")->error("the checkpoint process failed (status {}); the next checkpoint retries",
+                                       status);
+    }
+    in_flight_ = false;
+  });
+  return true;
 }
 
 void Checkpointer::take(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
@@ -124,13 +214,33 @@ void Checkpointer::take(const metrics::Engine& engine, const std::vector<metrics
                         const std::vector<FeedPosition>& feeds, std::chrono::steady_clock::time_point now) {
   last_ = now;
   ++taken_;
-  store_->submit(build(engine, alerts, history, first_seq, feeds));
+  const auto started = std::chrono::steady_clock::now();
+  Checkpoint c = build(engine, alerts, history, first_seq, feeds);
+  if (opts_.fork && take_forked(engine, c)) {
+    last_build_ = std::chrono::steady_clock::now() - started;  // what the engine thread paid
+    return;
+  }
+  c.engine_state = engine.serialize();
+  last_build_ = std::chrono::steady_clock::now() - started;
+  const std::size_t state_bytes = c.engine_state.size();
+  store_->submit(std::move(c));
+  const auto interval = effective_interval();
+  if (interval > opts_.interval && started - last_stretch_log_ >= std::chrono::minutes(1)) {
+    last_stretch_log_ = started;
+    component_logger("store")->warn(
+        "a checkpoint holds the engine thread {:.0f} ms ({} kB of state): checkpoints every {:.1f} s instead "
+        "of {:.1f} s, which is the loss window of a crash for now",
+        std::chrono::duration<double, std::milli>(last_build_).count(), state_bytes / 1024,
+        std::chrono::duration<double>(interval).count(), std::chrono::duration<double>(opts_.interval).count());
+  }
 }
 
 void Checkpointer::final_checkpoint(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
                                     const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
                                     const std::vector<FeedPosition>& feeds, std::chrono::milliseconds wait) {
+  wait_idle(wait);  // a child's older state must not land after the final one
   Checkpoint c = build(engine, alerts, history, first_seq, feeds);
+  c.engine_state = engine.serialize();  // stopping anyway: no child needed
   c.final = true;
   store_->submit(std::move(c));
   ++taken_;

@@ -137,9 +137,11 @@ tl::expected<void, std::string> check_secret_file_mode(const std::string& path, 
     return tl::unexpected(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
   }
   if (!S_ISREG(st.st_mode)) return tl::unexpected(fmt::format("{} {} is not a regular file", what, path));
-  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return tl::unexpected(fmt::format("{} {} is readable or writable by other users (mode {:04o}); "
-                                      "refusing to use it: run chmod 600 {}",
+  // Others may not touch it at all; a group may read it (root:callwatch 0640 is the usual way to
+  // hand a root-owned secret to the service user) but not change it.
+  if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
+    return tl::unexpected(fmt::format("{} {} is open to other users (mode {:04o}); refusing to use it: "
+                                      "run chmod 600 {} (or 640 with a group only the service is in)",
                                       what, path, st.st_mode & 07777, path));
   }
   return {};

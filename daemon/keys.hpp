@@ -30,8 +30,8 @@ tl::expected<CurveKeyPair, std::string> generate_curve_keypair();
 tl::expected<void, std::string> write_curve_keypair(const std::string& dir, const std::string& name,
                                                     const CurveKeyPair& keys, bool force = false);
 
-// Reads a secret key file; refuses one that group or others may read or write ("chmod 600 FILE"),
-// and says which file, never what is in it.
+// Reads a secret key file; refuses one that others may read or write, or its group may write
+// ("chmod 600 FILE"), and says which file, never what is in it.
 tl::expected<CurveKeyPair, std::string> load_curve_secret(const std::string& path);
 // Reads a .pub file (one line of Z85; comment lines starting with '#' are skipped).
 tl::expected<std::string, std::string> load_curve_public(const std::string& path);
@@ -39,8 +39,8 @@ tl::expected<std::string, std::string> load_curve_public(const std::string& path
 // True for 40 characters of the Z85 alphabet that decode to 32 bytes.
 bool is_z85_key(std::string_view text);
 
-// A secret file (key, password) must not be readable by others: the error names the file and the
-// fix. `what` is how the message calls it ("CURVE secret key", "metrics password file").
+// A secret file (key, password) must not be open to others (group read is allowed, group write
+// is not): the error names the file and the fix. `what` is how the message calls it ("CURVE secret key", "metrics password file").
 tl::expected<void, std::string> check_secret_file_mode(const std::string& path, std::string_view what);
 
 // Client side of CURVE on any socket (wallboard, simulator, tests): the client's pair and the

@@ -6,9 +6,11 @@
 //   callwatch-soak [--duration 600] [--rate 5000] [--queues 100] [--agents 5000]
 //                  [--out DIR] [--daemon PATH] [--checkpoint 1]
 //
-// Latency: every 200 ms a probe call enters (then leaves) the queue "soak-probe"; the time from
-// sending it to the first wallboard delta showing the probe queue's new calls_waiting is one
-// sample. That path is the whole pipeline: PUSH, parse, engine, snapshot, diff, XPUB.
+// Latency: every 200 ms a probe call enters and at once leaves the queue "soak-probe" (one more
+// offered call there); the time from sending probe k to the first wallboard delta whose probe
+// queue shows k offered calls is one sample. Counting, not toggling, keeps the match right when
+// one delta carries several probes. That path is the whole pipeline: PUSH, parse, engine,
+// snapshot, diff, XPUB.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -45,6 +47,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Steady = std::chrono::steady_clock;
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) { g_interrupted = true; }
 
 double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -151,9 +156,9 @@ class Floor {
 
 struct Probes {
   std::mutex mu;
-  // Outstanding probe: the calls_waiting value its delta will show, and when it was sent.
+  // Outstanding probe: the probe queue's offered total once it is in, and when it was sent.
   struct Pending {
-    int expect_waiting;
+    std::int64_t offered;
     Steady::time_point sent;
   };
   std::deque<Pending> pending;
@@ -194,8 +199,9 @@ void subscriber(zmq::context_t& ctx, const std::string& endpoint, Probes& probes
     for (const auto& q : m->delta.queues) {
       if (q.name != "soak-probe") continue;
       std::lock_guard lock(probes.mu);
-      // One state change answers the oldest probe waiting for exactly that state.
-      if (!probes.pending.empty() && probes.pending.front().expect_waiting == q.calls_waiting) {
+      // Every probe up to the offered total shown has arrived.
+      const std::int64_t offered = q.total.offered();
+      while (!probes.pending.empty() && probes.pending.front().offered <= offered) {
         probes.samples_ms.push_back(
             std::chrono::duration<double, std::milli>(got - probes.pending.front().sent).count());
         probes.pending.pop_front();
@@ -249,6 +255,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::signal(SIGPIPE, SIG_IGN);
+  // Ctrl-C or a kill ends the load early but still stops the daemon and writes the files.
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   std::filesystem::create_directories(o.out);
   const std::filesystem::path out(o.out);
   const std::filesystem::path work = out / "work";
@@ -342,7 +351,7 @@ int main(int argc, char** argv) {
     while (!stop_send.load()) {
       const auto now = Steady::now();
       const double elapsed = std::chrono::duration<double>(now - start).count();
-      if (elapsed >= o.duration) break;
+      if (elapsed >= o.duration || g_interrupted.load()) break;
       const auto target = static_cast<std::uint64_t>(elapsed * o.rate);
       if (target > produced) {
         batch.clear();
@@ -351,17 +360,15 @@ int main(int argc, char** argv) {
         produced += batch.size();
       }
       if (now >= next_probe) {
-        const bool enter = probe_n % 2 == 0;
-        const std::string id = fmt::format("probe-{}", probe_n / 2);
-        const std::string m =
-            enter ? fmt::format(R"({{"type":"call_enqueued","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", wall_now(), id)
-                  : fmt::format(R"({{"type":"call_abandoned","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", wall_now(), id);
+        ++probe_n;
+        const std::string id = fmt::format("probe-{}", probe_n);
+        const double t = wall_now();
         {
           std::lock_guard lock(probes.mu);
-          probes.pending.push_back({enter ? 1 : 0, Steady::now()});
+          probes.pending.push_back({static_cast<std::int64_t>(probe_n), Steady::now()});
         }
-        send(m);
-        ++probe_n;
+        send(fmt::format(R"({{"type":"call_enqueued","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", t, id));
+        send(fmt::format(R"({{"type":"call_abandoned","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", t, id));
         next_probe += 200ms;
       }
       std::this_thread::sleep_for(5ms);
@@ -421,7 +428,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_until(t0 + std::chrono::seconds(i));
     const double t = std::chrono::duration<double>(Steady::now() - t0).count();
     sample_once(t);
-    if (daemon_died || t >= o.duration) break;
+    if (daemon_died || t >= o.duration || g_interrupted.load()) break;
   }
   sender.join();
   // Drain: every event sent must be applied (nothing dropped), within a bound.

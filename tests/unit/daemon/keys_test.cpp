@@ -77,7 +77,7 @@ TEST_CASE("keygen writes a secret file only its owner can read and a public file
   CHECK(load_curve_secret(dir.file("server.key"))->secret_key == other->secret_key);
 }
 
-TEST_CASE("a secret key or password file others can read is refused, naming the fix", "[security][keys]") {
+TEST_CASE("a secret key or password file open to others is refused, naming the fix", "[security][keys]") {
   TempDir dir;
   auto keys = generate_curve_keypair();
   REQUIRE(write_curve_keypair(dir.path.string(), "server", *keys));
@@ -86,8 +86,12 @@ TEST_CASE("a secret key or password file others can read is refused, naming the 
   REQUIRE_FALSE(loaded);
   CHECK(loaded.error().find("chmod 600") != std::string::npos);
   CHECK(loaded.error().find(keys->secret_key) == std::string::npos);  // never the secret itself
-  REQUIRE(::chmod(dir.file("server.key").c_str(), 0640) == 0);  // group-readable: refused too
+  REQUIRE(::chmod(dir.file("server.key").c_str(), 0604) == 0);  // others may read: refused
   CHECK_FALSE(load_curve_secret(dir.file("server.key")));
+  REQUIRE(::chmod(dir.file("server.key").c_str(), 0660) == 0);  // the group may write: refused
+  CHECK_FALSE(load_curve_secret(dir.file("server.key")));
+  REQUIRE(::chmod(dir.file("server.key").c_str(), 0640) == 0);  // root:callwatch 0640: fine
+  CHECK(load_curve_secret(dir.file("server.key")));
   REQUIRE(::chmod(dir.file("server.key").c_str(), 0400) == 0);
   CHECK(load_curve_secret(dir.file("server.key")));
 

@@ -82,6 +82,7 @@ TEST_CASE("a crash after a checkpoint: the restored engine ends with the uninter
     engine.advance_to(clock.now());  // the daemon lets time pass every 250 ms
     Checkpointer cp(store, CheckpointerOptions{});
     cp.take(engine, {}, {}, 1, {{"native", "", t0 + 40, 0}}, std::chrono::steady_clock::now());
+    REQUIRE(cp.wait_idle(5s));  // a child process serialized the state
     REQUIRE(store->flush(5s));
     // No final checkpoint: the process dies here.
   }
@@ -186,7 +187,9 @@ TEST_CASE("closed intervals reach the store once, alert transitions once, across
   cwtest::Feed f(engine);
   clock.set(t0 + 41);
   first_part(f);
-  Checkpointer cp(store, CheckpointerOptions{std::chrono::milliseconds(0), 5.0, 10000});
+  CheckpointerOptions o;
+  o.interval = std::chrono::milliseconds(0);
+  Checkpointer cp(store, o);
   metrics::AlertTransition tr;
   tr.id = "wait/sales";
   tr.rule = "wait";
@@ -195,6 +198,7 @@ TEST_CASE("closed intervals reach the store once, alert transitions once, across
   std::vector<metrics::AlertTransition> history{tr};
   auto steady = std::chrono::steady_clock::now();
   cp.take(engine, {}, history, 1, {}, steady);
+  REQUIRE(cp.wait_idle(5s));
   REQUIRE(store->flush(5s));
   CHECK(store->intervals(0, 4e9)->empty());  // the 08:00 interval is still open
 
@@ -204,9 +208,11 @@ TEST_CASE("closed intervals reach the store once, alert transitions once, across
   history.push_back(tr);
   history.back().at = t0 + 901;
   cp.take(engine, {}, history, 1, {}, steady + 1s);
+  REQUIRE(cp.wait_idle(5s));
   REQUIRE(store->flush(5s));
   // A new day cleared the evaluator's list: the same transition number 2 is not stored again.
   cp.take(engine, {}, {history.back()}, 2, {}, steady + 2s);
+  REQUIRE(cp.wait_idle(5s));
   REQUIRE(store->flush(5s));
   auto ivs = store->intervals(t0, t0 + 900);
   REQUIRE(ivs);
@@ -223,11 +229,38 @@ TEST_CASE("the checkpoint interval spaces checkpoints out", "[store][checkpoint]
   TempDb db;
   auto store = db.open();
   metrics::Engine engine(metrics::EngineSettings{});
-  Checkpointer cp(store, CheckpointerOptions{std::chrono::milliseconds(1000), 5.0, 10000});
+  CheckpointerOptions o;
+  o.fork = false;  // serialized here: no child in flight to wait for
+  Checkpointer cp(store, o);
   const auto t = std::chrono::steady_clock::now();
   CHECK(cp.due(t));  // the first one at once
   cp.take(engine, {}, {}, 1, {}, t);
   CHECK_FALSE(cp.due(t + 999ms));
   CHECK(cp.due(t + 1000ms));
   CHECK(cp.checkpoints_taken() == 1);
+}
+
+TEST_CASE("a checkpoint serialized by a child process stores the engine state exactly", "[store][checkpoint]") {
+  TempDb db;
+  metrics::ManualClock clock(t0 + 41);
+  metrics::Engine engine(metrics::EngineSettings{}, &clock);
+  cwtest::Feed f(engine);
+  first_part(f);
+  engine.advance_to(clock.now());
+  const std::string expected = engine.serialize();
+  for (const bool fork : {true, false}) {
+    CAPTURE(fork);
+    auto store = db.open();
+    CheckpointerOptions o;
+    o.fork = fork;
+    Checkpointer cp(store, o);
+    cp.take(engine, {}, {}, 1, {}, std::chrono::steady_clock::now());
+    REQUIRE(cp.wait_idle(5s));
+    REQUIRE(store->flush(5s));
+    auto loaded = store->load_checkpoint();
+    REQUIRE(loaded);
+    REQUIRE(loaded->has_value());
+    CHECK((*loaded)->engine_state == expected);
+    CHECK((*loaded)->taken_at == t0 + 41);
+  }
 }
