@@ -213,12 +213,14 @@ class Output {
     };
     return s;
   }
-  void send(const m::Event& e) {
+  void send(const m::Event& e, std::string_view position = {}) {
     json_.clear();
     append_native_json(e, json_);
     try {
+      const bool third = !position.empty();
       if (!sock_.send(zmq::buffer(name_), zmq::send_flags::sndmore) ||
-          !sock_.send(zmq::buffer(json_), zmq::send_flags::none)) {
+          !sock_.send(zmq::buffer(json_), third ? zmq::send_flags::sndmore : zmq::send_flags::none) ||
+          (third && !sock_.send(zmq::buffer(position), zmq::send_flags::none))) {
         ++dropped_;
       }
     } catch (const zmq::error_t& err) {
@@ -423,7 +425,12 @@ void run_queue_log(FeedContext fc) {
                         [&](const QueueLogWarning& w) { log->info("{}: {}", w.kind, w.message); });
   QueueLogTail::Options topts;
   topts.path = fc.cfg.path;
+  if (auto it = fc.opts.positions.find(fc.cfg.name); it != fc.opts.positions.end()) {
+    topts.start = QueueLogTail::parse(it->second);
+    if (!topts.start) log->warn("stored position '{}' not understood: following from the end", it->second);
+  }
   QueueLogTail tail(topts);
+  std::string position;
   const auto& queues = fc.cfg.queues;
   auto wanted = [&](const m::Event& e) {
     if (queues.empty() || e.queue.empty()) return true;
@@ -440,8 +447,9 @@ void run_queue_log(FeedContext fc) {
         log->warn("rejected line ({}): {}", l.reject_reason, l.reject_detail);
         return;
       }
+      position = QueueLogTail::format({0, tail.position().ino, tail.line_end()});
       for (const auto& e : l.events) {
-        if (wanted(e)) out.send(e);
+        if (wanted(e)) out.send(e, position);
       }
     });
     fc.up->store(tail.is_open());
@@ -454,8 +462,9 @@ void run_queue_log(FeedContext fc) {
       flushed = false;
       warned_missing = false;
     } else if (!flushed && Clock::now() - last_line >= fc.opts.idle_flush) {
+      position = QueueLogTail::format(tail.position());
       for (const auto& e : parser.flush()) {
-        if (wanted(e)) out.send(e);
+        if (wanted(e)) out.send(e, position);
       }
       flushed = true;
     }
@@ -465,6 +474,19 @@ void run_queue_log(FeedContext fc) {
 }
 
 }  // namespace
+
+bool parse_feed_restart(std::string_view json, m::Event& out) {
+  constexpr std::string_view head = "{\"type\":\"feed_restart\",\"ts\":";
+  if (json.size() < head.size() + 2 || json.substr(0, head.size()) != head || json.back() != '}') {
+    return false;
+  }
+  double ts = 0;
+  if (!parse_decimal(json.substr(head.size(), json.size() - head.size() - 1), ts) || ts <= 0) return false;
+  out = m::Event{};
+  out.type = m::EventType::feed_restart;
+  out.ts = ts;
+  return true;
+}
 
 struct FeedThreads::Impl {
   std::atomic<bool> stop{false};

@@ -1,7 +1,8 @@
 // The PBX feeds of callwatchd, one thread each: Asterisk AMI and FreeSWITCH ESL TCP clients and
 // the queue_log tailer. Each translates its protocol into native events (daemon/feeds/*) and
 // PUSHes them, as native JSON, to the engine thread's internal inproc endpoint (two frames:
-// feed name, JSON; see engine_loop.hpp). Nothing here touches engine state.
+// feed name, JSON, and for queue_log a third frame with the position after the event; see
+// engine_loop.hpp). Nothing here touches engine state.
 //
 // Credentials file (FeedConfig::credentials_file), refused when readable by others (mode o+r):
 //   # comment
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +25,7 @@
 #include <zmq.hpp>
 
 #include "callwatch/config/config.hpp"
+#include "callwatch/metrics/event.hpp"
 
 namespace callwatch::daemon {
 
@@ -43,7 +46,16 @@ struct FeedRunOptions {
   std::chrono::milliseconds ping_interval{20000};  // AMI keepalive; no answer in 2x: reconnect
   std::chrono::milliseconds poll_interval{200};    // queue_log
   std::chrono::milliseconds idle_flush{1000};      // queue_log: held-back PAUSEALL released
+  // Where each feed stood at the restored checkpoint (FeedPosition::position by feed name):
+  // a queue_log feed resumes there ("<inode>:<offset>") instead of at the end of the file.
+  std::map<std::string, std::string> positions;
 };
+
+// The one internal event native JSON cannot carry from outside: append_native_json writes a
+// feed_restart (AMI/ESL reconnect that lost visits) as {"type":"feed_restart","ts":T}. The engine
+// loop recognises it on the internal socket only (the native parser refuses it, rightly, from
+// the network) and applies it: true and `out` filled when `json` is exactly that.
+bool parse_feed_restart(std::string_view json, metrics::Event& out);
 
 // Declares a feed to the engine (EngineLoop::add_internal_feed) and returns the flag the feed
 // thread sets while connected (callwatch_feed_up).

@@ -141,14 +141,14 @@ void QueueLogParser::warn_once(std::uint64_t line, std::string_view kind, std::s
   if (warned_verbs_.insert(std::string(verb)).second) warn(line, kind, std::move(message));
 }
 
-void QueueLogParser::remember(std::string_view raw, double ts) {
-  seen_order_.push_back(Seen{std::string(raw), ts});
-  seen_.insert(seen_order_.back().text);
+void QueueLogParser::remember(const Fingerprint& f, double ts) {
+  seen_order_.push_back(Seen{f, ts});
+  seen_.insert(f);
   newest_ts_ = std::max(newest_ts_, ts);
   while (!seen_order_.empty() &&
          (seen_order_.size() > opts_.dedup_lines ||
           seen_order_.front().ts < newest_ts_ - opts_.dedup_seconds)) {
-    seen_.erase(std::string_view(seen_order_.front().text));
+    seen_.erase(seen_order_.front().print);
     seen_order_.pop_front();
   }
 }
@@ -241,13 +241,14 @@ const QueueLogLine& QueueLogParser::parse(std::string_view raw, std::uint64_t li
   }
 
   // Checked before mapping so a dropped copy neither warns nor counts twice.
-  if (seen_.contains(raw)) {
+  const Fingerprint print = fingerprint(raw);
+  if (seen_.contains(print)) {
     out_.status = QueueLogLineStatus::duplicate;
     warn(line_no, "duplicate", "duplicate of an earlier line, dropped");
     return out_;
   }
   if (!map_verb(verb, info != nullptr, data, line_no)) return out_;  // rejected
-  remember(raw, ts);
+  remember(print, ts);
 
   out_.status = QueueLogLineStatus::accepted;
   out_.verb = verb;

@@ -32,6 +32,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+
+#include "feeds/line_fingerprints.hpp"
 #include <vector>
 
 #include "callwatch/metrics/event.hpp"
@@ -95,7 +97,7 @@ class QueueLogParser {
   void reject(std::string_view reason, std::string detail);
   void warn(std::uint64_t line, std::string_view kind, std::string message);
   void warn_once(std::uint64_t line, std::string_view kind, std::string_view verb, std::string message);
-  void remember(std::string_view raw, double ts);
+  void remember(const Fingerprint& print, double ts);
   void release_pending(double now, bool all);
   bool map_verb(std::string_view verb, bool known, std::span<const std::string_view> data,
                 std::uint64_t line_no);
@@ -112,14 +114,13 @@ class QueueLogParser {
   std::vector<Pending> pending_;
   std::vector<Pending> released_;  // storage for events emitted from pending_ this call
 
-  // Duplicate detection: the remembered lines in arrival order; the set views into them
-  // (std::deque never moves its elements on push_back/pop_front).
+  // Duplicate detection: fingerprints of the remembered lines, in arrival order and as a set.
   struct Seen {
-    std::string text;
+    Fingerprint print;
     double ts;
   };
   std::deque<Seen> seen_order_;
-  std::unordered_set<std::string_view> seen_;
+  FingerprintSet seen_;
   double newest_ts_ = 0;
 
   std::unordered_set<std::string> warned_verbs_;

@@ -40,7 +40,7 @@ bool QueueLogTail::open_file(bool first) {
   skip_to_newline_ = false;
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (first) {
-    if (opts_.start && opts_.start->dev == dev_ && opts_.start->ino == ino_ &&
+    if (opts_.start && (opts_.start->dev == 0 || opts_.start->dev == dev_) && opts_.start->ino == ino_ &&
         opts_.start->offset <= size) {
       offset_ = opts_.start->offset;
     } else if (!opts_.from_beginning) {
@@ -61,6 +61,7 @@ bool QueueLogTail::open_file(bool first) {
 
 void QueueLogTail::emit_partial(const LineFn& on_line, long& n) {
   if (!partial_.empty() && !skip_to_newline_) {
+    line_end_ = offset_;
     on_line(partial_);
     ++n;
   }
@@ -75,6 +76,7 @@ long QueueLogTail::read_available(const LineFn& on_line) {
     const ssize_t got = ::read(fd_, buf.data(), buf.size());
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) break;
+    const std::uint64_t chunk_at = offset_;
     offset_ += static_cast<std::uint64_t>(got);
     std::string_view chunk(buf.data(), static_cast<std::size_t>(got));
     while (!chunk.empty()) {
@@ -85,6 +87,7 @@ long QueueLogTail::read_available(const LineFn& on_line) {
         }
         break;
       }
+      line_end_ = chunk_at + static_cast<std::uint64_t>(chunk.data() - buf.data()) + nl + 1;
       if (skip_to_newline_) {
         skip_to_newline_ = false;
         partial_.clear();
@@ -138,6 +141,28 @@ long QueueLogTail::poll(const LineFn& on_line) {
     if (open_file(false)) n += read_available(on_line);
   }
   return n;
+}
+
+std::string QueueLogTail::format(const Position& p) {
+  return std::to_string(p.ino) + ":" + std::to_string(p.offset);
+}
+
+std::optional<QueueLogTail::Position> QueueLogTail::parse(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  Position p;
+  const auto num = [](std::string_view s, std::uint64_t& out) {
+    if (s.empty()) return false;
+    std::uint64_t v = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    out = v;
+    return true;
+  };
+  if (!num(text.substr(0, colon), p.ino) || !num(text.substr(colon + 1), p.offset)) return std::nullopt;
+  return p;
 }
 
 }  // namespace callwatch::daemon

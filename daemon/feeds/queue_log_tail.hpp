@@ -41,6 +41,12 @@ class QueueLogTail {
 
   bool is_open() const { return fd_ >= 0; }
   Position position() const;
+  // During the poll callback: the offset just after the line being handed over (the position to
+  // save with the event it produced; resuming there neither loses nor repeats a line).
+  std::uint64_t line_end() const { return line_end_; }
+  // "<inode>:<offset>" and back (the store keeps it as opaque text; dev is not kept: 0 = any).
+  static std::string format(const Position& p);
+  static std::optional<Position> parse(std::string_view text);
   std::uint64_t rotations() const { return rotations_; }
   std::uint64_t truncations() const { return truncations_; }
 
@@ -55,6 +61,7 @@ class QueueLogTail {
   bool missing_at_start_ = false;  // absent at the first poll: everything in it later is new
   std::uint64_t dev_ = 0, ino_ = 0;
   std::uint64_t offset_ = 0;      // bytes consumed from the current file
+  std::uint64_t line_end_ = 0;
   std::string partial_;           // bytes after the last newline
   bool skip_to_newline_ = false;  // started mid-line (from the end): drop up to the next newline
   std::uint64_t rotations_ = 0, truncations_ = 0;

@@ -77,13 +77,18 @@ TEST_CASE("queue_log feed: follows a file through rotation and partial lines", "
   cd::NativeParser parser;
   pull.set(zmq::sockopt::rcvtimeo, 100);
   std::vector<std::string> got;
+  std::vector<std::string> positions;
   double last = 0;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   // 15 lines -> 15 events (DID-free story: every line gives exactly one event).
   while (got.size() < 15 && std::chrono::steady_clock::now() < deadline) {
-    zmq::message_t name, body;
+    zmq::message_t name, body, position;
     if (!pull.recv(name)) continue;
     REQUIRE(pull.recv(body));
+    // Third frame: "<inode>:<offset>" after the line, saved by the engine with its checkpoint.
+    REQUIRE(body.more());
+    REQUIRE(pull.recv(position));
+    positions.emplace_back(static_cast<const char*>(position.data()), position.size());
     got.emplace_back(static_cast<const char*>(body.data()), body.size());
     auto ev = parser.parse(got.back());
     INFO(got.back());
@@ -95,6 +100,9 @@ TEST_CASE("queue_log feed: follows a file through rotation and partial lines", "
   (*threads)->stop();
   fs::remove_all(dir);
   REQUIRE(got.size() == 15);
+  // The first event's position: just after the first story line, which follows the 42-byte
+  // history line written before the feed started.
+  CHECK(positions[0].substr(positions[0].find(':')) == ":" + std::to_string(42 + lines[0].size()));
   for (const auto& j : got) CHECK(j.find("\"old\"") == std::string::npos);
   engine.finish(last);
   const auto snap = engine.snapshot();

@@ -163,11 +163,9 @@ struct EngineSide {
       REQUIRE(pull.recv(body));
       const std::string j(static_cast<const char*>(body.data()), body.size());
       json.push_back(j);
-      if (j.find("\"type\":\"feed_restart\"") != std::string::npos) {
+      m::Event e;
+      if (cd::parse_feed_restart(j, e)) {
         // Internal only (the native parser refuses it from outside): the engine loop's job.
-        m::Event e;
-        e.type = m::EventType::feed_restart;
-        e.ts = std::strtod(j.c_str() + j.find("\"ts\":") + 5, nullptr);
         engine.apply(e);
         ++restarts;
         continue;

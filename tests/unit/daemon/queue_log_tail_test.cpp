@@ -126,3 +126,23 @@ TEST_CASE("a stored position resumes exactly; a file created later is read from 
   append(later, "1|x\n");
   CHECK(poll(waiting) == V{"1|x"});
 }
+
+TEST_CASE("each line comes with the offset just after it; positions round-trip as text",
+          "[feed][queue_log][tail]") {
+  TempDir d;
+  const auto p = d.dir / "queue_log";
+  append(p, "0123\n");  // 5 bytes before the start
+  cd::QueueLogTail t(at(p));
+  append(p, "ab\ncdef\n");
+  std::vector<std::uint64_t> ends;
+  t.poll([&](std::string_view) { ends.push_back(t.line_end()); });
+  CHECK(ends == std::vector<std::uint64_t>{8, 13});  // 5 + "ab\n" = 8, + "cdef\n" = 13
+  const auto text = cd::QueueLogTail::format({0, 42, 13});
+  CHECK(text == "42:13");
+  const auto back = cd::QueueLogTail::parse(text);
+  REQUIRE(back.has_value());
+  CHECK(back->ino == 42);
+  CHECK(back->offset == 13);
+  CHECK_FALSE(cd::QueueLogTail::parse("42").has_value());
+  CHECK_FALSE(cd::QueueLogTail::parse("x:1").has_value());
+}
