@@ -35,6 +35,13 @@ class FeedStore {
     generation_.fetch_add(1);
     if (notify) notify();
   }
+  // An update no screen needs at once (a heartbeat that only refreshes "last heard"): no
+  // generation bump, no wake-up; the once-a-second redraw shows it.
+  template <typename F>
+  void update_quiet(std::size_t index, F&& f) {
+    std::lock_guard lock(mu_);
+    f(feeds_.at(index));
+  }
   // Called after each update, on the updating thread (the app wakes its event loop with it).
   void set_on_change(std::function<void()> cb) {
     std::lock_guard lock(mu_);

@@ -118,14 +118,27 @@ struct Subscriber::Impl {
         f.newer_protocol.reset();
       });
     };
+    // Every message refreshes "last heard". It wakes the screen only when that changes what is
+    // shown (the link comes back, a stale banner goes, the site gets its name); otherwise the
+    // next whole-second redraw picks it up, so heartbeats cost no extra frames.
     auto touch = [&](const wire::Message& m) {
       const double now = clock.now();
-      store.update(index, [&](vm::SiteFeed& f) {
+      bool wake = false;
+      store.update_quiet(index, [&](vm::SiteFeed& f) {
+        wake = !f.connected || (!m.site.empty() && f.site != m.site) ||
+               !(now - f.last_message_at <= vm::kStaleAfterSeconds);
+      });
+      auto set = [&](vm::SiteFeed& f) {
         f.last_message_at = now;
         if (m.now > 0) f.engine_now = m.now;
         if (!m.site.empty()) f.site = m.site;
         f.connected = true;
-      });
+      };
+      if (wake) {
+        store.update(index, set);
+      } else {
+        store.update_quiet(index, set);
+      }
     };
     // Applies one delta in order; false when it does not follow (the caller resyncs).
     auto apply_delta = [&](const wire::Message& m) {
