@@ -1,9 +1,9 @@
 #include "feeds/ami_capture.hpp"
 
+#include <simdjson.h>
+
 #include <fstream>
 #include <sstream>
-
-#include <simdjson.h>
 
 namespace callwatch::daemon {
 
@@ -76,13 +76,15 @@ bool replay_ami_json(std::string_view json, AmiTranslator& tr, std::string& erro
 }
 
 tl::expected<AmiTranslatorStats, std::string> replay_ami_texts(
-    const std::vector<CaptureText>& inputs, const AmiTranslatorOptions& opts, const FeedSink& sink) {
+    const std::vector<CaptureText>& inputs, const AmiTranslatorOptions& opts,
+    const FeedSink& sink) {
   AmiTranslator tr(opts, sink);
   AmiFramer framer;
   for (const auto& in : inputs) {
     if (is_ami_json_capture(in.text)) {
       std::string err;
-      if (!replay_ami_json(in.text, tr, err)) return tl::unexpected(std::string(in.name) + ": " + err);
+      if (!replay_ami_json(in.text, tr, err))
+        return tl::unexpected(std::string(in.name) + ": " + err);
     } else {
       replay_ami_text(in.text, framer, tr);
     }

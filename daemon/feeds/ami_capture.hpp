@@ -8,9 +8,8 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "feeds/ami_framer.hpp"
 #include "feeds/ami_translator.hpp"

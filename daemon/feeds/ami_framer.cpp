@@ -216,9 +216,12 @@ void AmiFramer::end_block(const Callback& cb) {
     msg_.kind = AmiKind::other;
     if (!msg_.headers.empty()) {
       const auto& first = msg_.headers[0].name;
-      if (iequals(first, "Event")) msg_.kind = AmiKind::event;
-      else if (iequals(first, "Response")) msg_.kind = AmiKind::response;
-      else if (iequals(first, "Action")) msg_.kind = AmiKind::action;
+      if (iequals(first, "Event"))
+        msg_.kind = AmiKind::event;
+      else if (iequals(first, "Response"))
+        msg_.kind = AmiKind::response;
+      else if (iequals(first, "Action"))
+        msg_.kind = AmiKind::action;
     }
     cb(msg_);
   }

@@ -42,14 +42,16 @@ struct AmiMessage {
   std::string_view get(std::string_view name) const;
   bool has(std::string_view name) const;
   // The first header's name and value (the classifier): `Event`, `Response`, `Action`.
-  std::string_view first_value() const { return headers.empty() ? std::string_view() : headers[0].value; }
+  std::string_view first_value() const {
+    return headers.empty() ? std::string_view() : headers[0].value;
+  }
 };
 
 class AmiFramer {
  public:
   struct Options {
-    std::size_t max_line_bytes = 64 * 1024;  // a longer line drops its message (too_large)
-    std::size_t max_headers = 4096;          // per message
+    std::size_t max_line_bytes = 64 * 1024;   // a longer line drops its message (too_large)
+    std::size_t max_headers = 4096;           // per message
     std::size_t max_message_bytes = 1 << 20;  // headers + raw output of one message
   };
   using Callback = std::function<void(const AmiMessage&)>;
@@ -76,7 +78,7 @@ class AmiFramer {
   void add_header_line(std::string_view l);
 
   Options opts_;
-  std::string pending_;   // bytes after the last complete line
+  std::string pending_;           // bytes after the last complete line
   bool discarding_line_ = false;  // inside an over-long line: skip to its end
   // The block being built: its lines copied into block_, [begin,end) offsets per header.
   std::string block_;
@@ -87,9 +89,9 @@ class AmiFramer {
   std::vector<std::pair<std::size_t, std::size_t>> raw_;  // Follows output lines
   std::size_t malformed_ = 0;
   bool in_block_ = false;
-  bool follows_ = false;       // block started with Response: Follows
-  bool raw_mode_ = false;      // inside the raw output of a Follows block
-  bool too_large_ = false;     // current block exceeded a limit: dropped at its end
+  bool follows_ = false;    // block started with Response: Follows
+  bool raw_mode_ = false;   // inside the raw output of a Follows block
+  bool too_large_ = false;  // current block exceeded a limit: dropped at its end
   AmiMessage msg_;
   std::uint64_t dropped_too_large_ = 0;
   std::uint64_t annotations_ = 0;

@@ -1,11 +1,11 @@
 #include "feeds/ami_translator.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 namespace callwatch::daemon {
 
@@ -46,15 +46,15 @@ struct AmiTranslator::Impl {
   AmiTranslatorStats stats;
   std::string version;
   std::uint64_t conn = 0;
-  double clock = m::kNoValue;     // feed time of the message being handled
-  double last_ts = m::kNoValue;   // newest Timestamp header / receipt time
-  double uid_clock = m::kNoValue; // newest Uniqueid epoch (replay fallback only)
+  double clock = m::kNoValue;      // feed time of the message being handled
+  double last_ts = m::kNoValue;    // newest Timestamp header / receipt time
+  double uid_clock = m::kNoValue;  // newest Uniqueid epoch (replay fallback only)
   // Live: the local receipt time. Hold-back deadlines run on it, so a PBX clock that differs
   // from ours (Timestamp headers) cannot release an outcome before its deciding event.
   double receipt_clock = m::kNoValue;
   double deadline_clock() const { return std::isfinite(receipt_clock) ? receipt_clock : clock; }
-  bool dialplan_seen = false;     // a VarSet arrived on this connection
-  bool agent_events_seen = false; // AgentCalled/Connect/Complete seen (eventwhencalled=yes)
+  bool dialplan_seen = false;      // a VarSet arrived on this connection
+  bool agent_events_seen = false;  // AgentCalled/Connect/Complete seen (eventwhencalled=yes)
   bool warned_no_agent_events = false;
   std::string expected_qs;
 
@@ -63,14 +63,14 @@ struct AmiTranslator::Impl {
     std::uint64_t conn = 0;
     std::string caller;
   };
-  std::map<std::string, Visit, std::less<>> open;          // key (call, queue)
-  std::set<std::string, std::less<>> closed_this_conn;     // outcomes seen since the banner
+  std::map<std::string, Visit, std::less<>> open;       // key (call, queue)
+  std::set<std::string, std::less<>> closed_this_conn;  // outcomes seen since the banner
 
   enum class PendingKind : std::uint8_t { abandon, leave };
   struct Pending {
     PendingKind kind = PendingKind::abandon;
     std::string call, queue;
-    double ts = 0;        // the AMI event's time
+    double ts = 0;              // the AMI event's time
     double hold = m::kNoValue;  // HoldTime stated by QueueCallerAbandon
     double joined = m::kNoValue;
     double deadline = 0;
@@ -85,10 +85,10 @@ struct AmiTranslator::Impl {
     bool present = false;  // logged in to the queue as far as the engine was told
     bool seen = false;     // a status was recorded (dedupe baseline)
   };
-  std::map<std::string, Member, std::less<>> members;      // key (queue, interface)
-  std::map<std::string, std::string, std::less<>> alias;   // interface -> member name
+  std::map<std::string, Member, std::less<>> members;     // key (queue, interface)
+  std::map<std::string, std::string, std::less<>> alias;  // interface -> member name
   struct AgentAct {
-    int calls = 0;   // answered and not completed, by call events
+    int calls = 0;        // answered and not completed, by call events
     Act qms = Act::none;  // activity this translator set from device state
   };
   std::map<std::string, AgentAct, std::less<>> acts;
@@ -96,7 +96,7 @@ struct AmiTranslator::Impl {
   struct Answered {
     std::string queue, agent, transfer_to;
   };
-  std::map<std::string, Answered, std::less<>> answered;   // caller uniqueid
+  std::map<std::string, Answered, std::less<>> answered;  // caller uniqueid
 
   struct EntryRow {
     std::string call, queue, caller;
@@ -233,9 +233,12 @@ struct AmiTranslator::Impl {
     if (!queue.empty()) oe.queues.emplace_back(queue);
     emit(oe);
     AgentAct& a = acts[agent];
-    if (st == m::AgentState::available || st == m::AgentState::logged_out) a.qms = Act::none;
-    else if (st == m::AgentState::ringing) a.qms = Act::ringing;
-    else if (st == m::AgentState::on_call) a.qms = Act::on_call;
+    if (st == m::AgentState::available || st == m::AgentState::logged_out)
+      a.qms = Act::none;
+    else if (st == m::AgentState::ringing)
+      a.qms = Act::ringing;
+    else if (st == m::AgentState::on_call)
+      a.qms = Act::on_call;
   }
 
   enum class MemberSource : std::uint8_t { status, added, pause, snapshot };
@@ -296,8 +299,10 @@ struct AmiTranslator::Impl {
       if (act.qms != Act::on_call) emit_state(agent, m::AgentState::on_call, queue);
     } else if (mb.status == 1 && act.qms != Act::none) {
       // The ring or call this translator reported from device state is over.
-      if (mb.paused == 1) act.qms = Act::none;
-      else emit_state(agent, m::AgentState::available, queue);
+      if (mb.paused == 1)
+        act.qms = Act::none;
+      else
+        emit_state(agent, m::AgentState::available, queue);
     }
   }
 
@@ -404,8 +409,8 @@ struct AmiTranslator::Impl {
     call = msg.get("Uniqueid");
     queue = msg.get("Queue");
     if (call.empty() || queue.empty()) {
-      reject("missing_field", fmt::format("{} without {}", msg.get("Event"),
-                                          call.empty() ? "Uniqueid" : "Queue"));
+      reject("missing_field",
+             fmt::format("{} without {}", msg.get("Event"), call.empty() ? "Uniqueid" : "Queue"));
       return false;
     }
     return name_ok("Uniqueid", call) && name_ok("Queue", queue);
@@ -540,10 +545,10 @@ struct AmiTranslator::Impl {
     oe.event.talk = talk;
     oe.event.wait = hold;
     const bool transfer = is(reason, "transfer");
-    oe.event.by = transfer                ? m::EndedBy::transfer
-                  : is(reason, "agent")   ? m::EndedBy::agent
-                  : is(reason, "caller")  ? m::EndedBy::caller
-                                          : m::EndedBy::unknown;
+    oe.event.by = transfer               ? m::EndedBy::transfer
+                  : is(reason, "agent")  ? m::EndedBy::agent
+                  : is(reason, "caller") ? m::EndedBy::caller
+                                         : m::EndedBy::unknown;
     emit(oe);
     std::string target;
     if (auto it = answered.find(call); it != answered.end()) {
@@ -647,7 +652,8 @@ struct AmiTranslator::Impl {
       r.caller = std::string(caller_id(msg.get("CallerIDNum")));
       double w = 0;
       if (parse_decimal(msg.get("Wait"), w) && w >= 0) r.wait = w;
-      if (!r.call.empty() && r.call.size() <= opts.max_name_bytes) l->entries.push_back(std::move(r));
+      if (!r.call.empty() && r.call.size() <= opts.max_name_bytes)
+        l->entries.push_back(std::move(r));
     } else if (is(ev, "QueueMember")) {
       MemberRow r;
       r.queue = std::string(queue);
@@ -711,8 +717,10 @@ struct AmiTranslator::Impl {
       const std::string k = key2(e.call, e.queue);
       if (open.count(k) || closed_this_conn.count(k)) continue;
       double joined = t;
-      if (std::isfinite(e.wait)) joined = t - e.wait;
-      else warn("unknown_wait", fmt::format("QueueEntry {} without Wait: entered now", e.call));
+      if (std::isfinite(e.wait))
+        joined = t - e.wait;
+      else
+        warn("unknown_wait", fmt::format("QueueEntry {} without Wait: entered now", e.call));
       if (open.size() >= opts.max_tracked) break;
       open[k] = Visit{joined, conn, e.caller};
       OwnedEvent oe = make(m::EventType::call_enqueued, joined);

@@ -10,7 +10,8 @@ void replay_esl_bytes(std::string_view bytes, EslFramer& framer, EslTranslator& 
 }
 
 tl::expected<EslTranslatorStats, std::string> replay_esl_texts(
-    const std::vector<CaptureText>& inputs, const EslTranslatorOptions& opts, const FeedSink& sink) {
+    const std::vector<CaptureText>& inputs, const EslTranslatorOptions& opts,
+    const FeedSink& sink) {
   EslTranslator tr(opts, sink);
   EslFramer framer;
   for (const auto& in : inputs) replay_esl_bytes(in.text, framer, tr);

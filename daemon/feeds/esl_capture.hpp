@@ -5,9 +5,8 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "feeds/esl_framer.hpp"
 #include "feeds/esl_translator.hpp"

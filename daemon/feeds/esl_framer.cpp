@@ -70,7 +70,8 @@ void EslFramer::feed(std::string_view bytes, const Callback& cb) {
     }
     // Header block: up to an empty line. Lines may end in LF or CRLF.
     const auto nl = bytes.find('\n');
-    const std::string_view piece = bytes.substr(0, nl == std::string_view::npos ? bytes.size() : nl + 1);
+    const std::string_view piece =
+        bytes.substr(0, nl == std::string_view::npos ? bytes.size() : nl + 1);
     bytes.remove_prefix(piece.size());
     if (skipping_headers_) {
       // Resynchronize on a blank line.
@@ -224,8 +225,8 @@ bool parse_esl_table(std::string_view body, EslTable& out) {
     std::size_t from = 0;
     while (true) {
       const auto bar = line.find('|', from);
-      cells.push_back(line.substr(from, bar == std::string_view::npos ? std::string_view::npos
-                                                                       : bar - from));
+      cells.push_back(
+          line.substr(from, bar == std::string_view::npos ? std::string_view::npos : bar - from));
       if (bar == std::string_view::npos) break;
       from = bar + 1;
     }

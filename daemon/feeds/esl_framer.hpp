@@ -47,10 +47,10 @@ class EslFramer {
  private:
   void deliver(const Callback& cb);
   Options opts_;
-  std::string buf_;        // header bytes of the current message, then its body
-  std::size_t header_end_ = 0;  // size of the header block in buf_ once complete
-  std::size_t body_left_ = 0;   // body bytes still expected
-  bool skipping_body_ = false;  // over-long body: count it down without keeping it
+  std::string buf_;                // header bytes of the current message, then its body
+  std::size_t header_end_ = 0;     // size of the header block in buf_ once complete
+  std::size_t body_left_ = 0;      // body bytes still expected
+  bool skipping_body_ = false;     // over-long body: count it down without keeping it
   bool skipping_headers_ = false;  // over-long header block: skip to its blank line
   EslMessage msg_;
   std::uint64_t dropped_ = 0;

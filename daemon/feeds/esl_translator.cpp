@@ -1,12 +1,12 @@
 #include "feeds/esl_translator.hpp"
 
+#include <fmt/format.h>
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 namespace callwatch::daemon {
 
@@ -57,7 +57,7 @@ struct EslTranslator::Impl {
     std::uint64_t conn = 0;
     std::string caller;
   };
-  std::map<std::string, Visit, std::less<>> open;           // (call, queue)
+  std::map<std::string, Visit, std::less<>> open;  // (call, queue)
   std::set<std::string, std::less<>> closed_this_conn;
   std::map<std::string, std::string, std::less<>> member_call;  // CC-Member-UUID -> call id
   std::map<std::string, double, std::less<>> first_joined;      // CC-Member-UUID -> joined
@@ -162,8 +162,10 @@ struct EslTranslator::Impl {
       // The module's state still holds (a call in progress stays a call).
       const std::string st = a.state;
       a.state.clear();
-      if (!st.empty() && !is(st, "Waiting")) agent_state(name, st);
-      else a.state = st;
+      if (!st.empty() && !is(st, "Waiting"))
+        agent_state(name, st);
+      else
+        a.state = st;
     }
   }
 
@@ -174,10 +176,14 @@ struct EslTranslator::Impl {
     a.state = std::string(state);
     // States matter only while the status lets the agent take calls.
     if (!a.status.empty() && !available_status(a.status)) return;
-    if (is(state, "Waiting")) agent_event(name, m::AgentState::available);
-    else if (is(state, "Receiving") || is(state, "Reserved")) agent_event(name, m::AgentState::ringing);
-    else if (is(state, "In a queue call")) agent_event(name, m::AgentState::on_call);
-    else if (is(state, "Idle")) agent_event(name, m::AgentState::paused, "idle");
+    if (is(state, "Waiting"))
+      agent_event(name, m::AgentState::available);
+    else if (is(state, "Receiving") || is(state, "Reserved"))
+      agent_event(name, m::AgentState::ringing);
+    else if (is(state, "In a queue call"))
+      agent_event(name, m::AgentState::on_call);
+    else if (is(state, "Idle"))
+      agent_event(name, m::AgentState::paused, "idle");
   }
 
   // ---- visits ------------------------------------------------------------------------------
@@ -253,7 +259,8 @@ struct EslTranslator::Impl {
     std::string_view queue;
     if (!call_queue(h, call, queue) || !wanted(queue)) return;
     double answered = 0, joined = 0;
-    if (!epoch(h, "CC-Agent-Answered-Time", answered) || !epoch(h, "CC-Member-Joined-Time", joined)) {
+    if (!epoch(h, "CC-Agent-Answered-Time", answered) ||
+        !epoch(h, "CC-Member-Joined-Time", joined)) {
       return;
     }
     const std::string agent(h.get("CC-Agent"));
@@ -300,13 +307,15 @@ struct EslTranslator::Impl {
     set(oe.call, call);
     set(oe.queue, queue);
     set(oe.agent, agent);
-    if (std::isfinite(answered) && std::isfinite(ended)) oe.event.talk = std::max(0.0, ended - answered);
+    if (std::isfinite(answered) && std::isfinite(ended))
+      oe.event.talk = std::max(0.0, ended - answered);
     if (auto it = agents.find(agent); it != agents.end() && it->second.wrap_up > 0) {
       oe.event.wrap = it->second.wrap_up;  // P15: derived, the module sends no wrap-up event
       if (!warned_wrap) {
         warned_wrap = true;
-        warn("derived_wrap_up", "FreeSWITCH sends no wrap-up event: after-call work is taken "
-                                "from each agent's wrap_up_time (derived)");
+        warn("derived_wrap_up",
+             "FreeSWITCH sends no wrap-up event: after-call work is taken "
+             "from each agent's wrap_up_time (derived)");
       }
     }
     emit(oe);
@@ -341,7 +350,8 @@ struct EslTranslator::Impl {
     std::string_view queue;
     if (!call_queue(h, call, queue) || !wanted(queue)) return;
     double joined = 0, leaving = 0;
-    if (!epoch(h, "CC-Member-Joined-Time", joined) || !epoch(h, "CC-Member-Leaving-Time", leaving)) {
+    if (!epoch(h, "CC-Member-Joined-Time", joined) ||
+        !epoch(h, "CC-Member-Leaving-Time", leaving)) {
       return;
     }
     const auto cause = h.get("CC-Cause");
@@ -383,7 +393,8 @@ struct EslTranslator::Impl {
     OwnedEvent oe(m::EventType::call_exited, now());
     set(oe.call, call);
     set(oe.queue, queue);
-    if (std::isfinite(joined) && std::isfinite(leaving)) oe.event.wait = std::max(0.0, leaving - joined);
+    if (std::isfinite(joined) && std::isfinite(leaving))
+      oe.event.wait = std::max(0.0, leaving - joined);
     const auto reason = h.get("CC-Cancel-Reason");
     if (is(reason, "TIMEOUT")) {
       oe.event.exit_reason = m::ExitReason::timeout;
@@ -405,14 +416,22 @@ struct EslTranslator::Impl {
   void on_callcenter(const Headers& h) {
     ++stats.events_in;
     const auto action = h.get("CC-Action");
-    if (is(action, "member-queue-start")) on_queue_start(h, false);
-    else if (is(action, "member-queue-resume")) on_queue_start(h, true);
-    else if (is(action, "bridge-agent-start")) on_bridge_start(h);
-    else if (is(action, "bridge-agent-end")) on_bridge_end(h);
-    else if (is(action, "bridge-agent-fail")) on_bridge_fail(h);
-    else if (is(action, "member-queue-end")) on_queue_end(h);
-    else if (is(action, "agent-status-change")) agent_status(std::string(h.get("CC-Agent")), h.get("CC-Agent-Status"));
-    else if (is(action, "agent-state-change")) agent_state(std::string(h.get("CC-Agent")), h.get("CC-Agent-State"));
+    if (is(action, "member-queue-start"))
+      on_queue_start(h, false);
+    else if (is(action, "member-queue-resume"))
+      on_queue_start(h, true);
+    else if (is(action, "bridge-agent-start"))
+      on_bridge_start(h);
+    else if (is(action, "bridge-agent-end"))
+      on_bridge_end(h);
+    else if (is(action, "bridge-agent-fail"))
+      on_bridge_fail(h);
+    else if (is(action, "member-queue-end"))
+      on_queue_end(h);
+    else if (is(action, "agent-status-change"))
+      agent_status(std::string(h.get("CC-Agent")), h.get("CC-Agent-Status"));
+    else if (is(action, "agent-state-change"))
+      agent_state(std::string(h.get("CC-Agent")), h.get("CC-Agent-State"));
     // members-count, agent-offering, agent-max-no-answer (a status change follows),
     // agent-contact-change, agent-add, ...: nothing for the KPIs.
   }
@@ -436,7 +455,8 @@ struct EslTranslator::Impl {
         w.caller = std::string(t.cell(r, "cid_number"));
         double j = 0;
         if (parse_decimal(t.cell(r, "joined_epoch"), j) && j > 0) w.joined = j;
-        if (!w.call.empty() && w.call.size() <= opts.max_name_bytes) snap.waiting.push_back(std::move(w));
+        if (!w.call.empty() && w.call.size() <= opts.max_name_bytes)
+          snap.waiting.push_back(std::move(w));
       }
     } else if (t.column("name") == 0 && t.column("wrap_up_time") >= 0) {
       snap.any = true;
@@ -447,7 +467,8 @@ struct EslTranslator::Impl {
         a.state = std::string(t.cell(r, "state"));
         double w = 0;
         if (parse_decimal(t.cell(r, "wrap_up_time"), w) && w >= 0) a.wrap_up = w;
-        if (!a.name.empty() && a.name.size() <= opts.max_name_bytes) snap.agents.push_back(std::move(a));
+        if (!a.name.empty() && a.name.size() <= opts.max_name_bytes)
+          snap.agents.push_back(std::move(a));
       }
     } else if (t.column("queue") >= 0 && t.column("agent") >= 0 && t.column("level") >= 0) {
       snap.any = true;
@@ -462,7 +483,8 @@ struct EslTranslator::Impl {
       snap.any = true;
       for (std::size_t r = 0; r < t.rows.size(); ++r) {
         const auto q = t.cell(r, "name");
-        if (!q.empty() && q.size() <= opts.max_name_bytes && wanted(q)) snap.queues.insert(std::string(q));
+        if (!q.empty() && q.size() <= opts.max_name_bytes && wanted(q))
+          snap.queues.insert(std::string(q));
       }
     }
   }
@@ -604,7 +626,9 @@ struct EslTranslator::Impl {
 EslTranslator::EslTranslator(EslTranslatorOptions opts, FeedSink sink)
     : impl_(std::make_unique<Impl>(std::move(opts), std::move(sink))) {}
 EslTranslator::~EslTranslator() = default;
-void EslTranslator::on_message(const EslMessage& msg, double receipt) { impl_->on_message(msg, receipt); }
+void EslTranslator::on_message(const EslMessage& msg, double receipt) {
+  impl_->on_message(msg, receipt);
+}
 void EslTranslator::snapshot_done(double now) {
   if (std::isfinite(now)) impl_->clock = now;
   impl_->apply_snapshot();

@@ -44,7 +44,7 @@ struct EslTranslatorOptions {
 
 struct EslTranslatorStats {
   std::uint64_t messages = 0;
-  std::uint64_t events_in = 0;   // callcenter::info events seen
+  std::uint64_t events_in = 0;  // callcenter::info events seen
   std::uint64_t emitted = 0;
   std::uint64_t rejected = 0;
   std::uint64_t connections = 0;  // auth/request seen

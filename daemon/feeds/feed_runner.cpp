@@ -1,6 +1,7 @@
 #include "feeds/feed_runner.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,8 +15,6 @@
 #include <cstring>
 #include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "feeds/ami_framer.hpp"
 #include "feeds/ami_translator.hpp"
@@ -41,8 +40,8 @@ tl::expected<Credentials, std::string> load_credentials(const std::string& path)
   }
   if (st.st_mode & S_IROTH) {
     return tl::unexpected(fmt::format(
-        "credentials file {} is readable by every user (mode {:o}): refused; chmod o-r it",
-        path, st.st_mode & 07777));
+        "credentials file {} is readable by every user (mode {:o}): refused; chmod o-r it", path,
+        st.st_mode & 07777));
   }
   std::ifstream in(path);
   if (!in) return tl::unexpected(fmt::format("credentials file {}: cannot open", path));
@@ -57,17 +56,22 @@ tl::expected<Credentials, std::string> load_credentials(const std::string& path)
     if (l.empty() || l[0] == '#') continue;
     auto sep = l.find('=');
     const auto colon = l.find(':');
-    if (sep == std::string_view::npos || (colon != std::string_view::npos && colon < sep)) sep = colon;
+    if (sep == std::string_view::npos || (colon != std::string_view::npos && colon < sep))
+      sep = colon;
     if (sep == std::string_view::npos) {
       bare.emplace_back(l);
       continue;
     }
     const std::string_view key = trim(l.substr(0, sep));
     const std::string_view value = trim(l.substr(sep + 1));
-    if (iequals(key, "username") || iequals(key, "user")) c.username = std::string(value);
-    else if (iequals(key, "secret") || iequals(key, "password")) c.secret = std::string(value);
-    else if (iequals(key, "events")) c.events = std::string(value);
-    else return tl::unexpected(fmt::format("credentials file {}:{}: unknown key '{}'", path, n, key));
+    if (iequals(key, "username") || iequals(key, "user"))
+      c.username = std::string(value);
+    else if (iequals(key, "secret") || iequals(key, "password"))
+      c.secret = std::string(value);
+    else if (iequals(key, "events"))
+      c.events = std::string(value);
+    else
+      return tl::unexpected(fmt::format("credentials file {}:{}: unknown key '{}'", path, n, key));
   }
   if (c.secret.empty() && bare.size() == 1) c.secret = bare[0];
   if (c.secret.empty()) {
@@ -86,8 +90,8 @@ double wall_now() {
 void nap(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
   const auto until = Clock::now() + d;
   while (!stop && Clock::now() < until) {
-    std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(20),
-                                                          until - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(std::chrono::milliseconds(20), until - Clock::now()));
   }
 }
 
@@ -95,7 +99,8 @@ void nap(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
 bool split_address(const std::string& addr, std::string& host, std::string& port) {
   if (!addr.empty() && addr[0] == '[') {
     const auto close = addr.find(']');
-    if (close == std::string::npos || close + 1 >= addr.size() || addr[close + 1] != ':') return false;
+    if (close == std::string::npos || close + 1 >= addr.size() || addr[close + 1] != ':')
+      return false;
     host = addr.substr(1, close - 1);
     port = addr.substr(close + 2);
   } else {
@@ -128,7 +133,8 @@ class Tcp {
     }
     std::string err = "no address";
     for (addrinfo* ai = res; ai; ai = ai->ai_next) {
-      const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+      const int fd =
+          ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
       if (fd < 0) continue;
       int rc = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
       if (rc != 0 && errno == EINPROGRESS) {
@@ -219,7 +225,8 @@ class Output {
     try {
       const bool third = !position.empty();
       if (!sock_.send(zmq::buffer(name_), zmq::send_flags::sndmore) ||
-          !sock_.send(zmq::buffer(json_), third ? zmq::send_flags::sndmore : zmq::send_flags::none) ||
+          !sock_.send(zmq::buffer(json_),
+                      third ? zmq::send_flags::sndmore : zmq::send_flags::none) ||
           (third && !sock_.send(zmq::buffer(position), zmq::send_flags::none))) {
         ++dropped_;
       }
@@ -263,7 +270,8 @@ void run_ami(FeedContext fc) {
   std::vector<char> buf(64 * 1024);
   while (!*fc.stop) {
     Tcp tcp;
-    if (const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout); !err.empty()) {
+    if (const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout);
+        !err.empty()) {
       log->warn("cannot connect to {}: {}; retry in {} ms", fc.cfg.address, err, backoff.count());
       nap(backoff, *fc.stop);
       backoff = std::min(backoff * 2, fc.opts.backoff_max);
@@ -296,7 +304,8 @@ void run_ami(FeedContext fc) {
           backoff = fc.opts.backoff_min;
           log->info("connected to {} (Asterisk Call Manager/{})", fc.cfg.address, tr.ami_version());
           tr.expect_queue_status(qs_id);
-          if (!tcp.send_all(fmt::format("Action: QueueStatus\r\nActionID: {}\r\n\r\n", qs_id))) failed = true;
+          if (!tcp.send_all(fmt::format("Action: QueueStatus\r\nActionID: {}\r\n\r\n", qs_id)))
+            failed = true;
         } else {
           log->error("AMI login to {} as {} refused: {}", fc.cfg.address, fc.cred.username,
                      msg.get("Message"));
@@ -313,11 +322,13 @@ void run_ami(FeedContext fc) {
       tr.tick(wall_now());
       if (logged_in && Clock::now() - last_ping >= fc.opts.ping_interval) {
         last_ping = Clock::now();
-        if (!tcp.send_all(fmt::format("Action: Ping\r\nActionID: cw-ping-{}\r\n\r\n", ++pings))) break;
+        if (!tcp.send_all(fmt::format("Action: Ping\r\nActionID: cw-ping-{}\r\n\r\n", ++pings)))
+          break;
       }
       if (Clock::now() - last_answer > 2 * fc.opts.ping_interval + fc.opts.connect_timeout) {
-        log->warn("no data from {} for {} s: reconnecting", fc.cfg.address,
-                  std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_answer).count());
+        log->warn(
+            "no data from {} for {} s: reconnecting", fc.cfg.address,
+            std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - last_answer).count());
         break;
       }
     }
@@ -326,9 +337,10 @@ void run_ami(FeedContext fc) {
     fc.up->store(false);
     tcp.close();
     if (*fc.stop) break;
-    log->warn("disconnected from {}; reconnecting in {} ms (events in between are lost; state "
-              "is rebuilt from QueueStatus)",
-              fc.cfg.address, backoff.count());
+    log->warn(
+        "disconnected from {}; reconnecting in {} ms (events in between are lost; state "
+        "is rebuilt from QueueStatus)",
+        fc.cfg.address, backoff.count());
     nap(backoff, *fc.stop);
     backoff = std::min(backoff * 2, fc.opts.backoff_max);
   }
@@ -349,7 +361,8 @@ void run_esl(FeedContext fc) {
   std::vector<char> buf(64 * 1024);
   while (!*fc.stop) {
     Tcp tcp;
-    if (const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout); !err.empty()) {
+    if (const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout);
+        !err.empty()) {
       log->warn("cannot connect to {}: {}; retry in {} ms", fc.cfg.address, err, backoff.count());
       nap(backoff, *fc.stop);
       backoff = std::min(backoff * 2, fc.opts.backoff_max);
@@ -427,7 +440,8 @@ void run_queue_log(FeedContext fc) {
   topts.path = fc.cfg.path;
   if (auto it = fc.opts.positions.find(fc.cfg.name); it != fc.opts.positions.end()) {
     topts.start = QueueLogTail::parse(it->second);
-    if (!topts.start) log->warn("stored position '{}' not understood: following from the end", it->second);
+    if (!topts.start)
+      log->warn("stored position '{}' not understood: following from the end", it->second);
   }
   QueueLogTail tail(topts);
   std::string position;
@@ -481,7 +495,8 @@ bool parse_feed_restart(std::string_view json, m::Event& out) {
     return false;
   }
   double ts = 0;
-  if (!parse_decimal(json.substr(head.size(), json.size() - head.size() - 1), ts) || ts <= 0) return false;
+  if (!parse_decimal(json.substr(head.size(), json.size() - head.size() - 1), ts) || ts <= 0)
+    return false;
   out = m::Event{};
   out.type = m::EventType::feed_restart;
   out.ts = ts;
@@ -530,9 +545,12 @@ tl::expected<std::unique_ptr<FeedThreads>, std::string> start_feeds(
     fc.up = declare ? declare(fc.cfg.name) : std::make_shared<std::atomic<bool>>(false);
     fc.stop = &threads->impl_->stop;
     const std::string type = fc.cfg.type;
-    if (type == "ami") threads->impl_->threads.emplace_back(run_ami, std::move(fc));
-    else if (type == "esl") threads->impl_->threads.emplace_back(run_esl, std::move(fc));
-    else threads->impl_->threads.emplace_back(run_queue_log, std::move(fc));
+    if (type == "ami")
+      threads->impl_->threads.emplace_back(run_ami, std::move(fc));
+    else if (type == "esl")
+      threads->impl_->threads.emplace_back(run_esl, std::move(fc));
+    else
+      threads->impl_->threads.emplace_back(run_queue_log, std::move(fc));
   }
   return threads;
 }

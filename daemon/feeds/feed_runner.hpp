@@ -19,9 +19,8 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 #include <zmq.hpp>
 
 #include "callwatch/config/config.hpp"
@@ -41,7 +40,7 @@ struct FeedRunOptions {
   std::string endpoint = "inproc://callwatch-internal-feeds";  // engine's internal PULL
   std::size_t max_name_bytes = 256;
   std::chrono::milliseconds connect_timeout{5000};
-  std::chrono::milliseconds backoff_min{1000};   // reconnect delay, doubled per failure
+  std::chrono::milliseconds backoff_min{1000};  // reconnect delay, doubled per failure
   std::chrono::milliseconds backoff_max{60000};
   std::chrono::milliseconds ping_interval{20000};  // AMI keepalive; no answer in 2x: reconnect
   std::chrono::milliseconds poll_interval{200};    // queue_log

@@ -40,8 +40,8 @@ bool QueueLogTail::open_file(bool first) {
   skip_to_newline_ = false;
   const auto size = static_cast<std::uint64_t>(st.st_size);
   if (first) {
-    if (opts_.start && (opts_.start->dev == 0 || opts_.start->dev == dev_) && opts_.start->ino == ino_ &&
-        opts_.start->offset <= size) {
+    if (opts_.start && (opts_.start->dev == 0 || opts_.start->dev == dev_) &&
+        opts_.start->ino == ino_ && opts_.start->offset <= size) {
       offset_ = opts_.start->offset;
     } else if (!opts_.from_beginning) {
       offset_ = size;
@@ -161,7 +161,8 @@ std::optional<QueueLogTail::Position> QueueLogTail::parse(std::string_view text)
     out = v;
     return true;
   };
-  if (!num(text.substr(0, colon), p.ino) || !num(text.substr(colon + 1), p.offset)) return std::nullopt;
+  if (!num(text.substr(0, colon), p.ino) || !num(text.substr(colon + 1), p.offset))
+    return std::nullopt;
   return p;
 }
 

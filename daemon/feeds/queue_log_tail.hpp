@@ -23,8 +23,8 @@ class QueueLogTail {
   };
   struct Options {
     std::string path;
-    std::optional<Position> start;        // resume here when the inode matches
-    bool from_beginning = false;          // first open reads the whole file (tests, backfill)
+    std::optional<Position> start;           // resume here when the inode matches
+    bool from_beginning = false;             // first open reads the whole file (tests, backfill)
     std::size_t max_line_bytes = 64 * 1024;  // longer lines are cut there (the parser rejects)
   };
   using LineFn = std::function<void(std::string_view line)>;
@@ -60,7 +60,7 @@ class QueueLogTail {
   bool opened_once_ = false;
   bool missing_at_start_ = false;  // absent at the first poll: everything in it later is new
   std::uint64_t dev_ = 0, ino_ = 0;
-  std::uint64_t offset_ = 0;      // bytes consumed from the current file
+  std::uint64_t offset_ = 0;  // bytes consumed from the current file
   std::uint64_t line_end_ = 0;
   std::string partial_;           // bytes after the last newline
   bool skip_to_newline_ = false;  // started mid-line (from the end): drop up to the next newline

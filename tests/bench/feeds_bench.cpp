@@ -2,11 +2,11 @@
 // queue_log: the line parser), against splitting the same bytes into lines and `name: value` /
 // `|` fields only, in the same run. Input: the story captures of tests/data/story repeated with
 // fresh call ids until a few MB.
+#include <fmt/format.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "bench.hpp"
 #include "feeds/ami_framer.hpp"
@@ -20,7 +20,8 @@ namespace callwatch::bench {
 namespace {
 
 std::string story(const char* name) {
-  std::ifstream in(std::string(CALLWATCH_SOURCE_DIR) + "/tests/data/story/" + name, std::ios::binary);
+  std::ifstream in(std::string(CALLWATCH_SOURCE_DIR) + "/tests/data/story/" + name,
+                   std::ios::binary);
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -51,7 +52,9 @@ double split_only(std::string_view data, std::string_view sep) {
     std::size_t eol = data.find('\n', pos);
     if (eol == std::string_view::npos) eol = data.size();
     std::string_view l = data.substr(pos, eol - pos);
-    for (std::size_t f = 0, at; (at = l.find(sep, f)) != std::string_view::npos; f = at + sep.size()) ++n;
+    for (std::size_t f = 0, at; (at = l.find(sep, f)) != std::string_view::npos;
+         f = at + sep.size())
+      ++n;
     pos = eol + 1;
   }
   const double s = seconds_since(t0);
@@ -80,7 +83,8 @@ std::vector<Figure> bench_feeds(const BenchConfig& cfg, const Corpus&) {
   const std::string esl_story = story("story.esl");
   const std::string ql_story = story("story.queue_log");
   if (ami_story.empty() || esl_story.empty() || ql_story.empty()) {
-    fmt::print(stderr, "feeds: tests/data/story not found under {}: skipped\n", CALLWATCH_SOURCE_DIR);
+    fmt::print(stderr, "feeds: tests/data/story not found under {}: skipped\n",
+               CALLWATCH_SOURCE_DIR);
     return out;
   }
 
@@ -109,7 +113,8 @@ std::vector<Figure> bench_feeds(const BenchConfig& cfg, const Corpus&) {
   {  // ESL: the snapshot once, then the events again and again.
     const auto first_event = esl_story.find("Content-Type: text/event-plain");
     const auto head_end = esl_story.rfind("Content-Length:", first_event);
-    const std::string data = repeat(esl_story.substr(0, head_end), esl_story.substr(head_end), copies);
+    const std::string data =
+        repeat(esl_story.substr(0, head_end), esl_story.substr(head_end), copies);
     const auto subject = [&] {
       daemon::FeedSink sink;
       sink.event = [](const metrics::Event&) {};
@@ -142,10 +147,11 @@ std::vector<Figure> bench_feeds(const BenchConfig& cfg, const Corpus&) {
       return seconds_since(t0);
     };
     const Timing t = measure(cfg.reps, subject, [&] { return split_only(data, "|"); });
-    out.push_back(figure("feeds_parse_queue_log", data.size(), t,
-                         fmt::format("{:.1f} MB of queue_log (story x{}), QueueLogParser vs lines + "
-                                     "'|' split",
-                                     static_cast<double>(data.size()) / 1e6, copies * 4)));
+    out.push_back(
+        figure("feeds_parse_queue_log", data.size(), t,
+               fmt::format("{:.1f} MB of queue_log (story x{}), QueueLogParser vs lines + "
+                           "'|' split",
+                           static_cast<double>(data.size()) / 1e6, copies * 4)));
   }
   return out;
 }

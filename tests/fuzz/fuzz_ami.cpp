@@ -30,8 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string err;
     cd::replay_ami_json(in, tr, err);
   } else {
-    cd::AmiFramer framer(cd::AmiFramer::Options{.max_line_bytes = 512, .max_headers = 64, .max_message_bytes = 4096});
-    auto cb = [&](const cd::AmiMessage& m) { tr.on_message(m, m.headers.size() % 2 ? 1.0e9 : callwatch::metrics::kNoValue); };
+    cd::AmiFramer framer(cd::AmiFramer::Options{
+        .max_line_bytes = 512, .max_headers = 64, .max_message_bytes = 4096});
+    auto cb = [&](const cd::AmiMessage& m) {
+      tr.on_message(m, m.headers.size() % 2 ? 1.0e9 : callwatch::metrics::kNoValue);
+    };
     for (std::size_t i = 0; i < in.size(); i += chunk) framer.feed(in.substr(i, chunk), cb);
     framer.finish(cb);
   }

@@ -21,6 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!r2) __builtin_trap();
   const auto& a = **r;
   const auto& b = **r2;
-  if (a.type != b.type || a.call != b.call || a.queue != b.queue || a.agent != b.agent) __builtin_trap();
+  if (a.type != b.type || a.call != b.call || a.queue != b.queue || a.agent != b.agent)
+    __builtin_trap();
   return 0;
 }

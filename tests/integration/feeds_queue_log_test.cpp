@@ -2,10 +2,9 @@
 // written while it runs, rotated in the middle and left with a half-written line for a moment;
 // events arrive over the inproc hand-off and must give the story's KPIs
 // (tests/data/story/make_story.py).
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "callwatch/metrics/engine.hpp"
@@ -26,7 +24,8 @@ namespace m = callwatch::metrics;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-TEST_CASE("queue_log feed: follows a file through rotation and partial lines", "[feed][queue_log][live]") {
+TEST_CASE("queue_log feed: follows a file through rotation and partial lines",
+          "[feed][queue_log][live]") {
   std::ifstream in(std::string(CALLWATCH_TEST_DATA) + "/story/story.queue_log");
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l + "\n");
@@ -54,9 +53,9 @@ TEST_CASE("queue_log feed: follows a file through rotation and partial lines", "
   o.poll_interval = 20ms;
   o.idle_flush = 100ms;
   std::shared_ptr<std::atomic<bool>> up;
-  auto threads = cd::start_feeds(ctx, {f}, [&](const std::string&) {
-    return up = std::make_shared<std::atomic<bool>>(false);
-  }, o);
+  auto threads = cd::start_feeds(
+      ctx, {f}, [&](const std::string&) { return up = std::make_shared<std::atomic<bool>>(false); },
+      o);
   REQUIRE(threads.has_value());
   std::this_thread::sleep_for(100ms);  // the tailer takes the end of the file
 

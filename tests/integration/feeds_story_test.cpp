@@ -2,7 +2,6 @@
 // make_story.py) gives the same KPIs through `callwatchd report`'s replay. The numbers are worked
 // out by hand from the story (make_story.py docstring), not taken from a run.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -59,8 +58,8 @@ TEST_CASE("queue_log, AMI and ESL tell the same story and give the same KPIs", "
     CHECK(q.timed_out == 1);
     CHECK(q.exited_empty == 0);
     CHECK(q.exited_key == 0);
-    CHECK(q.answered_within_sl == 1);   // 15 <= T = 20; 45 is not
-    CHECK(q.abandoned_within_sl == 1);  // 3 <= 20
+    CHECK(q.answered_within_sl == 1);             // 15 <= T = 20; 45 is not
+    CHECK(q.abandoned_within_sl == 1);            // 3 <= 20
     CHECK(q.answer_wait_sum == Approx(15 + 45));  // ASA 30
     CHECK(q.handled == 2);
     CHECK(q.handle_sum == Approx(120 + 60));  // AHT 90, talk only

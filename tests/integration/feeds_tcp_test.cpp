@@ -3,16 +3,16 @@
 // the connection mid-message and accept the reconnect. Events arrive over the real inproc
 // ZeroMQ hand-off and are applied to a metrics::Engine; the numbers are the story's
 // (tests/data/story/make_story.py) or worked out in the comments.
-#include <catch2/catch.hpp>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <simdjson.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -22,12 +22,9 @@
 #include <string>
 #include <thread>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "callwatch/metrics/engine.hpp"
-#include <simdjson.h>
-
 #include "feeds/ami_capture.hpp"
 #include "feeds/feed_runner.hpp"
 #include "feeds/native_parser.hpp"
@@ -151,8 +148,7 @@ struct EngineSide {
   std::uint64_t restarts = 0;
   double last = 0;
 
-  EngineSide(zmq::context_t& ctx, const std::string& endpoint)
-      : pull(ctx, zmq::socket_type::pull) {
+  EngineSide(zmq::context_t& ctx, const std::string& endpoint) : pull(ctx, zmq::socket_type::pull) {
     pull.bind(endpoint);
   }
   // Receives until `until()` holds or the deadline passes.
@@ -195,7 +191,7 @@ struct EngineSide {
 };
 
 cf::FeedConfig feed(const char* name, const char* type, const std::string& address,
-                   const std::string& cred) {
+                    const std::string& cred) {
   cf::FeedConfig f;
   f.name = name;
   f.type = type;
@@ -259,7 +255,9 @@ TEST_CASE("AMI client: logs in, replays the story split at awkward offsets, same
   REQUIRE(threads.has_value());
   // The story ends with Bob's unpause: the 8th agent_state (2 from QueueStatus, ringing x3,
   // on_call... are not counted here) -> wait for the last event, the unpause at t0+460.
-  side.receive([&] { return !side.json.empty() && side.json.back().find("1767600460") != std::string::npos; });
+  side.receive([&] {
+    return !side.json.empty() && side.json.back().find("1767600460") != std::string::npos;
+  });
   CHECK(up->load());
   done = true;
   (*threads)->stop();
@@ -272,12 +270,14 @@ TEST_CASE("AMI client: logs in, replays the story split at awkward offsets, same
   CHECK(side.restarts == 0);
 }
 
-TEST_CASE("AMI client: a disconnect mid-message and a reconnect rebuild from QueueStatus "
-          "without double counting",
-          "[feed][ami][tcp]") {
+TEST_CASE(
+    "AMI client: a disconnect mid-message and a reconnect rebuild from QueueStatus "
+    "without double counting",
+    "[feed][ami][tcp]") {
   auto ev = [](std::string_view name, int ts, std::string_view rest) {
-    return "Event: " + std::string(name) + "\r\nPrivilege: agent,all\r\nTimestamp: " +
-           std::to_string(ts) + ".000000\r\n" + std::string(rest) + "\r\n";
+    return "Event: " + std::string(name) +
+           "\r\nPrivilege: agent,all\r\nTimestamp: " + std::to_string(ts) + ".000000\r\n" +
+           std::string(rest) + "\r\n";
   };
   std::vector<std::string> logins;
   std::atomic<bool> done{false};
@@ -295,7 +295,9 @@ TEST_CASE("AMI client: a disconnect mid-message and a reconnect rebuild from Que
       s += ev("QueueCallerJoin", 100, "Queue: sales\r\nUniqueid: 100.1\r\n");
       s += ev("QueueCallerJoin", 101, "Queue: sales\r\nUniqueid: 100.2\r\n");
       s += ev("QueueCallerJoin", 102, "Queue: sales\r\nUniqueid: 100.3\r\n");
-      s += ev("AgentConnect", 110, "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: 10\r\n");
+      s += ev("AgentConnect", 110,
+              "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: "
+              "10\r\n");
       s += "Event: QueueCallerAbandon\r\nQueue: sa";  // the connection drops mid-header
       send_split(fd, s);
       std::this_thread::sleep_for(50ms);
@@ -303,12 +305,20 @@ TEST_CASE("AMI client: a disconnect mid-message and a reconnect rebuild from Que
     }
     // While down: 100.2 abandoned (unseen), 100.4 joined, 100.3 still waits.
     s += "Event: QueueParams\r\nQueue: sales\r\nActionID: cw-qs-2\r\n\r\n";
-    s += "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 100.3\r\nWait: 98\r\nActionID: cw-qs-2\r\n\r\n";
-    s += "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 100.4\r\nWait: 20\r\nActionID: cw-qs-2\r\n\r\n";
+    s += "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 100.3\r\nWait: 98\r\nActionID: "
+         "cw-qs-2\r\n\r\n";
+    s += "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 100.4\r\nWait: 20\r\nActionID: "
+         "cw-qs-2\r\n\r\n";
     s += "Event: QueueStatusComplete\r\nTimestamp: 200.000000\r\nActionID: cw-qs-2\r\n\r\n";
-    s += ev("AgentComplete", 205, "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: 10\r\nTalkTime: 95\r\nReason: agent\r\n");
-    s += ev("AgentConnect", 206, "Queue: sales\r\nUniqueid: 100.3\r\nInterface: PJSIP/2\r\nMemberName: B\r\nHoldTime: 104\r\n");
-    s += ev("AgentConnect", 207, "Queue: sales\r\nUniqueid: 100.4\r\nInterface: PJSIP/3\r\nMemberName: C\r\nHoldTime: 26\r\n");
+    s += ev("AgentComplete", 205,
+            "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: "
+            "10\r\nTalkTime: 95\r\nReason: agent\r\n");
+    s += ev("AgentConnect", 206,
+            "Queue: sales\r\nUniqueid: 100.3\r\nInterface: PJSIP/2\r\nMemberName: B\r\nHoldTime: "
+            "104\r\n");
+    s += ev("AgentConnect", 207,
+            "Queue: sales\r\nUniqueid: 100.4\r\nInterface: PJSIP/3\r\nMemberName: C\r\nHoldTime: "
+            "26\r\n");
     send_split(fd, s);
     hold_open(fd, done);
   });
@@ -316,15 +326,18 @@ TEST_CASE("AMI client: a disconnect mid-message and a reconnect rebuild from Que
   zmq::context_t ctx;
   const std::string ep = "inproc://feeds-tcp-ami-reconnect";
   EngineSide side(ctx, ep);
-  auto threads = cd::start_feeds(
-      ctx, {feed("pbx", "ami", server.address(), cred)},
-      {}, fast_options(ep));
+  auto threads =
+      cd::start_feeds(ctx, {feed("pbx", "ami", server.address(), cred)}, {}, fast_options(ep));
   REQUIRE(threads.has_value());
   side.receive([&] { return side.json.size() >= 10; });
   done = true;
   (*threads)->stop();
   ::unlink(cred.c_str());
-  INFO([&] { std::string s; for (auto& j : side.json) s += j + "\n"; return s; }());
+  INFO([&] {
+    std::string s;
+    for (auto& j : side.json) s += j + "\n";
+    return s;
+  }());
   CHECK(server.connections() == 2);
   REQUIRE(logins.size() == 2);
   CHECK(logins[1].find("ActionID: cw-login-2") != std::string::npos);
@@ -341,12 +354,12 @@ TEST_CASE("AMI client: a disconnect mid-message and a reconnect rebuild from Que
   CHECK(side.count("call_enqueued") == 5);  // 3 joins, 100.3 entered again, 100.4 from the list
 }
 
-TEST_CASE("AMI credentials readable by everyone are refused before connecting", "[feed][ami][tcp]") {
+TEST_CASE("AMI credentials readable by everyone are refused before connecting",
+          "[feed][ami][tcp]") {
   const std::string cred = credentials_file("username = a\nsecret = b\n", 0644);
   zmq::context_t ctx;
-  auto threads = cd::start_feeds(
-      ctx, {feed("pbx", "ami", "127.0.0.1:1", cred)}, {},
-      fast_options("inproc://unused"));
+  auto threads = cd::start_feeds(ctx, {feed("pbx", "ami", "127.0.0.1:1", cred)}, {},
+                                 fast_options("inproc://unused"));
   ::unlink(cred.c_str());
   REQUIRE_FALSE(threads.has_value());
   CHECK(threads.error().find("readable by every user") != std::string::npos);
@@ -361,7 +374,8 @@ TEST_CASE("ESL client: auth, snapshot commands, the story's plain events split a
   // Live, the snapshot applies at the subscription reply, stamped with the local clock; the
   // story's events are stamped in January 2026. Without that reply the snapshot waits for the
   // first event and takes its time, as in a replay, so the agents' spans line up.
-  const std::string listener = "Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n";
+  const std::string listener =
+      "Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n";
   REQUIRE(story.find(listener) != std::string::npos);
   story.erase(story.find(listener), listener.size());
   std::string auth;
@@ -376,11 +390,12 @@ TEST_CASE("ESL client: auth, snapshot commands, the story's plain events split a
   zmq::context_t ctx;
   const std::string ep = "inproc://feeds-tcp-esl-story";
   EngineSide side(ctx, ep);
-  auto threads = cd::start_feeds(
-      ctx, {feed("fs1", "esl", server.address(), cred)},
-      {}, fast_options(ep));
+  auto threads =
+      cd::start_feeds(ctx, {feed("fs1", "esl", server.address(), cred)}, {}, fast_options(ep));
   REQUIRE(threads.has_value());
-  side.receive([&] { return !side.json.empty() && side.json.back().find("1767600460") != std::string::npos; });
+  side.receive([&] {
+    return !side.json.empty() && side.json.back().find("1767600460") != std::string::npos;
+  });
   done = true;
   (*threads)->stop();
   ::unlink(cred.c_str());
@@ -419,7 +434,8 @@ std::string json_capture_as_text(const std::string& json) {
     out += "Event: " + std::string(ev) + "\r\n";
     for (auto field : obj) {
       std::string_view v;
-      if (field.key == "Event" || field.key == "content" || field.value.get_string().get(v)) continue;
+      if (field.key == "Event" || field.key == "content" || field.value.get_string().get(v))
+        continue;
       out += std::string(field.key) + ": " + std::string(v) + "\r\n";
     }
     out += "\r\n";
@@ -441,7 +457,8 @@ std::vector<std::string> live_events(const std::string& bytes, std::size_t expec
   static int serial = 0;
   const std::string ep = "inproc://feeds-tcp-capture-" + std::to_string(++serial);
   EngineSide side(ctx, ep);
-  auto threads = cd::start_feeds(ctx, {feed("pbx", "ami", server.address(), cred)}, {}, fast_options(ep));
+  auto threads =
+      cd::start_feeds(ctx, {feed("pbx", "ami", server.address(), cred)}, {}, fast_options(ep));
   REQUIRE(threads.has_value());
   side.receive([&] { return sent && side.json.size() >= expected; });
   side.receive([] { return false; }, 1s);  // anything extra would show here
@@ -470,7 +487,8 @@ TEST_CASE("every real AMI capture sent by a TCP server gives the live client the
     const bool json = raw[0] == '[';
     // A capture that starts mid-connection gets the banner the live server would have sent.
     std::string bytes = json ? json_capture_as_text(raw) : raw;
-    if (bytes.rfind("Asterisk Call Manager/", 0) != 0) bytes = "Asterisk Call Manager/1.3\r\n" + bytes;
+    if (bytes.rfind("Asterisk Call Manager/", 0) != 0)
+      bytes = "Asterisk Call Manager/1.3\r\n" + bytes;
     std::vector<std::string> offline;
     cd::FeedSink sink;
     sink.event = [&](const m::Event& e) {
@@ -480,7 +498,8 @@ TEST_CASE("every real AMI capture sent by a TCP server gives the live client the
     };
     // The replay reads the original file (the JSON path for cacofonisk), the live client the
     // bytes on the wire: both must agree.
-    auto st = cd::replay_ami_texts({{f, json ? std::string_view(raw) : std::string_view(bytes)}}, {}, sink);
+    auto st = cd::replay_ami_texts({{f, json ? std::string_view(raw) : std::string_view(bytes)}},
+                                   {}, sink);
     REQUIRE(st.has_value());
     const auto live = live_events(bytes, offline.size());
     CHECK(without_ts(live) == without_ts(offline));

@@ -1,8 +1,9 @@
 // AMI framing and translation: the real captures of tests/data/samples (panoramisk = Asterisk 11
 // text, cacofonisk = Asterisk 13 JSON arrays) and one hand-written scenario per pitfall of
 // FEED-SPEC section 5. Expected events are read off the input by hand (see each comment).
-#include <catch2/catch.hpp>
+#include "feeds/ami_translator.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <deque>
 #include <string>
@@ -12,7 +13,6 @@
 #include "feed_test_util.hpp"
 #include "feeds/ami_capture.hpp"
 #include "feeds/ami_framer.hpp"
-#include "feeds/ami_translator.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;
@@ -123,8 +123,8 @@ TEST_CASE("CRLF, a split inside CRLF and inside a header give the same block", "
     CHECK(msgs[0].kind == cd::AmiKind::banner);
     CHECK(msgs[0].version == "2.10.4");
     CHECK(msgs[1].kind == cd::AmiKind::event);
-    CHECK(msgs[1].get("queue") == "sales");           // names compare case-insensitively
-    CHECK(msgs[1].get("AccountCode").empty());         // empty value keeps its space: trimmed
+    CHECK(msgs[1].get("queue") == "sales");                  // names compare case-insensitively
+    CHECK(msgs[1].get("AccountCode").empty());               // empty value keeps its space: trimmed
     CHECK(msgs[1].get("Value") == "sip:201@10.0.0.1:5060");  // split at the first ": " only
   }
 }
@@ -152,8 +152,10 @@ TEST_CASE("Response: Follows is read raw up to --END COMMAND--", "[feed][ami]") 
   CHECK(follows[1]->output[0].rfind("Asterisk 11.11.0", 0) == 0);
 }
 
-TEST_CASE("#### annotations are skipped; a banner mid-block starts a connection, the cut block is dropped",
-          "[feed][ami]") {
+TEST_CASE(
+    "#### annotations are skipped; a banner mid-block starts a connection, the cut block is "
+    "dropped",
+    "[feed][ami]") {
   const std::string bytes =
       "Asterisk Call Manager/1.3\nEvent: FullyBooted\nStatus: Fully Booted\n\n"
       "Event: Hangup\nUniqueid: 1.1\n"  // cut by the disconnect: no blank line
@@ -239,9 +241,9 @@ TEST_CASE("panoramisk unpause: three identical statuses count once (P11), then u
 
 TEST_CASE("panoramisk login, ping, logoff and command captures carry no queue events",
           "[feed][ami][samples]") {
-  for (const char* f : {"login_ok.ami", "login_failed.ami", "login_md5.ami", "logoff.ami",
-                        "ping.ami", "queue_add.ami", "command_core_show_version.ami",
-                        "rasterisk_command.ami"}) {
+  for (const char* f :
+       {"login_ok.ami", "login_failed.ami", "login_md5.ami", "logoff.ami", "ping.ami",
+        "queue_add.ami", "command_core_show_version.ami", "rasterisk_command.ami"}) {
     Run r;
     r.text(read_file(data_path(std::string("samples/panoramisk/") + f)));
     r.done();
@@ -251,11 +253,13 @@ TEST_CASE("panoramisk login, ping, logoff and command captures carry no queue ev
   }
 }
 
-TEST_CASE("cacofonisk caller cancel: QueueCallerAbandon without QUEUESTATUS is an inferred "
-          "abandon with the stated HoldTime",
-          "[feed][ami][samples]") {
+TEST_CASE(
+    "cacofonisk caller cancel: QueueCallerAbandon without QUEUESTATUS is an inferred "
+    "abandon with the stated HoldTime",
+    "[feed][ami][samples]") {
   Recorder rec;
-  auto st = cd::replay_ami_files({data_path("samples/cacofonisk/queue_a_cancel.json")}, {}, rec.sink());
+  auto st =
+      cd::replay_ami_files({data_path("samples/cacofonisk/queue_a_cancel.json")}, {}, rec.sink());
   REQUIRE(st);
   INFO(rec.all());
   // One QueueCallerAbandon (HoldTime 11, queue 670100-540100), no QueueCallerJoin recorded, no
@@ -273,13 +277,15 @@ TEST_CASE("cacofonisk caller cancel: QueueCallerAbandon without QUEUESTATUS is a
   CHECK(st->events_in == 35);
 }
 
-TEST_CASE("cacofonisk answered, group, blind and attended transfer captures: no queue events "
-          "recorded, nothing counted",
-          "[feed][ami][samples]") {
-  for (const char* f : {"queue_simple.json", "queue_group.json", "queue_blind_xfer.json",
-                        "queue_attn_xfer.json"}) {
+TEST_CASE(
+    "cacofonisk answered, group, blind and attended transfer captures: no queue events "
+    "recorded, nothing counted",
+    "[feed][ami][samples]") {
+  for (const char* f :
+       {"queue_simple.json", "queue_group.json", "queue_blind_xfer.json", "queue_attn_xfer.json"}) {
     Recorder rec;
-    auto st = cd::replay_ami_files({data_path(std::string("samples/cacofonisk/") + f)}, {}, rec.sink());
+    auto st =
+        cd::replay_ami_files({data_path(std::string("samples/cacofonisk/") + f)}, {}, rec.sink());
     INFO(f);
     REQUIRE(st);
     CHECK(rec.events.empty());
@@ -302,12 +308,21 @@ TEST_CASE("P1-P3: Leave is not an outcome, AgentConnect answers, ring time is ms
           "[feed][ami][pitfall]") {
   Run r;
   std::string s = "Asterisk Call Manager/2.10.4\r\n";
-  s += ev("QueueCallerJoin", 1000, "Queue: sales\r\nUniqueid: 1000.1\r\nCallerIDNum: 555\r\nPosition: 1\r\n");
-  s += ev("AgentCalled", 1001, "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/201\r\nMemberName: Alice\r\n");
-  s += ev("AgentRingNoAnswer", 1006, "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/201\r\nMemberName: Alice\r\nRingTime: 5000\r\n");
-  s += ev("QueueCallerLeave", 1012, "Queue: sales\r\nUniqueid: 1000.1\r\nPosition: 1\r\nCount: 0\r\n");
-  s += ev("AgentConnect", 1012, "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/202\r\nMemberName: Bob\r\nHoldTime: 12\r\nRingTime: 3\r\n");
-  s += ev("AgentComplete", 1072, "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/202\r\nMemberName: Bob\r\nHoldTime: 12\r\nTalkTime: 60\r\nReason: caller\r\n");
+  s += ev("QueueCallerJoin", 1000,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nCallerIDNum: 555\r\nPosition: 1\r\n");
+  s += ev("AgentCalled", 1001,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/201\r\nMemberName: Alice\r\n");
+  s += ev("AgentRingNoAnswer", 1006,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/201\r\nMemberName: "
+          "Alice\r\nRingTime: 5000\r\n");
+  s += ev("QueueCallerLeave", 1012,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nPosition: 1\r\nCount: 0\r\n");
+  s += ev("AgentConnect", 1012,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/202\r\nMemberName: "
+          "Bob\r\nHoldTime: 12\r\nRingTime: 3\r\n");
+  s += ev("AgentComplete", 1072,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/202\r\nMemberName: "
+          "Bob\r\nHoldTime: 12\r\nTalkTime: 60\r\nReason: caller\r\n");
   r.text(s);
   r.done();
   INFO(r.rec.all());
@@ -372,7 +387,8 @@ TEST_CASE("P4: QUEUESTATUS decides; without it the outcome is inferred", "[feed]
   SECTION("a Leave with neither abandon nor answer within 2 s is an inferred key exit") {
     Run r;
     std::string s = "Asterisk Call Manager/2.10.4\r\n";
-    s += ev("AgentCalled", 3999, "Queue: sales\r\nUniqueid: 3999.9\r\nInterface: PJSIP/9\r\nMemberName: Z\r\n");
+    s += ev("AgentCalled", 3999,
+            "Queue: sales\r\nUniqueid: 3999.9\r\nInterface: PJSIP/9\r\nMemberName: Z\r\n");
     s += ev("QueueCallerJoin", 4000, "Queue: sales\r\nUniqueid: 4000.1\r\n");
     s += ev("QueueCallerLeave", 4009, "Queue: sales\r\nUniqueid: 4000.1\r\n");
     s += ev("PeerStatus", 4015, "Peer: PJSIP/9\r\n");
@@ -417,9 +433,13 @@ TEST_CASE("P7: an interface learned from QueueMemberStatus names the agent later
           "[feed][ami][pitfall]") {
   Run r;
   std::string s = "Asterisk Call Manager/2.10.4\r\n";
-  s += ev("QueueMemberStatus", 100, "Queue: sales\r\nInterface: PJSIP/201\r\nMemberName: Li Lei\r\nStatus: 1\r\nPaused: 0\r\nInCall: 0\r\n");
+  s += ev("QueueMemberStatus", 100,
+          "Queue: sales\r\nInterface: PJSIP/201\r\nMemberName: Li Lei\r\nStatus: 1\r\nPaused: "
+          "0\r\nInCall: 0\r\n");
   // An event naming only the interface (MemberName = interface when none configured).
-  s += ev("AgentRingNoAnswer", 110, "Queue: sales\r\nUniqueid: 110.1\r\nInterface: PJSIP/201\r\nMemberName: PJSIP/201\r\nRingTime: 15000\r\n");
+  s += ev("AgentRingNoAnswer", 110,
+          "Queue: sales\r\nUniqueid: 110.1\r\nInterface: PJSIP/201\r\nMemberName: "
+          "PJSIP/201\r\nRingTime: 15000\r\n");
   r.text(s);
   r.done();
   REQUIRE(r.rec.events.size() == 2);
@@ -431,14 +451,17 @@ TEST_CASE("P17: a QueueStatus answer interleaved with live events is routed by A
   Run r;
   r.tr.expect_queue_status("qs-1");
   std::string s = "Asterisk Call Manager/2.10.4\r\n";
-  s += "Response: Success\r\nActionID: qs-1\r\nEventList: start\r\nMessage: Queue status will follow\r\n\r\n";
+  s += "Response: Success\r\nActionID: qs-1\r\nEventList: start\r\nMessage: Queue status will "
+       "follow\r\n\r\n";
   s += "Event: QueueParams\r\nQueue: sales\r\nCalls: 1\r\nActionID: qs-1\r\n\r\n";
   s += ev("QueueCallerJoin", 4995, "Queue: sales\r\nUniqueid: 4995.1\r\n");  // asynchronous
   s += "Event: QueueEntry\r\nQueue: sales\r\nPosition: 1\r\nUniqueid: 4993.1\r\nWait: 7\r\n"
        "CallerIDNum: unknown\r\nActionID: qs-1\r\n\r\n";
   // Someone else's QueueStatus (another ActionID) must not be applied by this client.
-  s += "Event: QueueEntry\r\nQueue: sales\r\nPosition: 1\r\nUniqueid: 9.9\r\nWait: 1\r\nActionID: other\r\n\r\n";
-  s += "Event: QueueStatusComplete\r\nTimestamp: 5000.0\r\nEventList: Complete\r\nListItems: 2\r\nActionID: qs-1\r\n\r\n";
+  s += "Event: QueueEntry\r\nQueue: sales\r\nPosition: 1\r\nUniqueid: 9.9\r\nWait: 1\r\nActionID: "
+       "other\r\n\r\n";
+  s += "Event: QueueStatusComplete\r\nTimestamp: 5000.0\r\nEventList: Complete\r\nListItems: "
+       "2\r\nActionID: qs-1\r\n\r\n";
   r.text(s);
   r.done();
   INFO(r.rec.all());
@@ -457,7 +480,9 @@ TEST_CASE("P12/P18: a reconnect rebuilds from QueueStatus without counting a vis
   s += ev("QueueCallerJoin", 100, "Queue: sales\r\nUniqueid: 100.1\r\n");
   s += ev("QueueCallerJoin", 101, "Queue: sales\r\nUniqueid: 100.2\r\n");
   s += ev("QueueCallerJoin", 102, "Queue: sales\r\nUniqueid: 100.3\r\n");
-  s += ev("AgentConnect", 110, "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: 10\r\n");
+  s += ev(
+      "AgentConnect", 110,
+      "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: 10\r\n");
   s += "#### DISCONNECT ####\r\n";
   // While down: 100.2 abandoned (unseen), 100.4 joined; 100.3 still waits.
   s += "Asterisk Call Manager/2.10.4\r\n";
@@ -465,9 +490,15 @@ TEST_CASE("P12/P18: a reconnect rebuilds from QueueStatus without counting a vis
   s += "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 100.3\r\nWait: 98\r\nActionID: b\r\n\r\n";
   s += "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 100.4\r\nWait: 20\r\nActionID: b\r\n\r\n";
   s += "Event: QueueStatusComplete\r\nTimestamp: 200.0\r\nActionID: b\r\n\r\n";
-  s += ev("AgentComplete", 205, "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: 10\r\nTalkTime: 95\r\nReason: agent\r\n");
-  s += ev("AgentConnect", 206, "Queue: sales\r\nUniqueid: 100.3\r\nInterface: PJSIP/2\r\nMemberName: B\r\nHoldTime: 104\r\n");
-  s += ev("AgentConnect", 206, "Queue: sales\r\nUniqueid: 100.4\r\nInterface: PJSIP/3\r\nMemberName: C\r\nHoldTime: 26\r\n");
+  s += ev("AgentComplete", 205,
+          "Queue: sales\r\nUniqueid: 100.1\r\nInterface: PJSIP/1\r\nMemberName: A\r\nHoldTime: "
+          "10\r\nTalkTime: 95\r\nReason: agent\r\n");
+  s += ev("AgentConnect", 206,
+          "Queue: sales\r\nUniqueid: 100.3\r\nInterface: PJSIP/2\r\nMemberName: B\r\nHoldTime: "
+          "104\r\n");
+  s += ev(
+      "AgentConnect", 206,
+      "Queue: sales\r\nUniqueid: 100.4\r\nInterface: PJSIP/3\r\nMemberName: C\r\nHoldTime: 26\r\n");
   r.text(s);
   r.done();
   INFO(r.rec.all());
@@ -486,14 +517,14 @@ TEST_CASE("P12/P18: a reconnect rebuilds from QueueStatus without counting a vis
   CHECK(snap.data_quality.restarts == 1);
 }
 
-TEST_CASE("names over the limit and non-numbers are rejected, never read as zero",
-          "[feed][ami]") {
+TEST_CASE("names over the limit and non-numbers are rejected, never read as zero", "[feed][ami]") {
   cd::AmiTranslatorOptions o;
   o.max_name_bytes = 16;
   Run r(o);
   std::string s = "Asterisk Call Manager/2.10.4\r\n";
   s += ev("QueueCallerJoin", 1, "Queue: a-very-long-queue-name-indeed\r\nUniqueid: 1.1\r\n");
-  s += ev("AgentConnect", 2, "Queue: q\r\nUniqueid: 1.2\r\nMemberName: A\r\nInterface: X/1\r\nHoldTime: ten\r\n");
+  s += ev("AgentConnect", 2,
+          "Queue: q\r\nUniqueid: 1.2\r\nMemberName: A\r\nInterface: X/1\r\nHoldTime: ten\r\n");
   s += ev("QueueCallerJoin", 3, "Queue: q\r\n");
   r.text(s);
   r.done();

@@ -1,8 +1,9 @@
 // FreeSWITCH event socket: framing by Content-Length, URL decoding and `_undef_` (P14), the
 // mod_callcenter mapping of FEED-SPEC 6.3 with P15/P16, snapshots and reconnects. Expected
 // events are read off the input by hand.
-#include <catch2/catch.hpp>
+#include "feeds/esl_translator.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,7 +11,6 @@
 #include "feed_test_util.hpp"
 #include "feeds/esl_capture.hpp"
 #include "feeds/esl_framer.hpp"
-#include "feeds/esl_translator.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;
@@ -28,7 +28,8 @@ std::string plain(const Headers& h) {
   std::string body;
   for (const auto& [k, v] : h) body += k + ": " + v + "\n";
   body += "\n";
-  return "Content-Length: " + std::to_string(body.size()) + "\nContent-Type: text/event-plain\n\n" + body;
+  return "Content-Length: " + std::to_string(body.size()) + "\nContent-Type: text/event-plain\n\n" +
+         body;
 }
 
 Headers cc(const std::string& action, long long ts, Headers more) {
@@ -41,7 +42,9 @@ Headers cc(const std::string& action, long long ts, Headers more) {
 }
 
 Headers member(const std::string& n, const std::string& queue = "support") {
-  return {{"CC-Queue", queue}, {"CC-Member-UUID", "m-" + n}, {"CC-Member-Session-UUID", "s-" + n},
+  return {{"CC-Queue", queue},
+          {"CC-Member-UUID", "m-" + n},
+          {"CC-Member-Session-UUID", "s-" + n},
           {"CC-Member-CID-Number", "555" + n}};
 }
 
@@ -86,8 +89,9 @@ TEST_CASE("ESL framing reads exactly Content-Length bytes, whatever the split", 
 
 TEST_CASE("a body holding blank lines is not cut at them", "[feed][esl]") {
   const std::string body = "line one\n\nline three\n\n";
-  const std::string bytes = "Content-Type: api/response\nContent-Length: " + std::to_string(body.size()) +
-                            "\n\n" + body + "Content-Type: command/reply\nReply-Text: +OK\n\n";
+  const std::string bytes =
+      "Content-Type: api/response\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body +
+      "Content-Type: command/reply\nReply-Text: +OK\n\n";
   std::vector<std::string> bodies;
   cd::EslFramer f;
   f.feed(bytes, [&](const cd::EslMessage& msg) { bodies.emplace_back(msg.body); });
@@ -118,19 +122,24 @@ TEST_CASE("answered call: wait from CC times, talk from bridge end, agent states
   Run r;
   std::string s = kAuth;
   s += plain(cc("member-queue-start", 100, member("1")));
-  s += plain(cc("agent-state-change", 101, {{"CC-Agent", "1001@default"}, {"CC-Agent-State", "Receiving"}}));
-  s += plain(cc("agent-state-change", 101, {{"CC-Agent", "1001@default"}, {"CC-Agent-State", "Receiving"}}));
-  s += plain(cc("bridge-agent-start", 108, join(member("1"), {{"CC-Agent", "1001@default"},
-                                                             {"CC-Agent-Answered-Time", "108"},
-                                                             {"CC-Member-Joined-Time", "100"}})));
-  s += plain(cc("bridge-agent-end", 190, join(member("1"), {{"CC-Agent", "1001@default"},
-                                                           {"CC-Agent-Answered-Time", "108"},
-                                                           {"CC-Bridge-Terminated-Time", "190"}})));
-  s += plain(cc("member-queue-end", 190, join(member("1"), {{"CC-Cause", "Terminated"},
-                                                           {"CC-Agent", "1001@default"},
-                                                           {"CC-Member-Joined-Time", "100"},
-                                                           {"CC-Member-Leaving-Time", "190"},
-                                                           {"Channel-Call-State", "HANGUP"}})));
+  s += plain(cc("agent-state-change", 101,
+                {{"CC-Agent", "1001@default"}, {"CC-Agent-State", "Receiving"}}));
+  s += plain(cc("agent-state-change", 101,
+                {{"CC-Agent", "1001@default"}, {"CC-Agent-State", "Receiving"}}));
+  s += plain(cc("bridge-agent-start", 108,
+                join(member("1"), {{"CC-Agent", "1001@default"},
+                                   {"CC-Agent-Answered-Time", "108"},
+                                   {"CC-Member-Joined-Time", "100"}})));
+  s += plain(cc("bridge-agent-end", 190,
+                join(member("1"), {{"CC-Agent", "1001@default"},
+                                   {"CC-Agent-Answered-Time", "108"},
+                                   {"CC-Bridge-Terminated-Time", "190"}})));
+  s += plain(cc("member-queue-end", 190,
+                join(member("1"), {{"CC-Cause", "Terminated"},
+                                   {"CC-Agent", "1001@default"},
+                                   {"CC-Member-Joined-Time", "100"},
+                                   {"CC-Member-Leaving-Time", "190"},
+                                   {"Channel-Call-State", "HANGUP"}})));
   r.bytes(s);
   r.done();
   INFO(r.rec.all());
@@ -150,7 +159,8 @@ TEST_CASE("answered call: wait from CC times, talk from bridge end, agent states
 TEST_CASE("P16: BREAK_OUT is an abandon only when the caller is gone", "[feed][esl][pitfall]") {
   auto end = [](const std::string& n, Headers leg) {
     return plain(cc("member-queue-end", 210,
-                    join(join(member(n), {{"CC-Cause", "Cancel"}, {"CC-Cancel-Reason", "BREAK_OUT"},
+                    join(join(member(n), {{"CC-Cause", "Cancel"},
+                                          {"CC-Cancel-Reason", "BREAK_OUT"},
                                           {"CC-Member-Joined-Time", "200"},
                                           {"CC-Member-Leaving-Time", "210"}}),
                          leg)));
@@ -158,10 +168,13 @@ TEST_CASE("P16: BREAK_OUT is an abandon only when the caller is gone", "[feed][e
   Run r;
   std::string s = kAuth;
   s += end("1", {{"Channel-Call-State", "HANGUP"}, {"Answer-State", "hangup"}});
-  s += end("2", {{"Channel-Call-State", "ACTIVE"}, {"Answer-State", "answered"},
+  s += end("2", {{"Channel-Call-State", "ACTIVE"},
+                 {"Answer-State", "answered"},
                  {"Caller-Destination-Number", "8000"}});
   s += end("3", {});
-  s += plain({{"Event-Name", "CHANNEL_HANGUP"}, {"Unique-ID", "s-4"}, {"Event-Date-Timestamp", "209000000"}});
+  s += plain({{"Event-Name", "CHANNEL_HANGUP"},
+              {"Unique-ID", "s-4"},
+              {"Event-Date-Timestamp", "209000000"}});
   s += end("4", {});
   r.bytes(s);
   r.done();
@@ -185,10 +198,11 @@ TEST_CASE("cancel reasons map to timeout, empty and key exits", "[feed][esl]") {
   const char* reasons[] = {"TIMEOUT", "NO_AGENT_TIMEOUT", "EXIT_WITH_KEY"};
   int n = 0;
   for (const char* reason : reasons) {
-    s += plain(cc("member-queue-end", 300, join(member(std::to_string(++n)),
-                                               {{"CC-Cause", "Cancel"}, {"CC-Cancel-Reason", reason},
-                                                {"CC-Member-Joined-Time", "240"},
-                                                {"CC-Member-Leaving-Time", "300"}})));
+    s += plain(cc("member-queue-end", 300,
+                  join(member(std::to_string(++n)), {{"CC-Cause", "Cancel"},
+                                                     {"CC-Cancel-Reason", reason},
+                                                     {"CC-Member-Joined-Time", "240"},
+                                                     {"CC-Member-Leaving-Time", "300"}})));
   }
   r.bytes(s);
   r.done();
@@ -204,10 +218,11 @@ TEST_CASE("bridge-agent-fail: a no-answer unless the caller left or another agen
   Run r;
   std::string s = kAuth;
   auto fail = [&](const char* cause, const char* agent, const char* aborted) {
-    s += plain(cc("bridge-agent-fail", 320, join(member("1"), {{"CC-Agent", agent},
-                                                              {"CC-Hangup-Cause", cause},
-                                                              {"CC-Agent-Called-Time", "300"},
-                                                              {"CC-Agent-Aborted-Time", aborted}})));
+    s += plain(cc("bridge-agent-fail", 320,
+                  join(member("1"), {{"CC-Agent", agent},
+                                     {"CC-Hangup-Cause", cause},
+                                     {"CC-Agent-Called-Time", "300"},
+                                     {"CC-Agent-Aborted-Time", aborted}})));
   };
   fail("NO_ANSWER", "a", "320");
   fail("LOSE_RACE", "b", "305");
@@ -222,14 +237,18 @@ TEST_CASE("bridge-agent-fail: a no-answer unless the caller left or another agen
   CHECK(r.rec.events[1].event.ring_ms == 0);  // refused at once: the engine counts it apart
 }
 
-TEST_CASE("P15: status On Break repeated counts one pause; Available ends it", "[feed][esl][pitfall]") {
+TEST_CASE("P15: status On Break repeated counts one pause; Available ends it",
+          "[feed][esl][pitfall]") {
   Run r;
   std::string s = kAuth;
-  s += plain(cc("agent-status-change", 400, {{"CC-Agent", "b"}, {"CC-Agent-Status", "On%20Break"}}));
-  s += plain(cc("agent-status-change", 410, {{"CC-Agent", "b"}, {"CC-Agent-Status", "On%20Break"}}));
+  s +=
+      plain(cc("agent-status-change", 400, {{"CC-Agent", "b"}, {"CC-Agent-Status", "On%20Break"}}));
+  s +=
+      plain(cc("agent-status-change", 410, {{"CC-Agent", "b"}, {"CC-Agent-Status", "On%20Break"}}));
   s += plain(cc("agent-state-change", 415, {{"CC-Agent", "b"}, {"CC-Agent-State", "Waiting"}}));
   s += plain(cc("agent-status-change", 460, {{"CC-Agent", "b"}, {"CC-Agent-Status", "Available"}}));
-  s += plain(cc("agent-status-change", 500, {{"CC-Agent", "b"}, {"CC-Agent-Status", "Logged%20Out"}}));
+  s += plain(
+      cc("agent-status-change", 500, {{"CC-Agent", "b"}, {"CC-Agent-Status", "Logged%20Out"}}));
   r.bytes(s);
   r.done();
   INFO(r.rec.all());
@@ -249,8 +268,10 @@ TEST_CASE("member-queue-resume continues the visit of the same member UUID", "[f
   Headers resumed = member("1");
   resumed[2].second = "s-1-second-session";  // new session, same CC-Member-UUID
   s += plain(cc("member-queue-resume", 130, resumed));
-  s += plain(cc("bridge-agent-start", 150, join(resumed, {{"CC-Agent", "x"}, {"CC-Agent-Answered-Time", "150"},
-                                                         {"CC-Member-Joined-Time", "100"}})));
+  s += plain(cc("bridge-agent-start", 150,
+                join(resumed, {{"CC-Agent", "x"},
+                               {"CC-Agent-Answered-Time", "150"},
+                               {"CC-Member-Joined-Time", "100"}})));
   r.bytes(s);
   r.done();
   INFO(r.rec.all());
@@ -268,23 +289,28 @@ TEST_CASE("snapshot at connect and a reconnect: waiting callers rebuilt, none co
       "rejoined_epoch|bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|"
       "serving_system|state\n";
   auto api = [](const std::string& body) {
-    return "Content-Type: api/response\nContent-Length: " + std::to_string(body.size()) + "\n\n" + body;
+    return "Content-Type: api/response\nContent-Length: " + std::to_string(body.size()) + "\n\n" +
+           body;
   };
   std::string s = kAuth;
   // Connection 1: one caller already waiting at connect (joined 90), then two join.
   s += api(members_hdr + "support|single_box|m-0|s-0|5550|x|90|90|0|0|0|0|0|||Waiting\n+OK\n");
-  s += api("name|instance_id|uuid|type|contact|status|state|max_no_answer|wrap_up_time|reject_delay_time\n"
-           "a@default|single_box||callback|user/1|Available|Waiting|3|10|10\n+OK\n");
+  s +=
+      api("name|instance_id|uuid|type|contact|status|state|max_no_answer|wrap_up_time|reject_delay_"
+          "time\n"
+          "a@default|single_box||callback|user/1|Available|Waiting|3|10|10\n+OK\n");
   s += plain(cc("member-queue-start", 100, member("1")));
   s += plain(cc("member-queue-start", 101, member("2")));
   // Connection 2: s-1 left unseen; s-2 still waits; s-3 joined while down.
   s += kAuth;
-  s += api(members_hdr + "support|single_box|m-2|s-2|5552|x|101|101|0|0|0|0|0|||Waiting\n"
-                         "support|single_box|m-3|s-3|5553|x|150|150|0|0|0|0|0|||Waiting\n"
-                         "support|single_box|m-0|s-0|5550|x|90|90|0|0|0|0|0|a@default||Answered\n+OK\n");
-  s += plain(cc("bridge-agent-end", 200, join(member("0"), {{"CC-Agent", "a@default"},
-                                                           {"CC-Agent-Answered-Time", "120"},
-                                                           {"CC-Bridge-Terminated-Time", "200"}})));
+  s += api(members_hdr +
+           "support|single_box|m-2|s-2|5552|x|101|101|0|0|0|0|0|||Waiting\n"
+           "support|single_box|m-3|s-3|5553|x|150|150|0|0|0|0|0|||Waiting\n"
+           "support|single_box|m-0|s-0|5550|x|90|90|0|0|0|0|0|a@default||Answered\n+OK\n");
+  s += plain(cc("bridge-agent-end", 200,
+                join(member("0"), {{"CC-Agent", "a@default"},
+                                   {"CC-Agent-Answered-Time", "120"},
+                                   {"CC-Bridge-Terminated-Time", "200"}})));
   r.bytes(s);
   r.done();
   INFO(r.rec.all());
@@ -295,9 +321,9 @@ TEST_CASE("snapshot at connect and a reconnect: waiting callers rebuilt, none co
   for (const auto& e : r.rec.events) {
     seq.push_back(std::string(m::to_string(e.event.type)) + ":" + e.call);
   }
-  const std::vector<std::string> want = {
-      "call_enqueued:s-0", "agent_state:", "call_enqueued:s-1", "call_enqueued:s-2",
-      "feed_restart:", "call_enqueued:s-2", "call_enqueued:s-3", "call_ended:s-0"};
+  const std::vector<std::string> want = {"call_enqueued:s-0", "agent_state:",  "call_enqueued:s-1",
+                                         "call_enqueued:s-2", "feed_restart:", "call_enqueued:s-2",
+                                         "call_enqueued:s-3", "call_ended:s-0"};
   CHECK(seq == want);
   CHECK(r.rec.events[5].event.ts == 101);
   CHECK(r.rec.events[6].event.ts == 150);

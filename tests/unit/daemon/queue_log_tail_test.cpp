@@ -1,16 +1,15 @@
 // The live queue_log tailer on real files: start at the end, partial lines, rotation (rename +
 // new file), copytruncate, a stored position, a file that appears later.
-#include <catch2/catch.hpp>
+#include "feeds/queue_log_tail.hpp"
 
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include "feeds/queue_log_tail.hpp"
 
 namespace cd = callwatch::daemon;
 namespace fs = std::filesystem;
@@ -47,7 +46,8 @@ using V = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("the tail starts at the end and hands over only complete new lines", "[feed][queue_log][tail]") {
+TEST_CASE("the tail starts at the end and hands over only complete new lines",
+          "[feed][queue_log][tail]") {
   TempDir d;
   const auto p = d.dir / "queue_log";
   append(p, "1|a|q|NONE|ENTERQUEUE||1|1\n2|b|q|NONE|ENTERQUEUE||2|1\n");
@@ -61,7 +61,8 @@ TEST_CASE("the tail starts at the end and hands over only complete new lines", "
   CHECK(poll(t) == V{"4|d|q|NONE|ENTERQUEUE||4|1"});
 }
 
-TEST_CASE("starting in the middle of a line drops its tail, not the next line", "[feed][queue_log][tail]") {
+TEST_CASE("starting in the middle of a line drops its tail, not the next line",
+          "[feed][queue_log][tail]") {
   TempDir d;
   const auto p = d.dir / "queue_log";
   append(p, "1|a\n2|b");
