@@ -272,10 +272,6 @@ void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Intents& 
   }
   for (const auto& a : d.alerts) {
     ImGui::PushID(a.id.c_str());
-    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", a.since.c_str());
-    ImGui::SameLine();
-    ImGui::TextColored(to_imvec(a.color), "%s", a.text.c_str());
-    ImGui::SameLine();
     // Acknowledging comes with the alerts issue: the button is there, disabled, and says so.
     ImGui::BeginDisabled(!a.ack_enabled);
     if (ImGui::SmallButton(vm::text(lang, vm::Str::ack).data()) && a.ack_enabled) {
@@ -285,6 +281,12 @@ void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Intents& 
     if (!a.ack_enabled && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
       ImGui::SetTooltip("%s", vm::text(lang, vm::Str::ack_later).data());
     }
+    ImGui::SameLine();
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", a.since.c_str());
+    ImGui::SameLine();
+    ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(a.color));
+    ImGui::TextWrapped("%s", a.text.c_str());
+    ImGui::PopStyleColor();
     ImGui::PopID();
   }
 }

@@ -118,10 +118,12 @@ std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, const Boar
       AlertVM vm;
       vm.id = a.id;
       if (multi_site(sites)) vm.text = site_label(f) + " · ";
-      // Rule messages usually name their queue already; say it once.
-      const bool named = !a.message.empty() && a.message.find(a.queue) != std::string::npos;
-      if (!a.queue.empty() && !named) vm.text += a.queue + ": ";
-      vm.text += a.message.empty() ? a.rule : a.message;
+      // A rule's message names its queue already (by display name); without one, say which.
+      if (a.message.empty()) {
+        vm.text += a.queue.empty() ? a.rule : a.queue + ": " + a.rule;
+      } else {
+        vm.text += a.message;
+      }
       vm.since = format_clock(a.since, opts.utc_offset_seconds);
       vm.color = severity_color(a.severity);
       if (a.state == metrics::AlertState::pending || a.acked) vm.color = palette::muted;

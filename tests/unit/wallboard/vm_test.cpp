@@ -427,11 +427,11 @@ TEST_CASE("alerts: firing and pending listed, worst first, the queue named once"
               alert("d", "", AlertSeverity::info, AlertState::pending, 1, "")};
   auto k = build_kiosk({live_site("tcp://a:1", "", s, 0)}, 0, BoardOptions{}, 12);
   REQUIRE(k.alerts.size() == 3);  // the inactive one is not shown
-  CHECK(k.alerts[0].text == "vip: longest wait 95 s");  // critical first; queue not repeated
+  CHECK(k.alerts[0].text == "vip: longest wait 95 s");  // critical first, as the rule says it
   CHECK(same(k.alerts[0].color, palette::red));
-  CHECK(k.alerts[1].text == "sales: SL 70% < 80%");
+  CHECK(k.alerts[1].text == "SL 70% < 80%");
   CHECK(same(k.alerts[1].color, palette::amber));
-  CHECK(k.alerts[2].text == "rule");  // no message: the rule's name
+  CHECK(k.alerts[2].text == "rule");  // no message, no queue: the rule's name
   CHECK(same(k.alerts[2].color, palette::muted));  // pending: not yet firing
   CHECK_FALSE(k.alerts[0].ack_enabled);  // acks come with the alerts issue
 }
