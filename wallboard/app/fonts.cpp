@@ -89,8 +89,10 @@ ui::Fonts FontManager::build(const vm::GlyphSet& glyphs, float scale, bool kiosk
       ImFontConfig merge = cfg;
       merge.MergeMode = true;  // the first font keeps the glyphs it has; CJK fills the rest
       merge.FontNo = cjk_index_;
-      io.Fonts->AddFontFromMemoryTTF(cjk_.data(), static_cast<int>(cjk_.size()), px, &merge,
-                                     ranges);
+      // CJK ideographs fill their em square while Latin letters sit inside theirs: at the same
+      // pixel size Chinese looks a size smaller. 1.12x evens them out (baseline is kept).
+      io.Fonts->AddFontFromMemoryTTF(cjk_.data(), static_cast<int>(cjk_.size()), px * 1.12f,
+                                     &merge, ranges);
     }
     return font;
   };
