@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace callwatch::daemon {
@@ -112,13 +113,34 @@ struct AmiTranslator::Impl {
     std::vector<MemberRow> members;
   };
   std::map<std::string, List, std::less<>> lists;  // by ActionID
+  std::optional<List> deferred;                    // complete, but no time known yet (replay)
 
   Impl(AmiTranslatorOptions o, FeedSink s) : opts(std::move(o)), sink(std::move(s)) {}
 
   // ---- output ------------------------------------------------------------------------------
   void emit(OwnedEvent& oe) {
+    if (!std::isfinite(clock)) {
+      // A replay before any time is known (a capture opening with its QueueStatus answer): the
+      // event waits for the capture's first time instead of being stamped 1970.
+      if (timeless.size() < opts.max_tracked) timeless.push_back(oe);
+      return;
+    }
     ++stats.emitted;
     if (sink.event) sink.event(oe.view());
+  }
+  std::vector<OwnedEvent> timeless;
+  void flush_timeless() {
+    auto waiting = std::move(timeless);
+    timeless.clear();
+    for (auto& oe : waiting) {
+      oe.event.ts = clock;
+      emit(oe);
+    }
+    if (deferred) {
+      auto l = std::move(*deferred);
+      deferred.reset();
+      reconcile(l);
+    }
   }
   void warn(std::string_view kind, const std::string& msg) {
     if (sink.warning) sink.warning(kind, msg);
@@ -165,6 +187,7 @@ struct AmiTranslator::Impl {
       if (std::isfinite(uid_clock) && (!std::isfinite(c) || uid_clock > c)) c = uid_clock;
       if (std::isfinite(c)) clock = c;
     }
+    if (std::isfinite(clock) && (!timeless.empty() || deferred)) flush_timeless();
   }
 
   // ---- names -------------------------------------------------------------------------------
@@ -681,6 +704,10 @@ struct AmiTranslator::Impl {
       l = std::move(it->second);
       lists.erase(it);
     }
+    if (!std::isfinite(clock)) {
+      deferred = std::move(l);  // entered at now - Wait: needs a now
+      return;
+    }
     reconcile(l);
   }
 
@@ -871,7 +898,15 @@ void AmiTranslator::on_disconnect(double now) {
   impl_->release_all();
 }
 void AmiTranslator::tick(double now) { impl_->release_due(now); }
-void AmiTranslator::finish() { impl_->release_all(); }
+void AmiTranslator::finish() {
+  impl_->release_all();
+  if (!std::isfinite(impl_->clock) && (!impl_->timeless.empty() || impl_->deferred)) {
+    impl_->warn("no_time", "the AMI capture carries no time at all (no Timestamp header, no "
+                           "Uniqueid): its events are stamped 0 (1970-01-01)");
+    impl_->clock = 0;
+    impl_->flush_timeless();
+  }
+}
 void AmiTranslator::expect_queue_status(std::string action_id) {
   impl_->expected_qs = std::move(action_id);
 }
