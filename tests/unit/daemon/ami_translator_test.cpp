@@ -552,18 +552,20 @@ TEST_CASE("a capture opening with its QueueStatus answer waits for its first tim
   Run r;
   std::string s = "Asterisk Call Manager/1.3\n";
   s += "Event: QueueMember\nQueue: sales\nName: Ann\nLocation: SIP/1\nStatus: 1\nPaused: 0\nActionID: 1\n\n";
-  s += "Event: QueueEntry\nQueue: sales\nUniqueid: 4990.1\nWait: 7\nActionID: 1\n\n";
   s += "Event: QueueStatusComplete\nActionID: 1\n\n";
-  // No Timestamp so far; this Ping answer is the capture's first time.
+  // No Timestamp and no Uniqueid so far; this Ping answer is the capture's first time.
   s += "Response: Success\nActionID: p\nPing: Pong\nTimestamp: 5000.000000\n\n";
+  // A QueueEntry's Uniqueid is a time clue too (the channel's creation, 5020): entered at
+  // 5020 - Wait 7 = 5013.
+  s += "Event: QueueEntry\nQueue: sales\nUniqueid: 5020.1\nWait: 7\nActionID: 2\n\n";
+  s += "Event: QueueStatusComplete\nActionID: 2\n\n";
   r.text(s);
   r.done();
   INFO(r.rec.all());
-  // The list is applied at 5000: the caller entered at 5000 - 7 = 4993, Ann available at 5000.
   REQUIRE(r.rec.events.size() == 2);
-  CHECK(r.rec.events[0].event.type == ET::call_enqueued);
-  CHECK(r.rec.events[0].event.ts == 4993);
-  CHECK(r.rec.events[1].agent == "Ann");
-  CHECK(r.rec.events[1].event.ts == 5000);
+  CHECK(r.rec.events[0].agent == "Ann");
+  CHECK(r.rec.events[0].event.ts == 5000);  // not 0 (1970)
+  CHECK(r.rec.events[1].event.type == ET::call_enqueued);
+  CHECK(r.rec.events[1].event.ts == 5013);
   CHECK(r.rec.warnings_of("no_time") == 0);
 }
