@@ -557,6 +557,7 @@ TEST_CASE("a capture opening with its QueueStatus answer waits for its first tim
   s += "Response: Success\nActionID: p\nPing: Pong\nTimestamp: 5000.000000\n\n";
   // A QueueEntry's Uniqueid is a time clue too (the channel's creation, 5020): entered at
   // 5020 - Wait 7 = 5013.
+  s += "Event: QueueMember\nQueue: sales\nName: Ann\nLocation: SIP/1\nStatus: 1\nPaused: 0\nActionID: 2\n\n";
   s += "Event: QueueEntry\nQueue: sales\nUniqueid: 5020.1\nWait: 7\nActionID: 2\n\n";
   s += "Event: QueueStatusComplete\nActionID: 2\n\n";
   r.text(s);
