@@ -505,3 +505,48 @@ TEST_CASE("every real AMI capture sent by a TCP server gives the live client the
     CHECK(without_ts(live) == without_ts(offline));
   }
 }
+
+TEST_CASE("AMI client: pings after login and reconnects when the server goes silent",
+          "[feed][ami][tcp]") {
+  std::atomic<bool> done{false};
+  std::atomic<bool> pinged{false};
+  std::atomic<int> second{0};
+  TestServer server([&](int fd, int n) {
+    send_split(fd, "Asterisk Call Manager/2.10.4\r\n");
+    read_block(fd, "\r\n\r\n");  // Login
+    send_split(fd, "Response: Success\r\nActionID: cw-login-" + std::to_string(n) +
+                       "\r\nMessage: Authentication accepted\r\n\r\n");
+    if (n >= 2) {
+      second = n;
+      hold_open(fd, done);
+      return;
+    }
+    read_block(fd, "\r\n\r\n");  // QueueStatus
+    // Never answer again: the Ping must come, then the client must give up on this connection.
+    if (read_block(fd, "\r\n\r\n").find("Action: Ping") != std::string::npos) pinged = true;
+    timeval tv{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    while (::recv(fd, &c, 1, 0) > 0) {
+    }
+  });
+  const std::string cred = credentials_file("username = u\nsecret = s\n", 0600);
+  zmq::context_t ctx;
+  const std::string ep = "inproc://feeds-tcp-ami-silent";
+  EngineSide side(ctx, ep);
+  auto o = fast_options(ep);
+  o.ping_interval = 100ms;
+  o.connect_timeout = 200ms;  // silence limit: 2 x 100 ms + 200 ms
+  std::shared_ptr<std::atomic<bool>> up;
+  auto threads = cd::start_feeds(
+      ctx, {feed("pbx", "ami", server.address(), cred)},
+      [&](const std::string&) { return up = std::make_shared<std::atomic<bool>>(false); }, o);
+  REQUIRE(threads.has_value());
+  side.receive([&] { return second.load() >= 2 && up->load(); }, 10s);
+  done = true;
+  (*threads)->stop();
+  ::unlink(cred.c_str());
+  CHECK(pinged);
+  CHECK(second == 2);
+  CHECK_FALSE(up->load());  // stopped: the feed says it is down
+}
