@@ -132,7 +132,10 @@ TEST_CASE("a subscriber rebuilds the engine's state from a snapshot and the delt
   s2.queues[1].calls_waiting = 3;
   s2.agents[2].state = metrics::AgentState::on_call;
   publish(hub, s2);
+  // Delta 1 (the first state) may or may not reach us, depending on when the subscription went
+  // live; a client skips what its snapshot already holds, and so does this test.
   auto d = sub.next_of(wire::MessageType::delta, 2s);
+  while (d && d->seq <= snap.seq) d = sub.next_of(wire::MessageType::delta, 2s);
   REQUIRE(d);
   CHECK(d->seq == 2);
   REQUIRE(d->delta.queues.size() == 1);
@@ -170,11 +173,16 @@ TEST_CASE("changes arriving faster than 100 ms are batched into one delta",
   std::vector<std::chrono::steady_clock::time_point> arrivals;
   std::uint64_t last_seq = 0;
   int last_waiting = -1;
+  const auto t0 = std::chrono::steady_clock::now();
   for (int i = 1; i <= 30; ++i) {
     s.queues[0].calls_waiting = i;
     publish(hub, s);
     std::this_thread::sleep_for(5ms);
   }
+  // On a loaded machine the 30 sleeps may take longer than 150 ms: allow one delta per 100 ms
+  // actually elapsed, plus the first.
+  const auto spread = std::chrono::steady_clock::now() - t0;
+  const auto allowed = static_cast<std::size_t>(spread / 100ms) + 1;
   while (auto m = sub.next(400ms)) {
     if (m->type != wire::MessageType::delta) continue;
     arrivals.push_back(std::chrono::steady_clock::now());
@@ -186,7 +194,8 @@ TEST_CASE("changes arriving faster than 100 ms are batched into one delta",
   }
   CHECK(last_waiting == 30);
   CHECK(arrivals.size() >= 2);
-  CHECK(arrivals.size() <= 3);
+  CHECK(arrivals.size() <= std::max<std::size_t>(allowed, 3));
+  CHECK(arrivals.size() < 30);  // never one per change
   CHECK(pub.stats().deltas == arrivals.size());
 }
 
