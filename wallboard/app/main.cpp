@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
   std::uint64_t seen_generation = ~std::uint64_t{0};
   double next_tick = 0;
   double last_data_frame = 0;
+  double next_shot_frame = 0;
   int extra_frames = 2;  // ImGui settles layout (table widths, fonts) over the first frames
   int frames = 0;
   int exit_code = 0;
@@ -160,7 +161,12 @@ int main(int argc, char** argv) {
   while (!glfwWindowShouldClose(win)) {
     double now = clock.now();
     if (shot) {
-      glfwWaitEventsTimeout(0.1);  // a steady 10 frames per second: N frames = N/10 s
+      // A steady 10 frames per second, so N frames take N/10 s whatever the data does.
+      next_shot_frame = std::max(next_shot_frame + 0.1, now);
+      while (now < next_shot_frame) {
+        glfwWaitEventsTimeout(next_shot_frame - now);
+        now = clock.now();
+      }
     } else if (extra_frames > 0) {
       glfwPollEvents();
     } else {
