@@ -207,6 +207,8 @@ int run_daemon(const RunOptions& opts) {
   // Acks from wallboards (publisher thread) to the engine thread; the day's history back.
   auto alert_control = std::make_shared<AlertControl>();
   loop_opts.alert_control = alert_control;
+  loop_opts.max_queues = cfg.max_queues;
+  loop_opts.max_agents = cfg.max_agents;
   loop_opts.store = store;
   loop_opts.checkpoint.interval = std::chrono::milliseconds(
       static_cast<std::int64_t>(std::llround(cfg.storage.checkpoint_seconds * 1000)));

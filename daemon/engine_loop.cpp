@@ -10,6 +10,7 @@
 
 #include "feeds/native_parser.hpp"
 #include "logging.hpp"
+#include "name_limits.hpp"
 
 namespace callwatch::daemon {
 
@@ -49,6 +50,8 @@ struct FeedCounters {
   std::uint64_t ignored_duplicate = 0;
   std::uint64_t ignored_unknown = 0;
   std::uint64_t apply_errors = 0;
+  std::uint64_t over_queue_limit = 0;  // not applied: a new queue over max_queues
+  std::uint64_t over_agent_limit = 0;  // not applied: a new agent over max_agents
 };
 
 }  // namespace
@@ -74,6 +77,8 @@ struct EngineLoop::Impl {
   std::shared_ptr<spdlog::logger> log = component_logger("engine");
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> feed_logs;
 
+  NameLimits limits;
+  Steady::time_point last_limit_log{};
   std::unique_ptr<Checkpointer> checkpointer;  // null without a store
   // Positions restored from the store, by feed: a feed declared later starts from its own, and
   // one not running this time keeps its saved position in later checkpoints.
@@ -90,8 +95,27 @@ struct EngineLoop::Impl {
         clock(c),
         engine(std::move(settings), &c),
         alerts(opts.alert_rules, opts.alert_control),
-        parser(opts.max_message_bytes, engine.settings().max_name_bytes) {
+        parser(opts.max_message_bytes, engine.settings().max_name_bytes),
+        limits(opts.max_queues, opts.max_agents) {
+    for (const auto& [name, q] : engine.settings().queues) limits.know_queue(name);
     if (opts.store) checkpointer = std::make_unique<Checkpointer>(opts.store, opts.checkpoint);
+  }
+
+  // An event over a cardinality cap: counted per feed, logged at most once a minute.
+  bool over_limit(FeedCounters& f, const metrics::Event& e) {
+    const auto verdict = limits.admit(e);
+    if (verdict == NameLimits::Verdict::ok) return false;
+    const bool queue = verdict == NameLimits::Verdict::queue_limit;
+    ++(queue ? f.over_queue_limit : f.over_agent_limit);
+    const auto now = Steady::now();
+    if (now - last_limit_log >= std::chrono::minutes(1)) {
+      last_limit_log = now;
+      log->warn("feed {}: an event names a new {} but {} {}s are known already (the [engine] max_{}s cap): "
+                "not applied; such events are counted in callwatch_feed_events_ignored_total{{result=\"{}\"}}",
+                f.name, queue ? "queue" : "agent", queue ? limits.queues() : limits.agents(),
+                queue ? "queue" : "agent", queue ? "queue" : "agent", queue ? "queue_limit" : "agent_limit");
+    }
+    return true;
   }
 
   // ---- persistence (daemon/checkpointer) ----------------------------------------------------
@@ -164,6 +188,7 @@ struct EngineLoop::Impl {
     ++f.events;
     f.last_event_ts = clock.now();
     f.last_event_time = (*parsed)->ts;
+    if (over_limit(f, **parsed)) return;
     try {
       switch (engine.apply(**parsed)) {
         case metrics::ApplyResult::applied: break;
@@ -225,6 +250,8 @@ struct EngineLoop::Impl {
       h.ignored.emplace("duplicate", f.ignored_duplicate);
       h.ignored.emplace("unknown", f.ignored_unknown);
       if (f.apply_errors) h.ignored.emplace("error", f.apply_errors);
+      if (f.over_queue_limit) h.ignored.emplace("queue_limit", f.over_queue_limit);
+      if (f.over_agent_limit) h.ignored.emplace("agent_limit", f.over_agent_limit);
       out->push_back(std::move(h));
     }
     return out;
@@ -325,9 +352,13 @@ RestoreResult EngineLoop::restore_from_store() {
   if (!m.checkpointer) return {};
   RestoreResult r = m.checkpointer->restore(m.engine, m.clock.now());
   if (r.restored) {
+    // The restored queues and agents exist: they never count against the caps.
+    const metrics::Snapshot snap = m.engine.snapshot();
+    for (const auto& q : snap.queues) m.limits.know_queue(q.name);
+    for (const auto& a : snap.agents) m.limits.know_agent(a.name);
     // The day's alert history so far, so alert_history answers for the whole day.
     std::vector<metrics::AlertTransition> day;
-    const double day_start = m.engine.snapshot().day_start;
+    const double day_start = snap.day_start;
     if (auto h = m.opts.store->alert_history(day_start, m.clock.now() + 1)) day = std::move(*h);
     m.alerts.restore(r.alerts, std::move(day));
     for (const auto& p : r.feeds) {

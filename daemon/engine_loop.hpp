@@ -36,6 +36,9 @@ struct EngineLoopOptions {
   int reject_logs_per_second = 10;
   std::vector<metrics::AlertRule> alert_rules;
   std::shared_ptr<AlertControl> alert_control;  // acks in from the ROUTER, history out; may be null
+  // Cardinality guard (daemon/name_limits): distinct queues and agents accepted.
+  std::size_t max_queues = 2000;
+  std::size_t max_agents = 50000;
   // Persistence (daemon/store, daemon/checkpointer): null runs without a store.
   std::shared_ptr<Store> store;
   CheckpointerOptions checkpoint;

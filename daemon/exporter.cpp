@@ -124,7 +124,8 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
     {"callwatch_feed_events_rejected_total", "counter", "feed,reason",
      "Messages rejected by the feed's parser, by reason."},
     {"callwatch_feed_events_ignored_total", "counter", "feed,result",
-     "Accepted events the engine ignored (duplicate outcome, unknown call)."},
+     "Accepted events the engine ignored (duplicate outcome, unknown call) or did not apply (queue_limit, "
+     "agent_limit: a new name over the [engine] cap)."},
     {"callwatch_engine_events_applied_total", "counter", "", "Events the engine applied."},
     {"callwatch_engine_warnings_total", "counter", "kind", "Data-quality warnings of the engine by kind."},
     {"callwatch_engine_data_quality_total", "counter", "kind",

@@ -114,6 +114,20 @@ void read_general(TableReader& r, Config& cfg) {
 
 void read_engine(TableReader& r, Config& cfg) {
   if (auto f = r.boolean("wrap_up_after_call")) cfg.engine.wrap_up_after_call = f->value;
+  if (auto f = r.integer("max_queues")) {
+    if (f->value < 1 || f->value > 1000000) {
+      r.error(*f->node, fmt::format("max_queues = {} is out of range: 1 to 1000000", f->value));
+    } else {
+      cfg.max_queues = static_cast<std::size_t>(f->value);
+    }
+  }
+  if (auto f = r.integer("max_agents")) {
+    if (f->value < 1 || f->value > 10000000) {
+      r.error(*f->node, fmt::format("max_agents = {} is out of range: 1 to 10000000", f->value));
+    } else {
+      cfg.max_agents = static_cast<std::size_t>(f->value);
+    }
+  }
   if (auto f = r.integer("max_name_bytes")) {
     if (f->value < 16 || f->value > 65536) {
       r.error(*f->node, fmt::format("max_name_bytes = {} is out of range: 16 to 65536", f->value));
@@ -849,6 +863,8 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"wrap_up_after_call", "[engine]"},
       {"max_name_bytes", "[engine]"},
       {"interval_minutes", "[engine]"},
+      {"max_queues", "[engine]"},
+      {"max_agents", "[engine]"},
       {"checkpoint_seconds", "[storage]"},
       {"gap_seconds", "[storage]"},
       {"keys_dir", "[security]"},

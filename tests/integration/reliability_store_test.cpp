@@ -165,3 +165,24 @@ TEST_CASE("events stamped a day ahead or days behind are counted as such and lea
   CHECK(site.value(kOffered) == 3);
   CHECK(site.value(today_start) == day_start);
 }
+
+TEST_CASE("a feed inventing queue names is capped: the extra events are counted, not applied",
+          "[integration][reliability][limits]") {
+  Site site("[engine]\nmax_queues = 3\n");
+  zmq::context_t ctx(1);
+  site.start();
+  const double now = wall_now();
+  std::vector<std::string> ev;
+  for (int i = 0; i < 5; ++i) ev.push_back(enqueue(now - 5, "c" + std::to_string(i), "q" + std::to_string(i)));
+  ev.push_back(enqueue(now - 4, "c9", "q0"));  // a known queue still counts after the cap is hit
+  send_lines(ctx, site.feed_endpoint(), ev);
+  REQUIRE(wait_for([&] { return site.value("callwatch_feed_events_total{feed=\"native\"}") == 6; }, 10s));
+  std::this_thread::sleep_for(200ms);
+  const std::string body = site.scrape();
+  // By hand: q0, q1, q2 fit the cap of 3; q3 and q4 are refused; q0 then holds c0 and c9.
+  CHECK(sample(body, "callwatch_feed_events_ignored_total{feed=\"native\",result=\"queue_limit\"}") == 2.0);
+  CHECK(sample(body, "callwatch_queue_calls_waiting{queue=\"q0\"}") == 2.0);
+  CHECK(sample(body, "callwatch_queue_calls_waiting{queue=\"q2\"}") == 1.0);
+  CHECK_FALSE(sample(body, "callwatch_queue_calls_waiting{queue=\"q3\"}").has_value());
+  CHECK(site.log().find("max_queues") != std::string::npos);
+}

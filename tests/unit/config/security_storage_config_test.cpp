@@ -195,3 +195,15 @@ tls_certificate = "/etc/callwatch/metrics.pem"  # 2
   CHECK(errs[0].line == 2);
   CHECK(errs[0].message.find("reverse proxy") != std::string::npos);
 }
+
+TEST_CASE("the engine's cardinality caps are read and checked", "[config][limits]") {
+  const auto cfg = parse_ok("[engine]\nmax_queues = 50\nmax_agents = 700\n");
+  CHECK(cfg.max_queues == 50);
+  CHECK(cfg.max_agents == 700);
+  const auto defaults = parse_ok("");
+  CHECK(defaults.max_queues == 2000);
+  CHECK(defaults.max_agents == 50000);
+  const auto errs = errors_of("[engine]  # 1\nmax_queues = 0  # 2\n");
+  REQUIRE(errs.size() == 1);
+  CHECK(errs[0].line == 2);
+}

@@ -137,6 +137,10 @@ struct Config {
   StorageConfig storage;
   SecurityConfig security;
   MetricsHttpConfig metrics_http;
+  // [engine] cardinality guard: distinct queues and agents the live engine accepts; an event that
+  // would add one more is not applied (counted in callwatch_feed_events_ignored_total).
+  std::size_t max_queues = 2000;
+  std::size_t max_agents = 50000;
 };
 
 using ConfigResult = tl::expected<Config, std::vector<ConfigError>>;
