@@ -24,7 +24,11 @@ namespace {
 using Id = internal::Id;
 constexpr Id kNone = internal::kNoId;
 constexpr double kSkewTolerance = 5.0;           // live: event ahead of our clock by more = skew
-constexpr double kCallRetention = 4 * 3600.0;    // forget finished calls after this long
+// How long a call is remembered after its last event: long enough to recognise a repeated
+// outcome or a late completion, short enough that a busy center's memory stays flat.
+constexpr double kFinishedRetention = 600.0;      // every visit has its outcome, no call in talk
+constexpr double kTalkingRetention = 8 * 3600.0;  // answered and not yet ended
+constexpr double kStaleVisit = 6 * 3600.0;        // a caller "waiting" this long lost its outcome
 constexpr std::size_t kMaxWarnings = 1000;
 
 enum class Activity : std::uint8_t { none, ringing, on_call, wrap_up };
@@ -304,13 +308,32 @@ struct Engine::Impl {
   }
 
   void prune_calls(double t) {
-    // Once an hour of engine time is enough: finished calls are kept for hours anyway.
-    if (t - last_prune < 3600) return;
+    // At interval closes (at most every 15 minutes): O(calls) but rare.
+    if (t - last_prune < 600) return;
     last_prune = t;
+    std::uint64_t stale = 0;
+    calls.for_each([&](const std::string&, CallState& c) {
+      for (auto& v : c.visits) {
+        if (v.done || !has_value(v.entered) || t - v.entered < kStaleVisit) continue;
+        // The feed lost this visit's outcome: stop counting it as waiting, never as offered.
+        leave_waiting(queues[v.queue], v);
+        v.done = true;
+        queues[v.queue].gap = true;
+        ++stale;
+      }
+    });
+    if (stale > 0) {
+      dq.visits_cut += stale;
+      warn("stale_visit", std::to_string(stale) + " visit(s) waiting over " +
+                              std::to_string(static_cast<int>(kStaleVisit / 3600)) +
+                              " h without an outcome were closed (not offered)");
+    }
     calls.remove_if([&](const CallState& c) {
       const bool open = std::any_of(c.visits.begin(), c.visits.end(),
                                     [](const Visit& v) { return !v.done; });
-      return !open && t - c.last_ts > kCallRetention;
+      if (open) return false;
+      const bool talking = c.answered && !c.ended;
+      return t - c.last_ts > (talking ? kTalkingRetention : kFinishedRetention);
     });
   }
 

@@ -379,3 +379,36 @@ TEST_CASE("a call transferred to another queue completes once per answered leg",
   CHECK(today(queue(s, "billing")).answered_within_sl == 1);
   CHECK(agent(s, "B").today.talk_seconds == Approx(120));
 }
+
+TEST_CASE("finished calls are forgotten, calls in talk and waiting callers are not",
+          "[metrics][engine]") {
+  Engine engine(EngineSettings{});
+  Feed f(engine);
+  f.enqueue(t0, "done", "q");
+  f.abandon(t0 + 5, "done", "q");          // finished at t0+5
+  f.enqueue(t0 + 10, "talk", "q");
+  f.answer(t0 + 12, "talk", "q", "A");     // a long call, still in talk
+  f.enqueue(t0 + 20, "wait", "q");         // still waiting
+  engine.advance_to(t0 + 3600);            // an hour later: the prune has run
+  // A repeated outcome of the forgotten call is now a new visit with no known entry; the talking
+  // call still completes once with its talk time, and the waiting caller still waits.
+  CHECK(f.abandon(t0 + 3601, "done", "q") == ApplyResult::applied);
+  CHECK(f.end(t0 + 3612, "talk", "A") == ApplyResult::applied);
+  const auto s = engine.snapshot();
+  const auto& q = queue(s, "q");
+  CHECK(q.calls_waiting == 1);
+  CHECK(q.longest_wait == Approx(3612 - 20));
+  CHECK(q.total.handle_sum == Approx(3600));  // 3612 - 12
+}
+
+TEST_CASE("a caller waiting for hours lost its outcome: closed, flagged, not offered",
+          "[metrics][engine]") {
+  Engine engine(EngineSettings{});
+  Feed f(engine);
+  f.enqueue(t0, "lost", "q");
+  engine.advance_to(t0 + 7 * 3600);
+  const auto s = engine.snapshot();
+  CHECK(queue(s, "q").calls_waiting == 0);
+  CHECK(queue(s, "q").total.offered() == 0);
+  CHECK(s.data_quality.warning_counts.at("stale_visit") == 1);
+}
