@@ -102,7 +102,8 @@ HeaderVM build_header(const std::vector<SiteFeed>& sites, double now, const Boar
   return h;
 }
 
-std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, const BoardOptions& opts) {
+std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, double now,
+                                  const BoardOptions& opts) {
   struct Item {
     AlertVM vm;
     int severity;
@@ -127,6 +128,7 @@ std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, const Boar
       vm.since = format_clock(a.since, opts.utc_offset_seconds);
       vm.color = severity_color(a.severity);
       if (a.state == metrics::AlertState::pending || a.acked) vm.color = palette::muted;
+      if (is_grey(f, now)) vm.color = greyed(vm.color);  // last known, like the numbers
       vm.acked = a.acked;
       items.push_back(Item{std::move(vm), static_cast<int>(a.severity), a.since});
     }
@@ -269,7 +271,7 @@ KioskVM build_kiosk(const std::vector<SiteFeed>& sites, double now, const BoardO
                     int tiles_per_page) {
   KioskVM k;
   k.header = build_header(sites, now, opts);
-  k.alerts = build_alerts(sites, opts);
+  k.alerts = build_alerts(sites, now, opts);
   k.banners = build_banners(sites, now, opts);
   const Lang lang = opts.lang;
 
@@ -424,7 +426,7 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
   DesktopVM d;
   const Lang lang = opts.lang;
   d.header = build_header(sites, now, opts);
-  d.alerts = build_alerts(sites, opts);
+  d.alerts = build_alerts(sites, now, opts);
   d.banners = build_banners(sites, now, opts);
   d.multi_site = multi_site(sites);
   for (const auto& f : sites) {

@@ -434,4 +434,10 @@ TEST_CASE("alerts: firing and pending listed, worst first, the queue named once"
   CHECK(k.alerts[2].text == "rule");  // no message, no queue: the rule's name
   CHECK(same(k.alerts[2].color, palette::muted));  // pending: not yet firing
   CHECK_FALSE(k.alerts[0].ack_enabled);  // acks come with the alerts issue
+
+  auto gone = live_site("tcp://a:1", "", s, 0);
+  gone.connected = false;
+  k = build_kiosk({gone}, 0, BoardOptions{}, 12);
+  REQUIRE(k.alerts.size() == 3);  // still listed, in grey: last known, not current
+  CHECK(same(k.alerts[0].color, greyed(palette::red)));
 }
