@@ -4,6 +4,7 @@
 #include "checkpointer.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,11 +12,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "logging.hpp"
 
@@ -27,8 +26,8 @@ std::string format_utc(double t) {
   const auto secs = static_cast<std::time_t>(std::floor(t));
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 }  // namespace
@@ -63,9 +62,11 @@ RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
   auto loaded = store_->load_checkpoint();
   if (!loaded) {
     r.problem = loaded.error();
-    log->error("cannot read the checkpoint from {}: {}; starting with empty figures", store_->path(), r.problem);
-    engine.warn("store", fmt::format("the saved figures could not be read ({}); today's figures start at {}",
-                                     r.problem, format_utc(now)));
+    log->error("cannot read the checkpoint from {}: {}; starting with empty figures",
+               store_->path(), r.problem);
+    engine.warn("store",
+                fmt::format("the saved figures could not be read ({}); today's figures start at {}",
+                            r.problem, format_utc(now)));
     engine.note_gap(now, now);
     r.gap_noted = true;
     return r;
@@ -76,8 +77,9 @@ RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
   }
   LoadedCheckpoint& c = **loaded;
   if (!engine.restore(c.engine_state)) {
-    r.problem = fmt::format("the checkpoint of {} (written by callwatchd {}) cannot be read by this version",
-                            format_utc(c.taken_at), c.daemon_version);
+    r.problem = fmt::format(
+        "the checkpoint of {} (written by callwatchd {}) cannot be read by this version",
+        format_utc(c.taken_at), c.daemon_version);
     log->error("{}; starting with empty figures and flagging the gap", r.problem);
     engine.note_gap(c.taken_at, now);
     r.gap_noted = true;
@@ -93,17 +95,20 @@ RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
   // feeds sent meanwhile. Either way the figures are incomplete and must say so.
   if (!c.final || down > opts_.gap_seconds) {
     engine.note_gap(c.taken_at, now);
-    store_->record_gap({c.taken_at, now, c.final ? "daemon stopped" : "daemon crashed (no clean stop)"});
+    store_->record_gap(
+        {c.taken_at, now, c.final ? "daemon stopped" : "daemon crashed (no clean stop)"});
     r.gap_noted = true;
   }
   log->info("restored the state of {} ({}, {:.1f} s ago){}", format_utc(c.taken_at),
-            c.final ? "clean stop" : "after a crash", down, r.gap_noted ? "; the downtime is flagged as a gap" : "");
+            c.final ? "clean stop" : "after a crash", down,
+            r.gap_noted ? "; the downtime is flagged as a gap" : "");
   return r;
 }
 
-Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                               const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
-                               const std::vector<FeedPosition>& feeds) {
+Checkpoint Checkpointer::build(const metrics::Engine& engine,
+                               const std::vector<metrics::AlertView>& alerts,
+                               const std::vector<metrics::AlertTransition>& history,
+                               std::uint64_t first_seq, const std::vector<FeedPosition>& feeds) {
   Checkpoint c;
   c.taken_at = engine.now();
   c.alerts = alerts;
@@ -124,13 +129,16 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<
   }
   next_seq_ = std::max(next_seq_, first_seq + history.size());
   const std::uint64_t confirmed = store_->confirmed_alert_seq();
-  while (!unconfirmed_events_.empty() && unconfirmed_events_.front().seq <= confirmed) unconfirmed_events_.pop_front();
+  while (!unconfirmed_events_.empty() && unconfirmed_events_.front().seq <= confirmed)
+    unconfirmed_events_.pop_front();
   if (unconfirmed_events_.size() > opts_.max_pending_alert_events) {
     const std::size_t drop = unconfirmed_events_.size() - opts_.max_pending_alert_events;
-    unconfirmed_events_.erase(unconfirmed_events_.begin(), unconfirmed_events_.begin() + static_cast<std::ptrdiff_t>(drop));
+    unconfirmed_events_.erase(unconfirmed_events_.begin(),
+                              unconfirmed_events_.begin() + static_cast<std::ptrdiff_t>(drop));
     if (alert_events_dropped_ == 0) {
-      component_logger("store")->warn("the store is not keeping up: dropping the oldest alert history rows "
-                                      "(live alerts are not affected)");
+      component_logger("store")->warn(
+          "the store is not keeping up: dropping the oldest alert history rows "
+          "(live alerts are not affected)");
     }
     alert_events_dropped_ += drop;
   }
@@ -139,8 +147,9 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine, const std::vector<
 }
 
 std::chrono::steady_clock::duration Checkpointer::effective_interval() const {
-  const auto stretched = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(std::chrono::duration<double>(last_build_).count() / opts_.max_engine_share));
+  const auto stretched =
+      std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(
+          std::chrono::duration<double>(last_build_).count() / opts_.max_engine_share));
   return std::max<std::chrono::steady_clock::duration>(opts_.interval, stretched);
 }
 
@@ -201,17 +210,19 @@ bool Checkpointer::take_forked(const metrics::Engine& engine, Checkpoint& c) {
     } else {
       // Nothing half-written reaches the store; the next checkpoint carries everything again.
       child_failures_.fetch_add(1);
-      component_logger("store")->error("the checkpoint process failed (status {}); the next checkpoint retries",
-                                       status);
+      component_logger("store")->error(
+          "the checkpoint process failed (status {}); the next checkpoint retries", status);
     }
     in_flight_ = false;
   });
   return true;
 }
 
-void Checkpointer::take(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                        const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
-                        const std::vector<FeedPosition>& feeds, std::chrono::steady_clock::time_point now) {
+void Checkpointer::take(const metrics::Engine& engine,
+                        const std::vector<metrics::AlertView>& alerts,
+                        const std::vector<metrics::AlertTransition>& history,
+                        std::uint64_t first_seq, const std::vector<FeedPosition>& feeds,
+                        std::chrono::steady_clock::time_point now) {
   last_ = now;
   ++taken_;
   const auto started = std::chrono::steady_clock::now();
@@ -228,16 +239,20 @@ void Checkpointer::take(const metrics::Engine& engine, const std::vector<metrics
   if (interval > opts_.interval && started - last_stretch_log_ >= std::chrono::minutes(1)) {
     last_stretch_log_ = started;
     component_logger("store")->warn(
-        "a checkpoint holds the engine thread {:.0f} ms ({} kB of state): checkpoints every {:.1f} s instead "
+        "a checkpoint holds the engine thread {:.0f} ms ({} kB of state): checkpoints every {:.1f} "
+        "s instead "
         "of {:.1f} s, which is the loss window of a crash for now",
         std::chrono::duration<double, std::milli>(last_build_).count(), state_bytes / 1024,
-        std::chrono::duration<double>(interval).count(), std::chrono::duration<double>(opts_.interval).count());
+        std::chrono::duration<double>(interval).count(),
+        std::chrono::duration<double>(opts_.interval).count());
   }
 }
 
-void Checkpointer::final_checkpoint(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                                    const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
-                                    const std::vector<FeedPosition>& feeds, std::chrono::milliseconds wait) {
+void Checkpointer::final_checkpoint(const metrics::Engine& engine,
+                                    const std::vector<metrics::AlertView>& alerts,
+                                    const std::vector<metrics::AlertTransition>& history,
+                                    std::uint64_t first_seq, const std::vector<FeedPosition>& feeds,
+                                    std::chrono::milliseconds wait) {
   wait_idle(wait);  // a child's older state must not land after the final one
   Checkpoint c = build(engine, alerts, history, first_seq, feeds);
   c.engine_state = engine.serialize();  // stopping anyway: no child needed
@@ -245,9 +260,10 @@ void Checkpointer::final_checkpoint(const metrics::Engine& engine, const std::ve
   store_->submit(std::move(c));
   ++taken_;
   if (!store_->flush(wait)) {
-    component_logger("store")->error("the final checkpoint could not be written to {}; the next start flags "
-                                     "the downtime as a gap",
-                                     store_->path());
+    component_logger("store")->error(
+        "the final checkpoint could not be written to {}; the next start flags "
+        "the downtime as a gap",
+        store_->path());
   }
 }
 
@@ -261,14 +277,16 @@ void Checkpointer::decorate(metrics::Snapshot& snap, metrics::Engine& engine, do
   } else if (!failing && store_alert_.state == metrics::AlertState::firing) {
     store_alert_.state = metrics::AlertState::resolved;
     store_alert_.since = now;
-  } else if (store_alert_.state == metrics::AlertState::resolved && now - store_alert_.since > 300) {
+  } else if (store_alert_.state == metrics::AlertState::resolved &&
+             now - store_alert_.since > 300) {
     store_alert_.state = metrics::AlertState::inactive;  // shown resolved for 5 minutes, like rules
   }
   store_alert_.value = static_cast<double>(store_->errors());
   if (store_alert_.state == metrics::AlertState::firing) {
-    store_alert_.message = fmt::format("cannot save to {}: {} failed writes; the live figures are fine but a "
-                                       "restart now would lose today's totals",
-                                       store_->path(), store_->errors());
+    store_alert_.message = fmt::format(
+        "cannot save to {}: {} failed writes; the live figures are fine but a "
+        "restart now would lose today's totals",
+        store_->path(), store_->errors());
   } else if (store_alert_.state == metrics::AlertState::resolved) {
     store_alert_.message = "saving works again";
   }
@@ -278,7 +296,8 @@ void Checkpointer::decorate(metrics::Snapshot& snap, metrics::Engine& engine, do
   }
   if (failing && !warned_) {
     // Once per failure streak: the data-quality list says from when the figures are not saved.
-    engine.warn("store", fmt::format("from {} the figures could not be saved to {}", format_utc(now), store_->path()));
+    engine.warn("store", fmt::format("from {} the figures could not be saved to {}",
+                                     format_utc(now), store_->path()));
     warned_ = true;
   } else if (!failing) {
     warned_ = false;

@@ -39,10 +39,10 @@ struct CheckpointerOptions {
 
 // What start-up found in the store.
 struct RestoreResult {
-  bool restored = false;       // the engine continues from the checkpoint
-  double checkpoint_at = 0;    // engine time of the checkpoint (0 without one)
-  bool clean_stop = false;     // the previous run ended with a final checkpoint
-  bool gap_noted = false;      // [checkpoint_at, now) was flagged as a gap
+  bool restored = false;                   // the engine continues from the checkpoint
+  double checkpoint_at = 0;                // engine time of the checkpoint (0 without one)
+  bool clean_stop = false;                 // the previous run ended with a final checkpoint
+  bool gap_noted = false;                  // [checkpoint_at, now) was flagged as a gap
   std::vector<metrics::AlertView> alerts;  // to hand to the alert evaluator (acks, states)
   std::vector<FeedPosition> feeds;         // where each feed stood at the checkpoint
   std::string problem;                     // why nothing was restored ("" when fine or empty)
@@ -75,9 +75,11 @@ class Checkpointer {
   bool wait_idle(std::chrono::milliseconds timeout);
 
   // Clean shutdown: one last checkpoint marked final, then waits (bounded) for the store.
-  void final_checkpoint(const metrics::Engine& engine, const std::vector<metrics::AlertView>& alerts,
-                        const std::vector<metrics::AlertTransition>& history, std::uint64_t first_seq,
-                        const std::vector<FeedPosition>& feeds, std::chrono::milliseconds wait);
+  void final_checkpoint(const metrics::Engine& engine,
+                        const std::vector<metrics::AlertView>& alerts,
+                        const std::vector<metrics::AlertTransition>& history,
+                        std::uint64_t first_seq, const std::vector<FeedPosition>& feeds,
+                        std::chrono::milliseconds wait);
 
   // Adds the store's alert to the snapshot (and a data-quality warning when writes start to
   // fail); call after the alert evaluator filled snap.alerts.

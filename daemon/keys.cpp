@@ -3,6 +3,7 @@
 #include "keys.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 #include <fstream>
 #include <sstream>
 
-#include <fmt/format.h>
-
 namespace callwatch::daemon {
 
 namespace {
@@ -26,8 +25,8 @@ constexpr std::string_view kZ85 =
 bool valid_name(std::string_view s) {
   if (s.empty() || s.size() > 64 || s.front() == '.') return false;
   for (char c : s) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -35,7 +34,8 @@ bool valid_name(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -64,20 +64,23 @@ tl::expected<void, std::string> write_all(int fd, std::string_view text, const s
   return {};
 }
 
-tl::expected<void, std::string> write_file(const std::string& path, std::string_view text, mode_t mode,
-                                           bool force) {
+tl::expected<void, std::string> write_file(const std::string& path, std::string_view text,
+                                           mode_t mode, bool force) {
   if (force) ::unlink(path.c_str());
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
     if (errno == EEXIST) {
-      return tl::unexpected(fmt::format("{} already exists: keep it, or pass --force to replace the pair", path));
+      return tl::unexpected(
+          fmt::format("{} already exists: keep it, or pass --force to replace the pair", path));
     }
     return tl::unexpected(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
   }
   auto ok = write_all(fd, text, path);
   // The umask may have narrowed the mode; a public key should stay readable by clients.
-  if (ok && ::fchmod(fd, mode) != 0) ok = tl::unexpected(fmt::format("cannot chmod {}: {}", path, std::strerror(errno)));
-  if (ok && ::fsync(fd) != 0) ok = tl::unexpected(fmt::format("cannot sync {}: {}", path, std::strerror(errno)));
+  if (ok && ::fchmod(fd, mode) != 0)
+    ok = tl::unexpected(fmt::format("cannot chmod {}: {}", path, std::strerror(errno)));
+  if (ok && ::fsync(fd) != 0)
+    ok = tl::unexpected(fmt::format("cannot sync {}: {}", path, std::strerror(errno)));
   ::close(fd);
   if (!ok) ::unlink(path.c_str());
   return ok;
@@ -99,8 +102,9 @@ tl::expected<CurveKeyPair, std::string> generate_curve_keypair() {
   std::array<char, 41> pub{};
   std::array<char, 41> sec{};
   if (zmq_curve_keypair(pub.data(), sec.data()) != 0) {
-    return tl::unexpected(fmt::format("cannot generate a CURVE key pair: {} (libzmq built without CURVE?)",
-                                      zmq_strerror(zmq_errno())));
+    return tl::unexpected(
+        fmt::format("cannot generate a CURVE key pair: {} (libzmq built without CURVE?)",
+                    zmq_strerror(zmq_errno())));
   }
   CurveKeyPair k{std::string(pub.data(), 40), std::string(sec.data(), 40)};
   sec.fill(0);
@@ -110,7 +114,8 @@ tl::expected<CurveKeyPair, std::string> generate_curve_keypair() {
 tl::expected<void, std::string> write_curve_keypair(const std::string& dir, const std::string& name,
                                                     const CurveKeyPair& keys, bool force) {
   if (!valid_name(name)) {
-    return tl::unexpected(fmt::format("key name \"{}\" must be 1 to 64 letters, digits, '-', '_' or '.'", name));
+    return tl::unexpected(
+        fmt::format("key name \"{}\" must be 1 to 64 letters, digits, '-', '_' or '.'", name));
   }
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -131,24 +136,28 @@ tl::expected<void, std::string> write_curve_keypair(const std::string& dir, cons
   return {};
 }
 
-tl::expected<void, std::string> check_secret_file_mode(const std::string& path, std::string_view what) {
+tl::expected<void, std::string> check_secret_file_mode(const std::string& path,
+                                                       std::string_view what) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return tl::unexpected(fmt::format("{} {}: {}", what, path, std::strerror(errno)));
   }
-  if (!S_ISREG(st.st_mode)) return tl::unexpected(fmt::format("{} {} is not a regular file", what, path));
+  if (!S_ISREG(st.st_mode))
+    return tl::unexpected(fmt::format("{} {} is not a regular file", what, path));
   // Others may not touch it at all; a group may read it (root:callwatch 0640 is the usual way to
   // hand a root-owned secret to the service user) but not change it.
   if ((st.st_mode & (S_IRWXO | S_IWGRP)) != 0) {
-    return tl::unexpected(fmt::format("{} {} is open to other users (mode {:04o}); refusing to use it: "
-                                      "run chmod 600 {} (or 640 with a group only the service is in)",
-                                      what, path, st.st_mode & 07777, path));
+    return tl::unexpected(
+        fmt::format("{} {} is open to other users (mode {:04o}); refusing to use it: "
+                    "run chmod 600 {} (or 640 with a group only the service is in)",
+                    what, path, st.st_mode & 07777, path));
   }
   return {};
 }
 
 tl::expected<CurveKeyPair, std::string> load_curve_secret(const std::string& path) {
-  if (auto ok = check_secret_file_mode(path, "CURVE secret key"); !ok) return tl::unexpected(ok.error());
+  if (auto ok = check_secret_file_mode(path, "CURVE secret key"); !ok)
+    return tl::unexpected(ok.error());
   std::ifstream in(path);
   if (!in) return tl::unexpected(fmt::format("cannot read CURVE secret key {}", path));
   CurveKeyPair k;
@@ -158,7 +167,8 @@ tl::expected<CurveKeyPair, std::string> load_curve_secret(const std::string& pat
     if (auto v = quoted_value(line, "secret-key"); !v.empty()) k.secret_key = std::string(v);
   }
   if (!is_z85_key(k.secret_key)) {
-    return tl::unexpected(fmt::format("{} holds no valid secret-key line (write it with callwatchd keygen)", path));
+    return tl::unexpected(
+        fmt::format("{} holds no valid secret-key line (write it with callwatchd keygen)", path));
   }
   // The public half follows from the secret one; derive it rather than trust a hand-edited line.
   std::array<char, 41> pub{};
@@ -171,7 +181,9 @@ tl::expected<CurveKeyPair, std::string> load_curve_secret(const std::string& pat
 
 tl::expected<std::string, std::string> load_curve_public(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return tl::unexpected(fmt::format("cannot read CURVE public key {}: {}", path, std::strerror(errno)));
+  if (!in)
+    return tl::unexpected(
+        fmt::format("cannot read CURVE public key {}: {}", path, std::strerror(errno)));
   std::string line;
   while (std::getline(in, line)) {
     const std::string_view t = trim(line);
@@ -182,10 +194,12 @@ tl::expected<std::string, std::string> load_curve_public(const std::string& path
     if (is_z85_key(t)) return std::string(t);
     break;
   }
-  return tl::unexpected(fmt::format("{} does not hold a CURVE public key (one line of 40 Z85 characters)", path));
+  return tl::unexpected(
+      fmt::format("{} does not hold a CURVE public key (one line of 40 Z85 characters)", path));
 }
 
-void apply_curve_client(zmq::socket_t& socket, const CurveKeyPair& client, const std::string& server_public) {
+void apply_curve_client(zmq::socket_t& socket, const CurveKeyPair& client,
+                        const std::string& server_public) {
   socket.set(zmq::sockopt::curve_serverkey, server_public);
   socket.set(zmq::sockopt::curve_publickey, client.public_key);
   socket.set(zmq::sockopt::curve_secretkey, client.secret_key);

@@ -5,7 +5,6 @@
 
 #include <string>
 #include <string_view>
-
 #include <tl/expected.hpp>
 #include <zmq.hpp>
 
@@ -40,12 +39,15 @@ tl::expected<std::string, std::string> load_curve_public(const std::string& path
 bool is_z85_key(std::string_view text);
 
 // A secret file (key, password) must not be open to others (group read is allowed, group write
-// is not): the error names the file and the fix. `what` is how the message calls it ("CURVE secret key", "metrics password file").
-tl::expected<void, std::string> check_secret_file_mode(const std::string& path, std::string_view what);
+// is not): the error names the file and the fix. `what` is how the message calls it ("CURVE secret
+// key", "metrics password file").
+tl::expected<void, std::string> check_secret_file_mode(const std::string& path,
+                                                       std::string_view what);
 
 // Client side of CURVE on any socket (wallboard, simulator, tests): the client's pair and the
 // server's public key. Call before connect().
-void apply_curve_client(zmq::socket_t& socket, const CurveKeyPair& client, const std::string& server_public);
+void apply_curve_client(zmq::socket_t& socket, const CurveKeyPair& client,
+                        const std::string& server_public);
 
 // `callwatchd keygen --out DIR --name NAME`: prints the public key and where the files are.
 int run_keygen(const KeygenOptions& opts);

@@ -12,7 +12,8 @@ NameLimits::Verdict NameLimits::admit(const metrics::Event& e) {
   thread_local std::vector<std::string_view> fresh;
   fresh.clear();
   auto consider = [&](std::string_view q) {
-    if (!q.empty() && !queues_.contains(q) && std::find(fresh.begin(), fresh.end(), q) == fresh.end()) {
+    if (!q.empty() && !queues_.contains(q) &&
+        std::find(fresh.begin(), fresh.end(), q) == fresh.end()) {
       fresh.push_back(q);
     }
   };

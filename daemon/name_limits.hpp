@@ -17,7 +17,8 @@ class NameLimits {
  public:
   enum class Verdict { ok, queue_limit, agent_limit };
 
-  NameLimits(std::size_t max_queues, std::size_t max_agents) : max_queues_(max_queues), max_agents_(max_agents) {}
+  NameLimits(std::size_t max_queues, std::size_t max_agents)
+      : max_queues_(max_queues), max_agents_(max_agents) {}
 
   // Names that exist already (configured queues, a restored state): always admitted.
   void know_queue(std::string_view name) { queues_.emplace(name); }
@@ -33,7 +34,9 @@ class NameLimits {
  private:
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
   };
   using Names = std::unordered_set<std::string, Hash, std::equal_to<>>;
 

@@ -4,12 +4,12 @@
 // both are said in the warnings rather than left out silently.
 #include "report_store.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "callwatch/config/config.hpp"
 
@@ -33,15 +33,17 @@ double wall_now() {
 
 }  // namespace
 
-tl::expected<double, std::string> parse_report_time(std::string_view text, const metrics::TimeZone& tz) {
+tl::expected<double, std::string> parse_report_time(std::string_view text,
+                                                    const metrics::TimeZone& tz) {
   auto bad = [&] {
-    return tl::unexpected(fmt::format("\"{}\" is not a time: write 2026-01-05, 2026-01-05T09:15 or "
-                                      "2026-01-05T09:15:00+08:00",
-                                      text));
+    return tl::unexpected(
+        fmt::format("\"{}\" is not a time: write 2026-01-05, 2026-01-05T09:15 or "
+                    "2026-01-05T09:15:00+08:00",
+                    text));
   };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!digits(text, 0, 4, y) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, mo) || text[7] != '-' ||
-      !digits(text, 8, 2, d)) {
+  if (!digits(text, 0, 4, y) || text.size() < 10 || text[4] != '-' || !digits(text, 5, 2, mo) ||
+      text[7] != '-' || !digits(text, 8, 2, d)) {
     return bad();
   }
   std::size_t pos = 10;
@@ -57,10 +59,11 @@ tl::expected<double, std::string> parse_report_time(std::string_view text, const
     }
   }
   using namespace std::chrono;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return bad();
-  const double local = static_cast<double>(sys_days{ymd}.time_since_epoch().count()) * 86400.0 + h * 3600 +
-                       mi * 60 + sec;
+  const double local = static_cast<double>(sys_days{ymd}.time_since_epoch().count()) * 86400.0 +
+                       h * 3600 + mi * 60 + sec;
   if (pos == text.size()) {
     // Local to the zone: the offset in force at that local time (two steps settle a DST edge).
     const int off1 = tz.offset_at(static_cast<std::int64_t>(local));
@@ -70,14 +73,16 @@ tl::expected<double, std::string> parse_report_time(std::string_view text, const
   if (text[pos] == 'Z' && pos + 1 == text.size()) return local;
   if ((text[pos] == '+' || text[pos] == '-') && pos + 6 == text.size() && text[pos + 3] == ':') {
     int oh = 0, om = 0;
-    if (!digits(text, pos + 1, 2, oh) || !digits(text, pos + 4, 2, om) || oh > 23 || om > 59) return bad();
+    if (!digits(text, pos + 1, 2, oh) || !digits(text, pos + 4, 2, om) || oh > 23 || om > 59)
+      return bad();
     const int off = (oh * 3600 + om * 60) * (text[pos] == '-' ? -1 : 1);
     return local - off;
   }
   return bad();
 }
 
-ReportResult stored_report(Store& store, double from, double to, const metrics::EngineSettings& settings,
+ReportResult stored_report(Store& store, double from, double to,
+                           const metrics::EngineSettings& settings,
                            std::optional<int> interval_minutes) {
   ReportResult r;
   r.format = "stored";
@@ -105,20 +110,23 @@ ReportResult stored_report(Store& store, double from, double to, const metrics::
 
   if (auto gaps = store.gaps(from, to)) {
     for (const auto& g : *gaps) {
-      r.warnings.push_back(fmt::format("no data from {} to {} ({:.0f} s): {}", format_report_time(g.from, settings.tz),
-                                       format_report_time(g.to, settings.tz), g.to - g.from, g.reason));
+      r.warnings.push_back(fmt::format(
+          "no data from {} to {} ({:.0f} s): {}", format_report_time(g.from, settings.tz),
+          format_report_time(g.to, settings.tz), g.to - g.from, g.reason));
     }
   }
   if (auto cp = store.load_checkpoint(); cp && cp->has_value() && to > (*cp)->taken_at) {
     const double open_from = settings.tz.interval_start((*cp)->taken_at, settings.interval_minutes);
     if (open_from < to) {
-      r.warnings.push_back(fmt::format("the interval from {} was still open at the last checkpoint ({}): it is "
-                                       "not in this report until it closes",
-                                       format_report_time(open_from, settings.tz),
-                                       format_report_time((*cp)->taken_at, settings.tz)));
+      r.warnings.push_back(
+          fmt::format("the interval from {} was still open at the last checkpoint ({}): it is "
+                      "not in this report until it closes",
+                      format_report_time(open_from, settings.tz),
+                      format_report_time((*cp)->taken_at, settings.tz)));
     }
   }
-  r.warnings.push_back("agents are not stored per interval: see the live board or a replay of the feeds");
+  r.warnings.push_back(
+      "agents are not stored per interval: see the live board or a replay of the feeds");
   return r;
 }
 
@@ -130,8 +138,10 @@ int run_stored_report(const ReportOptions& opts) {
   }
   const config::Config& cfg = *loaded;
   if (cfg.storage_path.empty()) {
-    std::fprintf(stderr, "callwatchd report: %s sets no storage_path, so there is no stored history to read\n",
-                 cfg.source.c_str());
+    std::fprintf(
+        stderr,
+        "callwatchd report: %s sets no storage_path, so there is no stored history to read\n",
+        cfg.source.c_str());
     return 2;
   }
   const metrics::TimeZone& tz = cfg.engine.tz;
@@ -140,7 +150,8 @@ int run_stored_report(const ReportOptions& opts) {
     return 2;
   }
   auto from = parse_report_time(opts.from, tz);
-  auto to = opts.to.empty() ? tl::expected<double, std::string>(wall_now()) : parse_report_time(opts.to, tz);
+  auto to = opts.to.empty() ? tl::expected<double, std::string>(wall_now())
+                            : parse_report_time(opts.to, tz);
   if (!from || !to) {
     std::fprintf(stderr, "callwatchd report: %s\n", (!from ? from.error() : to.error()).c_str());
     return 2;
@@ -150,8 +161,10 @@ int run_stored_report(const ReportOptions& opts) {
     return 2;
   }
   if (opts.interval_minutes && *opts.interval_minutes % cfg.engine.interval_minutes != 0) {
-    std::fprintf(stderr, "callwatchd report: --interval must be a multiple of the stored %d-minute intervals\n",
-                 cfg.engine.interval_minutes);
+    std::fprintf(
+        stderr,
+        "callwatchd report: --interval must be a multiple of the stored %d-minute intervals\n",
+        cfg.engine.interval_minutes);
     return 2;
   }
   StoreOptions so;

@@ -4,6 +4,8 @@
 // client's public key (public, so safe to log) and its address.
 #include "security.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cstring>
 #include <filesystem>
@@ -11,8 +13,6 @@
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
 #include <zmq_addon.hpp>
 
 #include "logging.hpp"
@@ -100,9 +100,10 @@ tl::expected<ServerSecurity, std::string> load_server_security(const config::Sec
       return tl::unexpected(fmt::format("client \"{}\": not a valid CURVE public key", c.name));
     }
     if (client.public_key == sec.server.public_key) {
-      return tl::unexpected(fmt::format("client \"{}\" uses the server's own key: give every client its own "
-                                        "pair (callwatchd keygen)",
-                                        c.name));
+      return tl::unexpected(
+          fmt::format("client \"{}\" uses the server's own key: give every client its own "
+                      "pair (callwatchd keygen)",
+                      c.name));
     }
     client.key = decode_key(client.public_key);
     sec.clients.push_back(std::move(client));
@@ -112,9 +113,11 @@ tl::expected<ServerSecurity, std::string> load_server_security(const config::Sec
 
 bool role_allowed(config::ClientRole role, std::string_view domain) {
   switch (role) {
-    case config::ClientRole::feed: return domain == kDomainFeed;
+    case config::ClientRole::feed:
+      return domain == kDomainFeed;
     case config::ClientRole::kiosk:
-    case config::ClientRole::supervisor: return domain == kDomainPublish || domain == kDomainControl;
+    case config::ClientRole::supervisor:
+      return domain == kDomainPublish || domain == kDomainControl;
   }
   return false;
 }
@@ -159,9 +162,12 @@ struct ZapHandler::Impl {
     // version, request id, domain, address, identity, mechanism, credentials...
     std::string request_id = req.size() > 1 ? req[1].to_string() : std::string();
     auto reply = [&](const char* code, std::string_view text, std::string_view user) {
-      std::array<zmq::const_buffer, 6> frames = {zmq::buffer(std::string_view("1.0")), zmq::buffer(request_id),
-                                                 zmq::buffer(std::string_view(code)), zmq::buffer(text),
-                                                 zmq::buffer(user), zmq::buffer(std::string_view())};
+      std::array<zmq::const_buffer, 6> frames = {zmq::buffer(std::string_view("1.0")),
+                                                 zmq::buffer(request_id),
+                                                 zmq::buffer(std::string_view(code)),
+                                                 zmq::buffer(text),
+                                                 zmq::buffer(user),
+                                                 zmq::buffer(std::string_view())};
       (void)zmq::send_multipart(rep, frames);
     };
     if (req.size() < 6 || req[0].to_string_view() != "1.0") {
@@ -178,8 +184,8 @@ struct ZapHandler::Impl {
         std::lock_guard lock(mu);
         ++stats.denied_other;
       }
-      log_denial(fmt::format("refused a {} connection from {} to {}: only CURVE clients are let in", mechanism,
-                             address, domain));
+      log_denial(fmt::format("refused a {} connection from {} to {}: only CURVE clients are let in",
+                             mechanism, address, domain));
       reply("400", "CURVE required", "");
       return;
     }
@@ -191,7 +197,8 @@ struct ZapHandler::Impl {
         std::lock_guard lock(mu);
         ++stats.denied_unknown_key;
       }
-      log_denial(fmt::format("refused unknown client key {} from {} on {}", encode_key(key.data()), address, domain));
+      log_denial(fmt::format("refused unknown client key {} from {} on {}", encode_key(key.data()),
+                             address, domain));
       reply("400", "unknown key", "");
       return;
     }
@@ -201,8 +208,9 @@ struct ZapHandler::Impl {
         std::lock_guard lock(mu);
         ++stats.denied_role;
       }
-      log_denial(fmt::format("refused client \"{}\" ({}) from {} on the {} socket: its role may not use it", c.name,
-                             config::to_string(c.role), address, domain));
+      log_denial(fmt::format(
+          "refused client \"{}\" ({}) from {} on the {} socket: its role may not use it", c.name,
+          config::to_string(c.role), address, domain));
       reply("400", "role not allowed on this socket", "");
       return;
     }
@@ -210,7 +218,8 @@ struct ZapHandler::Impl {
       std::lock_guard lock(mu);
       ++stats.accepted;
     }
-    log->debug("client \"{}\" ({}) connected from {} to {}", c.name, config::to_string(c.role), address, domain);
+    log->debug("client \"{}\" ({}) connected from {} to {}", c.name, config::to_string(c.role),
+               address, domain);
     reply("200", "OK", fmt::format("{}:{}", config::to_string(c.role), c.name));
   }
 
@@ -228,7 +237,8 @@ struct ZapHandler::Impl {
 
 ZapHandler::ZapHandler(zmq::context_t& ctx, ServerSecurity sec) : impl_(std::make_unique<Impl>()) {
   impl_->sec = std::move(sec);
-  for (std::size_t i = 0; i < impl_->sec.clients.size(); ++i) impl_->by_key.emplace(impl_->sec.clients[i].key, i);
+  for (std::size_t i = 0; i < impl_->sec.clients.size(); ++i)
+    impl_->by_key.emplace(impl_->sec.clients[i].key, i);
   impl_->rep = zmq::socket_t(ctx, zmq::socket_type::rep);
   impl_->rep.set(zmq::sockopt::linger, 0);
   impl_->rep.bind(kZapEndpoint);
@@ -268,17 +278,20 @@ std::string_view role_of_user_id(std::string_view user_id) {
 tl::expected<BasicAuth, std::string> load_basic_auth(const config::MetricsHttpConfig& cfg) {
   BasicAuth a;
   if (cfg.basic_auth_user.empty()) return a;
-  if (auto ok = check_secret_file_mode(cfg.basic_auth_password_file, "metrics password file"); !ok) {
+  if (auto ok = check_secret_file_mode(cfg.basic_auth_password_file, "metrics password file");
+      !ok) {
     return tl::unexpected(ok.error());
   }
   std::ifstream in(cfg.basic_auth_password_file);
   std::string line;
   if (!in || !std::getline(in, line)) {
-    return tl::unexpected(fmt::format("cannot read the metrics password file {}", cfg.basic_auth_password_file));
+    return tl::unexpected(
+        fmt::format("cannot read the metrics password file {}", cfg.basic_auth_password_file));
   }
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
   if (line.empty()) {
-    return tl::unexpected(fmt::format("the metrics password file {} is empty", cfg.basic_auth_password_file));
+    return tl::unexpected(
+        fmt::format("the metrics password file {} is empty", cfg.basic_auth_password_file));
   }
   a.user = cfg.basic_auth_user;
   a.password = std::move(line);
@@ -293,7 +306,8 @@ bool check_basic_auth(const char* header, const BasicAuth& auth) {
   constexpr std::string_view kScheme = "Basic ";
   if (h.size() <= kScheme.size()) return false;
   for (std::size_t i = 0; i < kScheme.size() - 1; ++i) {  // the scheme name is case-insensitive
-    if (std::tolower(static_cast<unsigned char>(h[i])) != std::tolower(static_cast<unsigned char>(kScheme[i]))) {
+    if (std::tolower(static_cast<unsigned char>(h[i])) !=
+        std::tolower(static_cast<unsigned char>(kScheme[i]))) {
       return false;
     }
   }
@@ -305,7 +319,8 @@ bool check_basic_auth(const char* header, const BasicAuth& auth) {
   const auto colon = decoded.find(':');
   if (colon == std::string::npos) return false;
   const bool user_ok = equal_constant_time(std::string_view(decoded).substr(0, colon), auth.user);
-  const bool pass_ok = equal_constant_time(std::string_view(decoded).substr(colon + 1), auth.password);
+  const bool pass_ok =
+      equal_constant_time(std::string_view(decoded).substr(colon + 1), auth.password);
   return user_ok && pass_ok;
 }
 

@@ -9,9 +9,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 #include <zmq.hpp>
 
 #include "callwatch/config/config.hpp"
@@ -27,7 +26,7 @@ inline constexpr std::string_view kDomainControl = "control";  // ROUTER: kiosk 
 struct CurveClient {
   std::string name;
   config::ClientRole role = config::ClientRole::kiosk;
-  std::string public_key;             // Z85
+  std::string public_key;              // Z85
   std::array<std::uint8_t, 32> key{};  // decoded: what ZAP hands over
 };
 

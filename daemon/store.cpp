@@ -4,6 +4,8 @@
 // data, so a full or read-only disk costs persistence, never the live service.
 #include "store.hpp"
 
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <zlib.h>
 
@@ -17,9 +19,6 @@
 #include <mutex>
 #include <random>
 #include <thread>
-
-#include <SQLiteCpp/SQLiteCpp.h>
-#include <fmt/format.h>
 
 #include "logging.hpp"
 
@@ -80,7 +79,8 @@ std::string interval_columns() {
 
 std::string schema_sql() {
   std::string interval_cols;
-  for (const auto& c : kIntColumns) interval_cols += fmt::format("  {} INTEGER NOT NULL,\n", c.name);
+  for (const auto& c : kIntColumns)
+    interval_cols += fmt::format("  {} INTEGER NOT NULL,\n", c.name);
   for (const auto& c : kRealColumns) interval_cols += fmt::format("  {} REAL,\n", c.name);
   return fmt::format(R"(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -137,8 +137,9 @@ CREATE TABLE IF NOT EXISTS gap(
 bool deflate_text(std::string_view in, std::string& out) {
   uLongf bound = compressBound(static_cast<uLong>(in.size()));
   out.resize(bound);
-  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound, reinterpret_cast<const Bytef*>(in.data()),
-                static_cast<uLong>(in.size()), 1) != Z_OK) {
+  if (compress2(reinterpret_cast<Bytef*>(out.data()), &bound,
+                reinterpret_cast<const Bytef*>(in.data()), static_cast<uLong>(in.size()),
+                1) != Z_OK) {
     return false;
   }
   out.resize(bound);
@@ -267,8 +268,10 @@ bool decode_alerts(std::string_view text, std::vector<metrics::AlertView>& out) 
 }
 
 void bind_real_or_null(SQLite::Statement& st, int index, double v) {
-  if (std::isfinite(v)) st.bind(index, v);
-  else st.bind(index);  // NULL: "no value" must not turn into 0 or a string "nan"
+  if (std::isfinite(v))
+    st.bind(index, v);
+  else
+    st.bind(index);  // NULL: "no value" must not turn into 0 or a string "nan"
 }
 
 double column_real_or_nan(const SQLite::Column& c) {
@@ -333,9 +336,10 @@ struct Store::Impl {
     }
     const auto now = SteadyClock::now();
     if (streak++ == 0) {
-      log->error("cannot write to {}: {}; the live service continues, unsaved data is kept in "
-                 "memory and written when the disk works again",
-                 opts.path, what);
+      log->error(
+          "cannot write to {}: {}; the live service continues, unsaved data is kept in "
+          "memory and written when the disk works again",
+          opts.path, what);
       last_reminder = now;
     } else if (now - last_reminder >= std::chrono::seconds(30)) {
       log->warn("writes to {} still failing ({} failures so far): {}", opts.path, streak, what);
@@ -366,10 +370,11 @@ struct Store::Impl {
       }
       state_bytes = c.engine_state.size();
       stored_bytes = state.size() + alerts.size();
-      SQLite::Statement cp(*db,
-                           "INSERT OR REPLACE INTO checkpoint(id, taken_at, final, encoding, state_bytes, "
-                           "state, alerts_bytes, alerts, daemon_version, written_at) "
-                           "VALUES (1, ?, ?, 'zlib', ?, ?, ?, ?, ?, ?)");
+      SQLite::Statement cp(
+          *db,
+          "INSERT OR REPLACE INTO checkpoint(id, taken_at, final, encoding, state_bytes, "
+          "state, alerts_bytes, alerts, daemon_version, written_at) "
+          "VALUES (1, ?, ?, 'zlib', ?, ?, ?, ?, ?, ?)");
       cp.bind(1, c.taken_at);
       cp.bind(2, c.final ? 1 : 0);
       cp.bind(3, static_cast<std::int64_t>(c.engine_state.size()));
@@ -382,26 +387,30 @@ struct Store::Impl {
 
       if (!c.intervals.empty()) {
         std::string placeholders = "?, ?, ?, ?";
-        for (std::size_t i = 0; i < kIntColumns.size() + kRealColumns.size(); ++i) placeholders += ", ?";
-        SQLite::Statement iv(*db, fmt::format("INSERT OR REPLACE INTO queue_interval(queue, start, end, "
-                                              "offered{}) VALUES ({})",
-                                              interval_columns(), placeholders));
+        for (std::size_t i = 0; i < kIntColumns.size() + kRealColumns.size(); ++i)
+          placeholders += ", ?";
+        SQLite::Statement iv(*db,
+                             fmt::format("INSERT OR REPLACE INTO queue_interval(queue, start, end, "
+                                         "offered{}) VALUES ({})",
+                                         interval_columns(), placeholders));
         for (const auto& ci : c.intervals) {
           int k = 1;
           iv.bind(k++, ci.queue);
           iv.bind(k++, ci.start);
           iv.bind(k++, ci.end);
           iv.bind(k++, static_cast<std::int64_t>(ci.counters.offered()));
-          for (const auto& col : kIntColumns) iv.bind(k++, static_cast<std::int64_t>(ci.counters.*col.field));
+          for (const auto& col : kIntColumns)
+            iv.bind(k++, static_cast<std::int64_t>(ci.counters.*col.field));
           for (const auto& col : kRealColumns) bind_real_or_null(iv, k++, ci.counters.*col.field);
           iv.exec();
           iv.reset();
         }
       }
       if (!c.alert_events.empty()) {
-        SQLite::Statement ah(*db,
-                             "INSERT OR IGNORE INTO alert_history(run, seq, at, alert_id, rule, queue, "
-                             "severity, from_state, to_state, value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+        SQLite::Statement ah(
+            *db,
+            "INSERT OR IGNORE INTO alert_history(run, seq, at, alert_id, rule, queue, "
+            "severity, from_state, to_state, value, message) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
         for (const auto& e : c.alert_events) {
           const auto& t = e.transition;
           ah.bind(1, run_id);
@@ -426,8 +435,9 @@ struct Store::Impl {
     }
     for (const auto& [name, p] : batch.positions) positions.push_back(&p);
     if (!positions.empty()) {
-      SQLite::Statement fp(*db, "INSERT OR REPLACE INTO feed_position(feed, position, last_event_ts, "
-                                "updated_at) VALUES (?, ?, ?, ?)");
+      SQLite::Statement fp(*db,
+                           "INSERT OR REPLACE INTO feed_position(feed, position, last_event_ts, "
+                           "updated_at) VALUES (?, ?, ?, ?)");
       for (const FeedPosition* p : positions) {
         fp.bind(1, p->feed);
         fp.bind(2, p->position);
@@ -438,7 +448,8 @@ struct Store::Impl {
       }
     }
     if (!batch.gaps.empty()) {
-      SQLite::Statement g(*db, "INSERT OR REPLACE INTO gap(from_ts, to_ts, reason) VALUES (?, ?, ?)");
+      SQLite::Statement g(*db,
+                          "INSERT OR REPLACE INTO gap(from_ts, to_ts, reason) VALUES (?, ?, ?)");
       for (const auto& gap : batch.gaps) {
         g.bind(1, gap.from);
         g.bind(2, gap.to);
@@ -477,7 +488,8 @@ struct Store::Impl {
     std::lock_guard db_lock(db_mu);
     if (sqlite3_db_readonly(db->getHandle(), "main") != 1) return;
     try {
-      auto fresh = std::make_unique<SQLite::Database>(opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
+      auto fresh = std::make_unique<SQLite::Database>(
+          opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
       if (sqlite3_db_readonly(fresh->getHandle(), "main") == 1) return;
       fresh->exec("PRAGMA journal_mode=WAL");
       fresh->exec("PRAGMA synchronous=NORMAL");
@@ -488,7 +500,8 @@ struct Store::Impl {
       std::lock_guard lock(mu);
       stats.read_only = false;
     } catch (const std::exception& e) {
-      log->debug("{} is still not writable: {}", opts.path, e.what());  // the next failure tries again
+      log->debug("{} is still not writable: {}", opts.path,
+                 e.what());  // the next failure tries again
     }
   }
 
@@ -498,8 +511,10 @@ struct Store::Impl {
     if (failed.checkpoint && !pending.checkpoint) pending.checkpoint = std::move(failed.checkpoint);
     for (auto& [name, p] : failed.positions) pending.positions.try_emplace(name, std::move(p));
     for (auto& g : failed.gaps) {
-      if (pending.gaps.size() < opts.max_pending_gaps) pending.gaps.push_back(std::move(g));
-      else ++gaps_dropped;
+      if (pending.gaps.size() < opts.max_pending_gaps)
+        pending.gaps.push_back(std::move(g));
+      else
+        ++gaps_dropped;
     }
   }
 
@@ -544,14 +559,16 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
   const std::string& path = impl->opts.path;
   if (path.empty()) return tl::unexpected(std::string("no storage path"));
   try {
-    const int flags = impl->opts.read_only ? SQLite::OPEN_READONLY : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    const int flags = impl->opts.read_only ? SQLite::OPEN_READONLY
+                                           : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     impl->db = std::make_unique<SQLite::Database>(path, flags, 1000);
     // Reading the schema proves the file is a database (a text file opens fine otherwise).
     impl->db->exec("SELECT count(*) FROM sqlite_master");
   } catch (const std::exception& e) {
     return tl::unexpected(fmt::format("cannot open the store {}: {}", path, e.what()));
   }
-  const bool read_only = impl->opts.read_only || sqlite3_db_readonly(impl->db->getHandle(), "main") == 1;
+  const bool read_only =
+      impl->opts.read_only || sqlite3_db_readonly(impl->db->getHandle(), "main") == 1;
   impl->stats.read_only = read_only;
   if (!impl->opts.read_only) {
     // A file-size limit (ulimit -f) or a quota must come back as an error the store counts, not as
@@ -564,7 +581,8 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
       impl->db->exec("PRAGMA synchronous=NORMAL");
       impl->db->exec("PRAGMA journal_size_limit=16777216");
       impl->db->exec(schema_sql());
-      SQLite::Statement v(*impl->db, "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
+      SQLite::Statement v(*impl->db,
+                          "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
       v.bind(1, std::to_string(kSchemaVersion));
       v.exec();
     } catch (const std::exception& e) {
@@ -572,9 +590,10 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
       impl->note_failure(fmt::format("preparing the schema: {}", e.what()));
     }
     if (read_only) {
-      impl->log->error("{} is read-only: the state can be loaded but nothing will be saved until it "
-                       "is writable",
-                       path);
+      impl->log->error(
+          "{} is read-only: the state can be loaded but nothing will be saved until it "
+          "is writable",
+          path);
     }
   }
   try {
@@ -582,9 +601,10 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
     if (v.executeStep()) {
       const int found = std::atoi(v.getColumn(0).getText());
       if (found > kSchemaVersion) {
-        return tl::unexpected(fmt::format("the store {} has schema version {}, newer than this "
-                                          "callwatchd understands ({}): use the newer callwatchd",
-                                          path, found, kSchemaVersion));
+        return tl::unexpected(
+            fmt::format("the store {} has schema version {}, newer than this "
+                        "callwatchd understands ({}): use the newer callwatchd",
+                        path, found, kSchemaVersion));
       }
     }
   } catch (const std::exception&) {
@@ -616,25 +636,29 @@ tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoin
   std::lock_guard lock(impl_->db_mu);
   try {
     if (!impl_->db->tableExists("checkpoint")) return std::optional<LoadedCheckpoint>{};
-    SQLite::Statement q(*impl_->db,
-                        "SELECT taken_at, final, encoding, state_bytes, state, alerts_bytes, alerts, "
-                        "daemon_version "
-                        "FROM checkpoint WHERE id = 1");
+    SQLite::Statement q(
+        *impl_->db,
+        "SELECT taken_at, final, encoding, state_bytes, state, alerts_bytes, alerts, "
+        "daemon_version "
+        "FROM checkpoint WHERE id = 1");
     if (!q.executeStep()) return std::optional<LoadedCheckpoint>{};
     LoadedCheckpoint c;
     c.taken_at = q.getColumn(0).getDouble();
     c.final = q.getColumn(1).getInt() != 0;
     const std::string encoding = q.getColumn(2).getText();
     const auto raw = static_cast<std::size_t>(q.getColumn(3).getInt64());
-    if (encoding != "zlib") return tl::unexpected(fmt::format("checkpoint encoding \"{}\" unknown", encoding));
+    if (encoding != "zlib")
+      return tl::unexpected(fmt::format("checkpoint encoding \"{}\" unknown", encoding));
     const SQLite::Column state = q.getColumn(4);
-    if (!inflate_text(state.getBlob(), static_cast<std::size_t>(state.getBytes()), raw, c.engine_state)) {
+    if (!inflate_text(state.getBlob(), static_cast<std::size_t>(state.getBytes()), raw,
+                      c.engine_state)) {
       return tl::unexpected(std::string("the checkpoint's engine state is corrupt"));
     }
     const auto alerts_raw = static_cast<std::size_t>(q.getColumn(5).getInt64());
     const SQLite::Column alerts = q.getColumn(6);
     std::string alerts_text;
-    if (!inflate_text(alerts.getBlob(), static_cast<std::size_t>(alerts.getBytes()), alerts_raw, alerts_text)) {
+    if (!inflate_text(alerts.getBlob(), static_cast<std::size_t>(alerts.getBytes()), alerts_raw,
+                      alerts_text)) {
       return tl::unexpected(std::string("the checkpoint's alert states are corrupt"));
     }
     if (!decode_alerts(alerts_text, c.alerts)) {
@@ -642,8 +666,9 @@ tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoin
     }
     c.daemon_version = q.getColumn(7).getText();
     if (impl_->db->tableExists("feed_position")) {
-      SQLite::Statement f(*impl_->db, "SELECT feed, position, last_event_ts, updated_at FROM feed_position "
-                                      "ORDER BY feed");
+      SQLite::Statement f(*impl_->db,
+                          "SELECT feed, position, last_event_ts, updated_at FROM feed_position "
+                          "ORDER BY feed");
       while (f.executeStep()) {
         c.feeds.push_back(FeedPosition{f.getColumn(0).getText(), f.getColumn(1).getText(),
                                        f.getColumn(2).getDouble(), f.getColumn(3).getDouble()});
@@ -655,14 +680,16 @@ tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoin
   }
 }
 
-tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals(double from, double to) {
+tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals(double from,
+                                                                                 double to) {
   std::lock_guard lock(impl_->db_mu);
   std::vector<metrics::ClosedInterval> out;
   try {
     if (!impl_->db->tableExists("queue_interval")) return out;
-    SQLite::Statement q(*impl_->db, fmt::format("SELECT queue, start, end{} FROM queue_interval WHERE start "
-                                                ">= ? AND start < ? ORDER BY start, queue",
-                                                interval_columns()));
+    SQLite::Statement q(*impl_->db,
+                        fmt::format("SELECT queue, start, end{} FROM queue_interval WHERE start "
+                                    ">= ? AND start < ? ORDER BY start, queue",
+                                    interval_columns()));
     q.bind(1, from);
     q.bind(2, to);
     while (q.executeStep()) {
@@ -672,7 +699,8 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
       ci.end = q.getColumn(2).getDouble();
       int k = 3;
       for (const auto& col : kIntColumns) ci.counters.*col.field = q.getColumn(k++).getInt64();
-      for (const auto& col : kRealColumns) ci.counters.*col.field = column_real_or_nan(q.getColumn(k++));
+      for (const auto& col : kRealColumns)
+        ci.counters.*col.field = column_real_or_nan(q.getColumn(k++));
       out.push_back(std::move(ci));
     }
   } catch (const std::exception& e) {
@@ -681,14 +709,16 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
   return out;
 }
 
-tl::expected<std::vector<metrics::AlertTransition>, std::string> Store::alert_history(double from, double to) {
+tl::expected<std::vector<metrics::AlertTransition>, std::string> Store::alert_history(double from,
+                                                                                      double to) {
   std::lock_guard lock(impl_->db_mu);
   std::vector<metrics::AlertTransition> out;
   try {
     if (!impl_->db->tableExists("alert_history")) return out;
-    SQLite::Statement q(*impl_->db,
-                        "SELECT at, alert_id, rule, queue, severity, from_state, to_state, value, message "
-                        "FROM alert_history WHERE at >= ? AND at < ? ORDER BY at, run, seq");
+    SQLite::Statement q(
+        *impl_->db,
+        "SELECT at, alert_id, rule, queue, severity, from_state, to_state, value, message "
+        "FROM alert_history WHERE at >= ? AND at < ? ORDER BY at, run, seq");
     q.bind(1, from);
     q.bind(2, to);
     while (q.executeStep()) {
@@ -715,10 +745,12 @@ tl::expected<std::vector<FeedPosition>, std::string> Store::feed_positions() {
   std::vector<FeedPosition> out;
   try {
     if (!impl_->db->tableExists("feed_position")) return out;
-    SQLite::Statement f(*impl_->db, "SELECT feed, position, last_event_ts, updated_at FROM feed_position ORDER BY feed");
+    SQLite::Statement f(
+        *impl_->db,
+        "SELECT feed, position, last_event_ts, updated_at FROM feed_position ORDER BY feed");
     while (f.executeStep()) {
-      out.push_back(FeedPosition{f.getColumn(0).getText(), f.getColumn(1).getText(), f.getColumn(2).getDouble(),
-                                 f.getColumn(3).getDouble()});
+      out.push_back(FeedPosition{f.getColumn(0).getText(), f.getColumn(1).getText(),
+                                 f.getColumn(2).getDouble(), f.getColumn(3).getDouble()});
     }
   } catch (const std::exception& e) {
     return tl::unexpected(fmt::format("reading feed positions: {}", e.what()));
@@ -731,12 +763,14 @@ tl::expected<std::vector<StoredGap>, std::string> Store::gaps(double from, doubl
   std::vector<StoredGap> out;
   try {
     if (!impl_->db->tableExists("gap")) return out;
-    SQLite::Statement q(*impl_->db, "SELECT from_ts, to_ts, reason FROM gap WHERE to_ts > ? AND from_ts < ? "
-                                    "ORDER BY from_ts");
+    SQLite::Statement q(*impl_->db,
+                        "SELECT from_ts, to_ts, reason FROM gap WHERE to_ts > ? AND from_ts < ? "
+                        "ORDER BY from_ts");
     q.bind(1, from);
     q.bind(2, to);
     while (q.executeStep()) {
-      out.push_back(StoredGap{q.getColumn(0).getDouble(), q.getColumn(1).getDouble(), q.getColumn(2).getText()});
+      out.push_back(StoredGap{q.getColumn(0).getDouble(), q.getColumn(1).getDouble(),
+                              q.getColumn(2).getText()});
     }
   } catch (const std::exception& e) {
     return tl::unexpected(fmt::format("reading gaps: {}", e.what()));
@@ -768,8 +802,10 @@ void Store::note_feed_position(FeedPosition p) {
 void Store::record_gap(StoredGap g) {
   {
     std::lock_guard lock(impl_->mu);
-    if (impl_->pending.gaps.size() < impl_->opts.max_pending_gaps) impl_->pending.gaps.push_back(std::move(g));
-    else ++impl_->gaps_dropped;
+    if (impl_->pending.gaps.size() < impl_->opts.max_pending_gaps)
+      impl_->pending.gaps.push_back(std::move(g));
+    else
+      ++impl_->gaps_dropped;
     ++impl_->submitted;
   }
   impl_->cv.notify_one();
@@ -779,7 +815,8 @@ bool Store::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(impl_->mu);
   if (!impl_->writer.joinable()) return impl_->pending.empty();
   const std::uint64_t target = impl_->submitted;
-  if (!impl_->done_cv.wait_for(lock, timeout, [&] { return impl_->attempted >= target; })) return false;
+  if (!impl_->done_cv.wait_for(lock, timeout, [&] { return impl_->attempted >= target; }))
+    return false;
   return impl_->last_attempt_ok && impl_->pending.empty();
 }
 

@@ -9,9 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
-
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/snapshot.hpp"
@@ -37,10 +36,10 @@ struct AlertEvent {
 // What the engine thread hands over at each checkpoint: the whole state plus everything not yet
 // known to be on disk (the store confirms through confirmed_interval_start / confirmed_alert_seq).
 struct Checkpoint {
-  double taken_at = 0;  // engine time (UTC) when the state was serialized
-  bool final = false;   // written by a clean shutdown: nothing after it was lost
-  std::string engine_state;                        // metrics::Engine::serialize()
-  std::vector<metrics::AlertView> alerts;          // current states and acks
+  double taken_at = 0;                     // engine time (UTC) when the state was serialized
+  bool final = false;                      // written by a clean shutdown: nothing after it was lost
+  std::string engine_state;                // metrics::Engine::serialize()
+  std::vector<metrics::AlertView> alerts;  // current states and acks
   std::vector<metrics::ClosedInterval> intervals;  // closed, not yet confirmed stored
   std::vector<AlertEvent> alert_events;            // transitions not yet confirmed stored
   std::vector<FeedPosition> feeds;
@@ -63,7 +62,7 @@ struct StoredGap {
 };
 
 struct StoreStats {
-  std::uint64_t errors = 0;                  // failed transactions (callwatch_store_errors_total)
+  std::uint64_t errors = 0;  // failed transactions (callwatch_store_errors_total)
   std::uint64_t checkpoints_written = 0;
   std::uint64_t checkpoints_superseded = 0;  // replaced by a newer one before being written
   std::uint64_t intervals_written = 0;
@@ -103,7 +102,8 @@ class Store {
   tl::expected<std::optional<LoadedCheckpoint>, std::string> load_checkpoint();
   // Closed intervals with from <= start < to, ordered by start then queue.
   tl::expected<std::vector<metrics::ClosedInterval>, std::string> intervals(double from, double to);
-  tl::expected<std::vector<metrics::AlertTransition>, std::string> alert_history(double from, double to);
+  tl::expected<std::vector<metrics::AlertTransition>, std::string> alert_history(double from,
+                                                                                 double to);
   tl::expected<std::vector<FeedPosition>, std::string> feed_positions();
   // Gaps overlapping [from, to).
   tl::expected<std::vector<StoredGap>, std::string> gaps(double from, double to);

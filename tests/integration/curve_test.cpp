@@ -24,7 +24,8 @@ struct Keys {
 };
 
 Keys make_keys(const std::filesystem::path& dir) {
-  const std::string keygen = std::string(CALLWATCH_BIN_DIR) + "/callwatchd keygen --out '" + dir.string() + "'";
+  const std::string keygen =
+      std::string(CALLWATCH_BIN_DIR) + "/callwatchd keygen --out '" + dir.string() + "'";
   for (const char* name : {"server", "floor", "alice", "pbx", "stranger"}) {
     REQUIRE(run(keygen + " --name " + name + " > /dev/null") == 0);
   }
@@ -47,7 +48,8 @@ std::string security_toml(const std::filesystem::path& keys) {
          "[[security.client]]\nname = \"alice\"\nrole = \"supervisor\"\n"
          "[[security.client]]\nname = \"pbx\"\nrole = \"feed\"\n"
          // An alert to acknowledge: anyone waiting in sales.
-         "[[alert]]\nname = \"waiting\"\nmetric = \"calls_waiting\"\nabove = 0\nseverity = \"warning\"\n";
+         "[[alert]]\nname = \"waiting\"\nmetric = \"calls_waiting\"\nabove = 0\nseverity = "
+         "\"warning\"\n";
 }
 
 // Any message on the publish socket within `timeout` (a heartbeat comes every second).
@@ -75,8 +77,9 @@ void push_event(zmq::context_t& ctx, const std::string& endpoint, const CurveKey
 }
 
 // One request on the control socket; the decoded reply, or nothing within the timeout.
-std::optional<wire::Message> ask(zmq::context_t& ctx, const std::string& endpoint, const CurveKeyPair* key,
-                                 const std::string& server_public, const std::string& request) {
+std::optional<wire::Message> ask(zmq::context_t& ctx, const std::string& endpoint,
+                                 const CurveKeyPair* key, const std::string& server_public,
+                                 const std::string& request) {
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
   dealer.set(zmq::sockopt::rcvtimeo, 2500);
@@ -102,7 +105,8 @@ TEST_CASE("CURVE: no key, no data; roles decide who may push, watch and acknowle
   INFO(site.log());
   zmq::context_t ctx(1);
 
-  // Watching (XPUB): a kiosk key hears heartbeats; no key, or a key not in the config, hears nothing.
+  // Watching (XPUB): a kiosk key hears heartbeats; no key, or a key not in the config, hears
+  // nothing.
   CHECK(hears_publisher(ctx, site.publish_endpoint(), &k.kiosk, k.server_public, 3s));
   CHECK_FALSE(hears_publisher(ctx, site.publish_endpoint(), nullptr, k.server_public, 2500ms));
   CHECK_FALSE(hears_publisher(ctx, site.publish_endpoint(), &k.stranger, k.server_public, 2500ms));
@@ -111,7 +115,8 @@ TEST_CASE("CURVE: no key, no data; roles decide who may push, watch and acknowle
   // Pushing events (PULL): only the feed key counts.
   const std::string events = "callwatch_feed_events_total{feed=\"native\"}";
   const double now = wall_now();
-  const std::string e1 = R"({"type":"call_enqueued","ts":)" + std::to_string(now - 5) + R"(,"call":"c1","queue":"sales"})";
+  const std::string e1 = R"({"type":"call_enqueued","ts":)" + std::to_string(now - 5) +
+                         R"(,"call":"c1","queue":"sales"})";
   push_event(ctx, site.feed_endpoint(), nullptr, k.server_public, e1);
   push_event(ctx, site.feed_endpoint(), &k.stranger, k.server_public, e1);
   push_event(ctx, site.feed_endpoint(), &k.kiosk, k.server_public, e1);
@@ -120,12 +125,14 @@ TEST_CASE("CURVE: no key, no data; roles decide who may push, watch and acknowle
   REQUIRE(wait_for([&] { return site.value(events) == 1; }, 5s));
 
   // The alert fires (one call waiting in sales), so there is something to acknowledge.
-  const std::string firing = "callwatch_alerts_firing{alert=\"waiting\",severity=\"warning\",queue=\"sales\"}";
+  const std::string firing =
+      "callwatch_alerts_firing{alert=\"waiting\",severity=\"warning\",queue=\"sales\"}";
   REQUIRE(wait_for([&] { return site.value(firing) == 1; }, 5s));
 
   // Control (ROUTER): no key, no answer at all.
   CHECK_FALSE(ask(ctx, site.control_endpoint(), nullptr, k.server_public, "snapshot").has_value());
-  CHECK_FALSE(ask(ctx, site.control_endpoint(), &k.stranger, k.server_public, "snapshot").has_value());
+  CHECK_FALSE(
+      ask(ctx, site.control_endpoint(), &k.stranger, k.server_public, "snapshot").has_value());
   // A kiosk may read a snapshot...
   auto snap = ask(ctx, site.control_endpoint(), &k.kiosk, k.server_public, "snapshot");
   REQUIRE(snap.has_value());
@@ -154,11 +161,14 @@ TEST_CASE("CURVE: no key, no data; roles decide who may push, watch and acknowle
       5s));
   // The secret keys never reach the log.
   const std::string log = site.log();
-  for (const auto* key : {&k.kiosk, &k.supervisor, &k.feed}) CHECK(log.find(key->secret_key) == std::string::npos);
-  CHECK(log.find(load_curve_secret((keys_dir / "server.key").string())->secret_key) == std::string::npos);
+  for (const auto* key : {&k.kiosk, &k.supervisor, &k.feed})
+    CHECK(log.find(key->secret_key) == std::string::npos);
+  CHECK(log.find(load_curve_secret((keys_dir / "server.key").string())->secret_key) ==
+        std::string::npos);
 }
 
-TEST_CASE("a server key others can read stops the daemon at start, naming the fix", "[integration][security][curve]") {
+TEST_CASE("a server key others can read stops the daemon at start, naming the fix",
+          "[integration][security][curve]") {
   Site site;
   const auto keys_dir = site.dir / "keys";
   make_keys(keys_dir);
@@ -173,5 +183,5 @@ TEST_CASE("a server key others can read stops the daemon at start, naming the fi
   const auto at = key_text.find("secret-key = \"");
   REQUIRE(at != std::string::npos);
   CHECK(log.find(key_text.substr(at + 14, 40)) == std::string::npos);  // the secret is not logged
-  CHECK(http_get(site.http_port, "/healthz").status == 0);  // nothing listens
+  CHECK(http_get(site.http_port, "/healthz").status == 0);             // nothing listens
 }

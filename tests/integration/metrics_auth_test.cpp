@@ -12,7 +12,8 @@ TEST_CASE("basic auth guards /metrics and nothing else", "[integration][security
   const auto pass = site.dir / "metrics.pass";
   std::ofstream(pass) << "s3cret pass\n";
   REQUIRE(::chmod(pass.c_str(), 0600) == 0);
-  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" + pass.string() + "\"\n");
+  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" +
+                    pass.string() + "\"\n");
   site.start();
   INFO(site.log());
 
@@ -21,21 +22,25 @@ TEST_CASE("basic auth guards /metrics and nothing else", "[integration][security
   CHECK(none.has_header("WWW-Authenticate: Basic"));
   CHECK(none.body.empty());
   // base64("prom:s3cret pass") = cHJvbTpzM2NyZXQgcGFzcw==
-  const auto good = http_get(site.http_port, "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQgcGFzcw==\r\n");
+  const auto good =
+      http_get(site.http_port, "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQgcGFzcw==\r\n");
   CHECK(good.status == 200);
   CHECK(good.body.find("callwatch_build_info") != std::string::npos);
   // base64("prom:s3cret") = cHJvbTpzM2NyZXQ=
-  CHECK(http_get(site.http_port, "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n").status == 401);
+  CHECK(http_get(site.http_port, "/metrics", "Authorization: Basic cHJvbTpzM2NyZXQ=\r\n").status ==
+        401);
   CHECK(http_get(site.http_port, "/healthz").status == 200);
   CHECK(site.log().find("s3cret") == std::string::npos);
 }
 
-TEST_CASE("a metrics password file others can read stops the daemon at start", "[integration][security][auth]") {
+TEST_CASE("a metrics password file others can read stops the daemon at start",
+          "[integration][security][auth]") {
   Site site;
   const auto pass = site.dir / "metrics.pass";
   std::ofstream(pass) << "s3cret\n";
   REQUIRE(::chmod(pass.c_str(), 0644) == 0);
-  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" + pass.string() + "\"\n");
+  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" +
+                    pass.string() + "\"\n");
   site.start({}, false);
   CHECK(site.wait_exit(10s) == 1);
   CHECK(site.log().find("chmod 600") != std::string::npos);

@@ -16,17 +16,20 @@ namespace {
 std::string ts(double t) { return std::to_string(t); }
 
 std::string enqueue(double t, const std::string& call, const std::string& queue = "sales") {
-  return R"({"type":"call_enqueued","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" + queue + "\"}";
+  return R"({"type":"call_enqueued","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" +
+         queue + "\"}";
 }
 std::string answer(double t, const std::string& call, const std::string& queue = "sales") {
-  return R"({"type":"call_answered","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" + queue +
-         R"(","agent":"ann"})";
+  return R"({"type":"call_answered","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" +
+         queue + R"(","agent":"ann"})";
 }
 std::string abandon(double t, const std::string& call, const std::string& queue = "sales") {
-  return R"({"type":"call_abandoned","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" + queue + "\"}";
+  return R"({"type":"call_abandoned","ts":)" + ts(t) + R"(,"call":")" + call + R"(","queue":")" +
+         queue + "\"}";
 }
 
-const std::string kStoreAlert = "callwatch_alerts_firing{alert=\"store_errors\",severity=\"critical\",queue=\"\"}";
+const std::string kStoreAlert =
+    "callwatch_alerts_firing{alert=\"store_errors\",severity=\"critical\",queue=\"\"}";
 const std::string kErrors = "callwatch_store_errors_total";
 const std::string kOffered = "callwatch_queue_calls_offered_total{queue=\"sales\"}";
 
@@ -38,9 +41,10 @@ std::vector<std::string> without_dac_override() {
 
 }  // namespace
 
-TEST_CASE("a read-only database: the state still loads, writes are counted as errors, the alert fires, "
-          "and saving resumes once the file is writable",
-          "[integration][store][reliability]") {
+TEST_CASE(
+    "a read-only database: the state still loads, writes are counted as errors, the alert fires, "
+    "and saving resumes once the file is writable",
+    "[integration][store][reliability]") {
   Site site("[storage]\ncheckpoint_seconds = 0.2\n");
   zmq::context_t ctx(1);
   const double now = wall_now();
@@ -59,7 +63,8 @@ TEST_CASE("a read-only database: the state still loads, writes are counted as er
   REQUIRE(wait_for([&] { return site.value(kStoreAlert) == 1; }, 5s));
   CHECK(site.log().find("read-only") != std::string::npos);
   // The live service goes on: a new call counts.
-  send_lines(ctx, site.feed_endpoint(), {enqueue(wall_now() - 5, "b"), abandon(wall_now() - 1, "b")});
+  send_lines(ctx, site.feed_endpoint(),
+             {enqueue(wall_now() - 5, "b"), abandon(wall_now() - 1, "b")});
   REQUIRE(wait_for([&] { return site.value(kOffered) == 2; }, 10s));
   CHECK(site.value("callwatch_queue_calls_abandoned_total{queue=\"sales\"}") == 1);
 
@@ -71,7 +76,9 @@ TEST_CASE("a read-only database: the state still loads, writes are counted as er
     if (std::filesystem::exists(f)) REQUIRE(::chmod(f.c_str(), 0644) == 0);
   }
   const double fixed_at = wall_now();
-  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > fixed_at; }, 10s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > fixed_at; },
+      10s));
   CHECK(site.value(kStoreAlert) == 0);
   const double errors = site.value(kErrors);
   std::this_thread::sleep_for(1s);
@@ -81,15 +88,18 @@ TEST_CASE("a read-only database: the state still loads, writes are counted as er
   CHECK(site.value(kOffered) == 2);
 }
 
-TEST_CASE("a full disk while running: errors rise, the alert fires, events keep counting; space back, "
-          "saving resumes",
-          "[integration][store][reliability]") {
+TEST_CASE(
+    "a full disk while running: errors rise, the alert fires, events keep counting; space back, "
+    "saving resumes",
+    "[integration][store][reliability]") {
   Site site("[storage]\ncheckpoint_seconds = 0.2\n");
   zmq::context_t ctx(1);
   site.start();
   send_lines(ctx, site.feed_endpoint(), {enqueue(wall_now() - 10, "a")});
-  REQUIRE(wait_for([&] { return site.value("callwatch_queue_calls_waiting{queue=\"sales\"}") == 1; }, 10s));
-  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > 0; }, 10s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_queue_calls_waiting{queue=\"sales\"}") == 1; }, 10s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > 0; }, 10s));
   REQUIRE(site.value(kErrors) == 0);
 
   // "Disk full": the daemon may not write past byte 1 of any file (ulimit -f); the store ignores
@@ -103,7 +113,8 @@ TEST_CASE("a full disk while running: errors rise, the alert fires, events keep 
   send_lines(ctx, site.feed_endpoint(), {answer(wall_now() - 2, "a")});
   const bool errors_rose = wait_for([&] { return site.value(kErrors, 0) >= 3; }, 10s);
   const bool alert_fired = wait_for([&] { return site.value(kStoreAlert) == 1; }, 5s);
-  send_lines(ctx, site.feed_endpoint(), {enqueue(wall_now() - 3, "b"), abandon(wall_now() - 1, "b")});
+  send_lines(ctx, site.feed_endpoint(),
+             {enqueue(wall_now() - 3, "b"), abandon(wall_now() - 1, "b")});
   const bool live = wait_for([&] { return site.value(kOffered) == 2; }, 10s);
   CHECK(site.pid > 0);
   REQUIRE(::prlimit(site.pid, RLIMIT_FSIZE, &before, nullptr) == 0);  // space back before asserting
@@ -112,7 +123,9 @@ TEST_CASE("a full disk while running: errors rise, the alert fires, events keep 
   CHECK(live);
 
   const double fixed_at = wall_now();
-  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > fixed_at; }, 10s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") > fixed_at; },
+      10s));
   REQUIRE(wait_for([&] { return site.value(kStoreAlert) == 0; }, 5s));
   // What was applied while the disk was full is on disk now: a crash loses nothing of it.
   std::this_thread::sleep_for(500ms);
@@ -129,8 +142,10 @@ TEST_CASE("events stamped a day ahead or days behind are counted as such and lea
   site.start();
   const double now = wall_now();
   send_lines(ctx, site.feed_endpoint(), {enqueue(now - 20, "c1")});
-  REQUIRE(wait_for([&] { return site.value("callwatch_queue_calls_waiting{queue=\"sales\"}") == 1; }, 10s));
-  const std::string today_start = "callwatch_queue_window_start_timestamp_seconds{queue=\"sales\",window=\"today\"}";
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_queue_calls_waiting{queue=\"sales\"}") == 1; }, 10s));
+  const std::string today_start =
+      "callwatch_queue_window_start_timestamp_seconds{queue=\"sales\",window=\"today\"}";
   const double day_start = site.value(today_start);
   REQUIRE(day_start > 0);
 
@@ -139,8 +154,8 @@ TEST_CASE("events stamped a day ahead or days behind are counted as such and lea
   const double ahead = now + 86400;
   const double behind = now - 3 * 86400;
   send_lines(ctx, site.feed_endpoint(),
-             {enqueue(ahead, "c2"), answer(ahead + 10, "c2"), enqueue(behind, "c3"), abandon(behind + 4, "c3"),
-              answer(now - 5, "c1")});
+             {enqueue(ahead, "c2"), answer(ahead + 10, "c2"), enqueue(behind, "c3"),
+              abandon(behind + 4, "c3"), answer(now - 5, "c1")});
   REQUIRE(wait_for([&] { return site.value(kOffered) == 3; }, 10s));
   const std::string body = site.scrape();
   // By hand: 2 events ahead of the clock (skew), 2 events older than the current interval (late).
@@ -148,15 +163,17 @@ TEST_CASE("events stamped a day ahead or days behind are counted as such and lea
   CHECK(sample(body, "callwatch_engine_data_quality_total{kind=\"late\"}") == 2.0);
   // Today did not jump to tomorrow nor back: same start, engine time still now.
   CHECK(sample(body, today_start) == day_start);
-  const double engine_time = sample(body, "callwatch_engine_snapshot_timestamp_seconds").value_or(0);
+  const double engine_time =
+      sample(body, "callwatch_engine_snapshot_timestamp_seconds").value_or(0);
   CHECK(engine_time < now + 60);
   CHECK(engine_time > now - 60);
   // Waits come from the events' own times: c2 waited 10 s, c1 15 s, both within 20 s; c3 is an
   // abandon after 4 s (a short abandon under 5 s). Offered 3, answered 2, all today.
   CHECK(sample(body, "callwatch_queue_calls_answered_within_sl_total{queue=\"sales\"}") == 2.0);
   CHECK(sample(body, "callwatch_queue_calls_short_abandoned_total{queue=\"sales\"}") == 1.0);
-  CHECK(sample(body, "callwatch_queue_service_level_ratio{queue=\"sales\",window=\"today\",formula=\"answered\"}") ==
-        1.0);
+  CHECK(sample(body,
+               "callwatch_queue_service_level_ratio{queue=\"sales\",window=\"today\",formula="
+               "\"answered\"}") == 1.0);
 
   // The same figures come back after a restart: the skewed events did not corrupt the state.
   std::this_thread::sleep_for(500ms);
@@ -173,14 +190,18 @@ TEST_CASE("a feed inventing queue names is capped: the extra events are counted,
   site.start();
   const double now = wall_now();
   std::vector<std::string> ev;
-  for (int i = 0; i < 5; ++i) ev.push_back(enqueue(now - 5, "c" + std::to_string(i), "q" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    ev.push_back(enqueue(now - 5, "c" + std::to_string(i), "q" + std::to_string(i)));
   ev.push_back(enqueue(now - 4, "c9", "q0"));  // a known queue still counts after the cap is hit
   send_lines(ctx, site.feed_endpoint(), ev);
-  REQUIRE(wait_for([&] { return site.value("callwatch_feed_events_total{feed=\"native\"}") == 6; }, 10s));
+  REQUIRE(wait_for([&] { return site.value("callwatch_feed_events_total{feed=\"native\"}") == 6; },
+                   10s));
   std::this_thread::sleep_for(200ms);
   const std::string body = site.scrape();
   // By hand: q0, q1, q2 fit the cap of 3; q3 and q4 are refused; q0 then holds c0 and c9.
-  CHECK(sample(body, "callwatch_feed_events_ignored_total{feed=\"native\",result=\"queue_limit\"}") == 2.0);
+  CHECK(
+      sample(body, "callwatch_feed_events_ignored_total{feed=\"native\",result=\"queue_limit\"}") ==
+      2.0);
   CHECK(sample(body, "callwatch_queue_calls_waiting{queue=\"q0\"}") == 2.0);
   CHECK(sample(body, "callwatch_queue_calls_waiting{queue=\"q2\"}") == 1.0);
   CHECK_FALSE(sample(body, "callwatch_queue_calls_waiting{queue=\"q3\"}").has_value());

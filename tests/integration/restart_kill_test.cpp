@@ -2,10 +2,10 @@
 // once the rest of the stream arrived, shows exactly the totals of an uninterrupted replay of the
 // same events (we wait past the checkpoint interval before the kill, so the loss window is empty);
 // the downtime is flagged on every queue and recorded in the store for reports.
-#include <cmath>
+#include <simdjson.h>
 
 #include <catch2/catch.hpp>
-#include <simdjson.h>
+#include <cmath>
 
 #include "store_test_util.hpp"
 
@@ -14,17 +14,19 @@ using namespace cwtest;
 namespace {
 
 struct Totals {
-  double offered = 0, answered = 0, abandoned = 0, short_abandoned = 0, timed_out = 0, exited_empty = 0,
-         exited_key = 0, answered_within_sl = 0, abandoned_within_sl = 0;
+  double offered = 0, answered = 0, abandoned = 0, short_abandoned = 0, timed_out = 0,
+         exited_empty = 0, exited_key = 0, answered_within_sl = 0, abandoned_within_sl = 0;
   double asa = std::nan("");
   double sl_offered = std::nan("");
 };
 
 // The uninterrupted reference: `callwatchd report --format native --json` over the whole file.
-std::map<std::string, Totals> replay_totals(const std::filesystem::path& events, const std::filesystem::path& dir) {
+std::map<std::string, Totals> replay_totals(const std::filesystem::path& events,
+                                            const std::filesystem::path& dir) {
   const auto out = dir / "replay.json";
-  const std::string cmd = std::string(CALLWATCH_BIN_DIR) + "/callwatchd report --format native --json '" +
-                          events.string() + "' > '" + out.string() + "'";
+  const std::string cmd = std::string(CALLWATCH_BIN_DIR) +
+                          "/callwatchd report --format native --json '" + events.string() +
+                          "' > '" + out.string() + "'";
   REQUIRE(run(cmd) == 0);
   simdjson::dom::parser parser;
   simdjson::dom::element doc = parser.load(out.string());
@@ -54,7 +56,8 @@ std::map<std::string, Totals> replay_totals(const std::filesystem::path& events,
 
 std::map<std::string, Totals> live_totals(const std::string& body) {
   std::map<std::string, Totals> t;
-  auto fill = [&](const std::string& family, double Totals::*field, const std::string& labels = {}) {
+  auto fill = [&](const std::string& family, double Totals::*field,
+                  const std::string& labels = {}) {
     for (const auto& [q, v] : by_queue(body, family, labels)) t[q].*field = v;
   };
   fill("callwatch_queue_calls_offered_total", &Totals::offered);
@@ -67,24 +70,29 @@ std::map<std::string, Totals> live_totals(const std::string& body) {
   fill("callwatch_queue_calls_answered_within_sl_total", &Totals::answered_within_sl);
   fill("callwatch_queue_calls_abandoned_within_sl_total", &Totals::abandoned_within_sl);
   fill("callwatch_queue_asa_seconds", &Totals::asa, ",window=\"today\"");
-  fill("callwatch_queue_service_level_ratio", &Totals::sl_offered, ",window=\"today\",formula=\"offered\"");
+  fill("callwatch_queue_service_level_ratio", &Totals::sl_offered,
+       ",window=\"today\",formula=\"offered\"");
   return t;
 }
 
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b)); }
+bool same(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b));
+}
 
 }  // namespace
 
-TEST_CASE("kill -9 mid-stream: after the restart today's totals equal an uninterrupted replay, gap flagged",
-          "[integration][store][restart]") {
+TEST_CASE(
+    "kill -9 mid-stream: after the restart today's totals equal an uninterrupted replay, gap "
+    "flagged",
+    "[integration][store][restart]") {
   Site site("[storage]\ncheckpoint_seconds = 0.2\n");
   // A fixed event file: 10 simulated minutes that ended 10 minutes ago, so every event is in the
   // past for the live daemon (nothing clamped as clock skew) and the replay sees the same times.
   const auto events = site.dir / "events.jsonl";
   const long start = static_cast<long>(wall_now()) - 1200;
   REQUIRE(run(std::string(CALLWATCH_BIN_DIR) + "/callwatch-sim --dump '" + events.string() +
-              "' --speed 0 --seed 11 --queues 3 --agents 12 --rate 0.8 --duration 600 --start " + std::to_string(start) +
-              " --log-level warn > /dev/null 2>&1") == 0);
+              "' --speed 0 --seed 11 --queues 3 --agents 12 --rate 0.8 --duration 600 --start " +
+              std::to_string(start) + " --log-level warn > /dev/null 2>&1") == 0);
   const auto lines = read_lines(events);
   REQUIRE(lines.size() > 500);
   const std::size_t half = lines.size() / 2;
@@ -98,7 +106,9 @@ TEST_CASE("kill -9 mid-stream: after the restart today's totals equal an uninter
   REQUIRE(wait_for([&] { return site.value(events_series) == static_cast<double>(half); }, 20s));
   // Past the loss window: a checkpoint taken after the last event was applied is on disk.
   const double applied_at = wall_now();
-  REQUIRE(wait_for([&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") >= applied_at; }, 10s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_store_last_checkpoint_timestamp_seconds") >= applied_at; },
+      10s));
   const auto before_kill = live_totals(site.scrape());
 
   site.kill9();
@@ -117,7 +127,8 @@ TEST_CASE("kill -9 mid-stream: after the restart today's totals equal an uninter
   CHECK(site.log().find("after a crash") != std::string::npos);
 
   send_lines(ctx, site.feed_endpoint(), lines, half);
-  REQUIRE(wait_for([&] { return site.value(events_series) == static_cast<double>(lines.size() - half); }, 20s));
+  REQUIRE(wait_for(
+      [&] { return site.value(events_series) == static_cast<double>(lines.size() - half); }, 20s));
   // One more publish after the last event (at most 50 ms; the scrape reads the newest snapshot).
   std::this_thread::sleep_for(300ms);
   const auto live = live_totals(site.scrape());
@@ -146,16 +157,19 @@ TEST_CASE("kill -9 mid-stream: after the restart today's totals equal an uninter
   // The downtime is in the store: a stored-history report names it.
   REQUIRE(site.stop() == 0);
   const auto report = site.dir / "stored.json";
-  REQUIRE(run(std::string(CALLWATCH_BIN_DIR) + "/callwatchd report --config '" + site.config.string() +
-              "' --from 2000-01-01 --json > '" + report.string() + "'") == 0);
+  REQUIRE(run(std::string(CALLWATCH_BIN_DIR) + "/callwatchd report --config '" +
+              site.config.string() + "' --from 2000-01-01 --json > '" + report.string() + "'") ==
+          0);
   std::ifstream in(report);
   const std::string json((std::istreambuf_iterator<char>(in)), {});
   CHECK(json.find("\"intervals\": [") != std::string::npos);
   CHECK(json.find("daemon crashed (no clean stop)") != std::string::npos);
 }
 
-TEST_CASE("a clean stop and start loses nothing and flags no gap", "[integration][store][restart]") {
-  // A long interval: only the final checkpoint counts; a long gap_seconds: a slow restart is no gap.
+TEST_CASE("a clean stop and start loses nothing and flags no gap",
+          "[integration][store][restart]") {
+  // A long interval: only the final checkpoint counts; a long gap_seconds: a slow restart is no
+  // gap.
   Site site("[storage]\ncheckpoint_seconds = 5\ngap_seconds = 60\n");
   zmq::context_t ctx(1);
   site.start();
@@ -163,12 +177,18 @@ TEST_CASE("a clean stop and start loses nothing and flags no gap", "[integration
   // Two calls in "sales": one answered after 4 s, one abandoned after 30 s (by hand: offered 2,
   // answered 1, abandoned 1, within 20 s: the answer only).
   const std::vector<std::string> ev = {
-      R"({"type":"call_enqueued","ts":)" + std::to_string(now - 60) + R"(,"call":"a","queue":"sales"})",
-      R"({"type":"call_enqueued","ts":)" + std::to_string(now - 59) + R"(,"call":"b","queue":"sales"})",
-      R"({"type":"call_answered","ts":)" + std::to_string(now - 56) + R"(,"call":"a","queue":"sales","agent":"ann"})",
-      R"({"type":"call_abandoned","ts":)" + std::to_string(now - 29) + R"(,"call":"b","queue":"sales"})"};
+      R"({"type":"call_enqueued","ts":)" + std::to_string(now - 60) +
+          R"(,"call":"a","queue":"sales"})",
+      R"({"type":"call_enqueued","ts":)" + std::to_string(now - 59) +
+          R"(,"call":"b","queue":"sales"})",
+      R"({"type":"call_answered","ts":)" + std::to_string(now - 56) +
+          R"(,"call":"a","queue":"sales","agent":"ann"})",
+      R"({"type":"call_abandoned","ts":)" + std::to_string(now - 29) +
+          R"(,"call":"b","queue":"sales"})"};
   send_lines(ctx, site.feed_endpoint(), ev);
-  REQUIRE(wait_for([&] { return site.value("callwatch_queue_calls_offered_total{queue=\"sales\"}") == 2; }, 10s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_queue_calls_offered_total{queue=\"sales\"}") == 2; },
+      10s));
   REQUIRE(site.stop() == 0);  // the final checkpoint is written on the way out
   site.start();
   const std::string body = site.scrape();

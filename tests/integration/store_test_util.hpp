@@ -10,7 +10,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "daemon_process.hpp"
@@ -46,10 +45,13 @@ class Site {
   Site& operator=(const Site&) = delete;
 
   void write_config(std::string extra_toml, bool with_storage = true) {
-    std::ofstream(config) << (with_storage ? "[general]\nstorage_path = \"" + db + "\"\n" : std::string())
-                          << "[listen]\nfeed = \"tcp://127.0.0.1:" << feed_port << "\"\npublish = \"tcp://127.0.0.1:"
-                          << pub_port << "\"\ncontrol = \"tcp://127.0.0.1:" << ctl_port
-                          << "\"\nmetrics = \"127.0.0.1:" << http_port << "\"\n\n[[feed]]\nname = \"native\"\n"
+    std::ofstream(config) << (with_storage ? "[general]\nstorage_path = \"" + db + "\"\n"
+                                           : std::string())
+                          << "[listen]\nfeed = \"tcp://127.0.0.1:" << feed_port
+                          << "\"\npublish = \"tcp://127.0.0.1:" << pub_port
+                          << "\"\ncontrol = \"tcp://127.0.0.1:" << ctl_port
+                          << "\"\nmetrics = \"127.0.0.1:" << http_port
+                          << "\"\n\n[[feed]]\nname = \"native\"\n"
                           << "type = \"native\"\n\n"
                           << extra_toml;
   }
@@ -70,7 +72,8 @@ class Site {
     const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) throw std::runtime_error("posix_spawn " + args[0]);
-    if (wait_ready && !wait_for([&] { return http_get(http_port, "/healthz").status == 200; }, 15s)) {
+    if (wait_ready &&
+        !wait_for([&] { return http_get(http_port, "/healthz").status == 200; }, 15s)) {
       throw std::runtime_error("callwatchd did not become ready; log:\n" + log());
     }
   }
@@ -152,8 +155,9 @@ inline int run(const std::string& cmd) {
 }
 
 // Pushes JSON lines to a native feed over tcp and waits until ZeroMQ has handed them over.
-inline void send_lines(zmq::context_t& ctx, const std::string& endpoint, const std::vector<std::string>& lines,
-                       std::size_t from = 0, std::size_t to = static_cast<std::size_t>(-1)) {
+inline void send_lines(zmq::context_t& ctx, const std::string& endpoint,
+                       const std::vector<std::string>& lines, std::size_t from = 0,
+                       std::size_t to = static_cast<std::size_t>(-1)) {
   zmq::socket_t push(ctx, zmq::socket_type::push);
   push.set(zmq::sockopt::linger, 10000);
   push.set(zmq::sockopt::sndhwm, 0);

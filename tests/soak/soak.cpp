@@ -11,11 +11,13 @@
 // queue shows k offered calls is one sample. Counting, not toggling, keeps the match right when
 // one delta carries several probes. That path is the whole pipeline: PUSH, parse, engine,
 // snapshot, diff, XPUB.
+#include <fmt/format.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -32,14 +34,11 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "callwatch/metrics/snapshot_codec.hpp"
 #include "../integration/daemon_process.hpp"
+#include "callwatch/metrics/snapshot_codec.hpp"
 
 extern char** environ;
 
@@ -95,8 +94,9 @@ class Floor {
   std::vector<std::string> login(double now) const {
     std::vector<std::string> out;
     for (std::size_t a = 0; a < agent_names_.size(); ++a) {
-      out.push_back(fmt::format(R"({{"type":"agent_state","ts":{:.3f},"agent":"{}","state":"available","queues":["{}"]}})",
-                                now, agent_names_[a], queue_names_[a % queue_names_.size()]));
+      out.push_back(fmt::format(
+          R"({{"type":"agent_state","ts":{:.3f},"agent":"{}","state":"available","queues":["{}"]}})",
+          now, agent_names_[a], queue_names_[a % queue_names_.size()]));
     }
     return out;
   }
@@ -115,8 +115,8 @@ class Floor {
   void new_call(double now, std::vector<std::string>& out) {
     const std::uint64_t id = next_call_++;
     const int q = static_cast<int>(id % queue_names_.size());
-    out.push_back(fmt::format(R"({{"type":"call_enqueued","ts":{:.3f},"call":"s{}","queue":"{}"}})", now, id,
-                              queue_names_[q]));
+    out.push_back(fmt::format(R"({{"type":"call_enqueued","ts":{:.3f},"call":"s{}","queue":"{}"}})",
+                              now, id, queue_names_[q]));
     std::uniform_real_distribution<double> wait(0, 30);
     timers_.push(Timer{now + wait(rng_), Kind::outcome, id, q, -1});
   }
@@ -127,19 +127,23 @@ class Floor {
       if (u(rng_) < 0.75 && !free_.empty()) {
         const int a = free_.front();
         free_.pop_front();
-        out.push_back(fmt::format(R"({{"type":"call_answered","ts":{:.3f},"call":"s{}","queue":"{}","agent":"{}"}})",
-                                  now, t.call, queue_names_[t.queue], agent_names_[a]));
+        out.push_back(fmt::format(
+            R"({{"type":"call_answered","ts":{:.3f},"call":"s{}","queue":"{}","agent":"{}"}})", now,
+            t.call, queue_names_[t.queue], agent_names_[a]));
         std::uniform_real_distribution<double> talk(2, 8);
         timers_.push(Timer{now + talk(rng_), Kind::end, t.call, t.queue, a});
       } else {
-        out.push_back(fmt::format(R"({{"type":"call_abandoned","ts":{:.3f},"call":"s{}","queue":"{}"}})", now,
-                                  t.call, queue_names_[t.queue]));
+        out.push_back(
+            fmt::format(R"({{"type":"call_abandoned","ts":{:.3f},"call":"s{}","queue":"{}"}})", now,
+                        t.call, queue_names_[t.queue]));
       }
     } else {
-      out.push_back(fmt::format(R"({{"type":"call_ended","ts":{:.3f},"call":"s{}","agent":"{}","by":"caller"}})", now,
-                                t.call, agent_names_[t.agent]));
-      out.push_back(fmt::format(R"({{"type":"agent_state","ts":{:.3f},"agent":"{}","state":"available"}})", now,
-                                agent_names_[t.agent]));
+      out.push_back(fmt::format(
+          R"({{"type":"call_ended","ts":{:.3f},"call":"s{}","agent":"{}","by":"caller"}})", now,
+          t.call, agent_names_[t.agent]));
+      out.push_back(
+          fmt::format(R"({{"type":"agent_state","ts":{:.3f},"agent":"{}","state":"available"}})",
+                      now, agent_names_[t.agent]));
       free_.push_back(t.agent);
     }
   }
@@ -167,7 +171,8 @@ struct Probes {
   std::uint64_t delta_gaps = 0;    // sequence gaps on the subscription (XPUB dropped for us)
 };
 
-void subscriber(zmq::context_t& ctx, const std::string& endpoint, Probes& probes, std::atomic<bool>& stop) {
+void subscriber(zmq::context_t& ctx, const std::string& endpoint, Probes& probes,
+                std::atomic<bool>& stop) {
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   sub.set(zmq::sockopt::subscribe, "delta");
   sub.set(zmq::sockopt::rcvhwm, 100000);
@@ -234,7 +239,8 @@ double sum_samples(const std::string& body, const std::string& prefix) {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return std::nan("");
   std::sort(v.begin(), v.end());
-  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())) - 1));
+  const std::size_t i = std::min(
+      v.size() - 1, static_cast<std::size_t>(std::ceil(p * static_cast<double>(v.size())) - 1));
   return v[i];
 }
 
@@ -249,8 +255,10 @@ int main(int argc, char** argv) {
   app.add_option("--rate", o.rate, "events per second")->capture_default_str();
   app.add_option("--queues", o.queues)->capture_default_str();
   app.add_option("--agents", o.agents)->capture_default_str();
-  app.add_option("--checkpoint", o.checkpoint, "store checkpoint interval, seconds")->capture_default_str();
-  app.add_option("--out", o.out, "folder for soak.csv, soak.gp, soak.png, daemon.log")->capture_default_str();
+  app.add_option("--checkpoint", o.checkpoint, "store checkpoint interval, seconds")
+      ->capture_default_str();
+  app.add_option("--out", o.out, "folder for soak.csv, soak.gp, soak.png, daemon.log")
+      ->capture_default_str();
   app.add_option("--daemon", o.daemon, "callwatchd binary")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -309,8 +317,10 @@ int main(int argc, char** argv) {
     pid = -1;
     return status;
   };
-  if (!cwtest::wait_for([&] { return cwtest::http_get(http_port, "/healthz").status == 200; }, 15s)) {
-    std::fprintf(stderr, "callwatch-soak: the daemon did not become ready (see %s)\n", (out / "daemon.log").c_str());
+  if (!cwtest::wait_for([&] { return cwtest::http_get(http_port, "/healthz").status == 200; },
+                        15s)) {
+    std::fprintf(stderr, "callwatch-soak: the daemon did not become ready (see %s)\n",
+                 (out / "daemon.log").c_str());
     stop_daemon(SIGKILL);
     return 2;
   }
@@ -367,8 +377,10 @@ int main(int argc, char** argv) {
           std::lock_guard lock(probes.mu);
           probes.pending.push_back({static_cast<std::int64_t>(probe_n), Steady::now()});
         }
-        send(fmt::format(R"({{"type":"call_enqueued","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", t, id));
-        send(fmt::format(R"({{"type":"call_abandoned","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", t, id));
+        send(fmt::format(
+            R"({{"type":"call_enqueued","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", t, id));
+        send(fmt::format(
+            R"({{"type":"call_abandoned","ts":{:.3f},"call":"{}","queue":"soak-probe"}})", t, id));
         next_probe += 200ms;
       }
       std::this_thread::sleep_for(5ms);
@@ -377,8 +389,10 @@ int main(int argc, char** argv) {
 
   // Sampler: one CSV row a second.
   std::ofstream csv(out / "soak.csv");
-  csv << "t_s,events_sent,sent_per_s,events_applied,applied_per_s,backlog,rejected,ignored,store_errors,"
-         "checkpoint_age_s,rss_mib,latency_p50_ms,latency_p99_ms,latency_max_ms,latency_samples,probes_lost,"
+  csv << "t_s,events_sent,sent_per_s,events_applied,applied_per_s,backlog,rejected,ignored,store_"
+         "errors,"
+         "checkpoint_age_s,rss_mib,latency_p50_ms,latency_p99_ms,latency_max_ms,latency_samples,"
+         "probes_lost,"
          "delta_gaps,sender_blocked_ms\n";
   const auto t0 = Steady::now();
   double prev_sent = 0, prev_applied = 0;
@@ -414,12 +428,15 @@ int main(int argc, char** argv) {
     }
     all_latency.insert(all_latency.end(), lat.begin(), lat.end());
     const double s = static_cast<double>(sent.load());
-    csv << fmt::format("{:.1f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{},{:.1f},{},{},{},{},{},{},{}\n", t, s,
-                       s - prev_sent, applied, applied - prev_applied, s - applied, rejected, ignored, store_errors,
-                       ckpt > 0 ? fmt::format("{:.2f}", wall_now() - ckpt) : std::string(),
-                       static_cast<double>(rss) / 1024.0, fmt_ms(percentile(lat, 0.5)), fmt_ms(percentile(lat, 0.99)),
-                       fmt_ms(lat.empty() ? std::nan("") : *std::max_element(lat.begin(), lat.end())), lat.size(),
-                       lost, gaps, blocked_ms.load());
+    csv << fmt::format(
+        "{:.1f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{:.0f},{},{:.1f},{},{},{},{},{},{}"
+        ",{}\n",
+        t, s, s - prev_sent, applied, applied - prev_applied, s - applied, rejected, ignored,
+        store_errors, ckpt > 0 ? fmt::format("{:.2f}", wall_now() - ckpt) : std::string(),
+        static_cast<double>(rss) / 1024.0, fmt_ms(percentile(lat, 0.5)),
+        fmt_ms(percentile(lat, 0.99)),
+        fmt_ms(lat.empty() ? std::nan("") : *std::max_element(lat.begin(), lat.end())), lat.size(),
+        lost, gaps, blocked_ms.load());
     csv.flush();
     prev_sent = s;
     prev_applied = applied;
@@ -446,42 +463,56 @@ int main(int argc, char** argv) {
   // Plot.
   const std::string gp = (out / "soak.gp").string();
   std::ofstream(gp) << fmt::format(
-      "set datafile separator ','\nset terminal pngcairo size 1400,900 noenhanced\nset output '{}'\n"
-      "set key autotitle columnhead\nset multiplot layout 3,1 title 'callwatchd soak: {:.0f} events/s, {} queues, "
+      "set datafile separator ','\nset terminal pngcairo size 1400,900 noenhanced\nset output "
+      "'{}'\n"
+      "set key autotitle columnhead\nset multiplot layout 3,1 title 'callwatchd soak: {:.0f} "
+      "events/s, {} queues, "
       "{} agents, checkpoint every {} s'\nset xlabel 'seconds'\n"
       "set ylabel 'MiB'\nplot '{}' using 1:11 with lines title 'RSS'\n"
-      "set ylabel 'ms'\nset logscale y\nplot '{}' using 1:12 with lines title 'latency p50', '' using 1:13 with lines "
-      "title 'latency p99', '' using 1:14 with points pt 7 ps 0.3 title 'latency max'\nunset logscale y\n"
-      "set ylabel 'events/s'\nplot '{}' using 1:3 with lines title 'sent/s', '' using 1:5 with lines title "
-      "'applied/s', '' using 1:6 with lines title 'backlog', '' using 1:7 with lines title 'rejected (total)'\n"
+      "set ylabel 'ms'\nset logscale y\nplot '{}' using 1:12 with lines title 'latency p50', '' "
+      "using 1:13 with lines "
+      "title 'latency p99', '' using 1:14 with points pt 7 ps 0.3 title 'latency max'\nunset "
+      "logscale y\n"
+      "set ylabel 'events/s'\nplot '{}' using 1:3 with lines title 'sent/s', '' using 1:5 with "
+      "lines title "
+      "'applied/s', '' using 1:6 with lines title 'backlog', '' using 1:7 with lines title "
+      "'rejected (total)'\n"
       "unset multiplot\n",
-      (out / "soak.png").string(), o.rate, o.queues, o.agents, o.checkpoint, (out / "soak.csv").string(),
-      (out / "soak.csv").string(), (out / "soak.csv").string());
+      (out / "soak.png").string(), o.rate, o.queues, o.agents, o.checkpoint,
+      (out / "soak.csv").string(), (out / "soak.csv").string(), (out / "soak.csv").string());
   bool plotted = false;
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
-    plotted = std::system(("gnuplot '" + gp + "' 2> '" + (out / "gnuplot.err").string() + "'").c_str()) == 0;
+    plotted =
+        std::system(("gnuplot '" + gp + "' 2> '" + (out / "gnuplot.err").string() + "'").c_str()) ==
+        0;
   }
 
   const double total_sent = static_cast<double>(sent.load());
   // Accepted events (callwatch_feed_events_total) include those the engine ignored as duplicates.
   const double lost_events = total_sent - applied - rejected;
   std::printf(
-      "{\"duration_s\": %.0f, \"rate\": %.0f, \"events_sent\": %.0f, \"events_applied\": %.0f, \"events_rejected\": "
-      "%.0f, \"events_lost\": %.0f, \"store_errors\": %.0f, \"rss_start_mib\": %.1f, \"rss_max_mib\": %.1f, "
-      "\"rss_end_mib\": %.1f, \"latency_p50_ms\": %.2f, \"latency_p99_ms\": %.2f, \"latency_max_ms\": %.2f, "
-      "\"latency_samples\": %zu, \"probes_lost\": %llu, \"delta_gaps\": %llu, \"csv\": \"%s\", \"png\": \"%s\", "
+      "{\"duration_s\": %.0f, \"rate\": %.0f, \"events_sent\": %.0f, \"events_applied\": %.0f, "
+      "\"events_rejected\": "
+      "%.0f, \"events_lost\": %.0f, \"store_errors\": %.0f, \"rss_start_mib\": %.1f, "
+      "\"rss_max_mib\": %.1f, "
+      "\"rss_end_mib\": %.1f, \"latency_p50_ms\": %.2f, \"latency_p99_ms\": %.2f, "
+      "\"latency_max_ms\": %.2f, "
+      "\"latency_samples\": %zu, \"probes_lost\": %llu, \"delta_gaps\": %llu, \"csv\": \"%s\", "
+      "\"png\": \"%s\", "
       "\"daemon_exit\": %d}\n",
-      o.duration, o.rate, total_sent, applied, rejected, lost_events, store_errors, static_cast<double>(rss_start) / 1024.0,
-      static_cast<double>(rss_max) / 1024.0, static_cast<double>(rss_last) / 1024.0, percentile(all_latency, 0.5),
+      o.duration, o.rate, total_sent, applied, rejected, lost_events, store_errors,
+      static_cast<double>(rss_start) / 1024.0, static_cast<double>(rss_max) / 1024.0,
+      static_cast<double>(rss_last) / 1024.0, percentile(all_latency, 0.5),
       percentile(all_latency, 0.99),
-      all_latency.empty() ? std::nan("") : *std::max_element(all_latency.begin(), all_latency.end()),
+      all_latency.empty() ? std::nan("")
+                          : *std::max_element(all_latency.begin(), all_latency.end()),
       all_latency.size(), static_cast<unsigned long long>(probes.lost),
       static_cast<unsigned long long>(probes.delta_gaps), (out / "soak.csv").c_str(),
       plotted ? (out / "soak.png").c_str() : "", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 
   // Pass: the daemon lived and exited cleanly, nothing was lost or rejected, the store kept up.
-  const bool ok = !daemon_died && WIFEXITED(status) && WEXITSTATUS(status) == 0 && lost_events == 0 &&
-                  rejected == 0 && store_errors == 0 && !all_latency.empty();
+  const bool ok = !daemon_died && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                  lost_events == 0 && rejected == 0 && store_errors == 0 && !all_latency.empty();
   if (!ok) std::fprintf(stderr, "callwatch-soak: FAILED (see %s)\n", (out / "daemon.log").c_str());
   return ok ? 0 : 1;
 }

@@ -76,7 +76,8 @@ agent_state_max_agents = 500               # 22
   CHECK(config::to_string(config::ClientRole::supervisor) == "supervisor");
 }
 
-TEST_CASE("without the sections: 1 s checkpoints, 5 s gaps, CURVE and auth off", "[config][security]") {
+TEST_CASE("without the sections: 1 s checkpoints, 5 s gaps, CURVE and auth off",
+          "[config][security]") {
   const auto cfg = parse_ok("");
   CHECK(cfg.storage.checkpoint_seconds == 1.0);
   CHECK(cfg.storage.gap_seconds == 5.0);
@@ -125,7 +126,8 @@ role = "kiosk"                            # 19
   CHECK(errs[2].line == 13);
   CHECK(errs[2].message.find("Z85") != std::string::npos);
   CHECK(errs[3].line == 18);
-  CHECK(errs[3].message.find("duplicate client \"dave\" (first defined on line 15)") != std::string::npos);
+  CHECK(errs[3].message.find("duplicate client \"dave\" (first defined on line 15)") !=
+        std::string::npos);
 }
 
 TEST_CASE("CURVE half configured is an error: it would be open or lock everyone out",
@@ -178,12 +180,14 @@ basic_auth_password_file = "/p"            # 3
   CHECK(errs2[0].line == 2);
 }
 
-TEST_CASE("storage and security keys at the top level say where they belong", "[config][security]") {
+TEST_CASE("storage and security keys at the top level say where they belong",
+          "[config][security]") {
   const auto errs = errors_of(R"(checkpoint_seconds = 1  # 1
 server_key = "s"                                     # 2
 )");
   REQUIRE(errs.size() == 2);
-  CHECK(errs[0].message == "unknown top-level key 'checkpoint_seconds': it belongs under [storage]");
+  CHECK(errs[0].message ==
+        "unknown top-level key 'checkpoint_seconds': it belongs under [storage]");
   CHECK(errs[1].message == "unknown top-level key 'server_key': it belongs under [security]");
 }
 

@@ -1,6 +1,8 @@
 // Key files and the helpers of daemon/security: keygen writes a usable pair with the secret half
 // closed to others, a secret others can read is refused, a public key reads back, roles map to
 // sockets, and basic auth accepts exactly the configured user and password.
+#include "keys.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,10 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <tuple>
-
 #include <zmq_addon.hpp>
 
-#include "keys.hpp"
 #include "security.hpp"
 
 using namespace callwatch;
@@ -77,7 +77,8 @@ TEST_CASE("keygen writes a secret file only its owner can read and a public file
   CHECK(load_curve_secret(dir.file("server.key"))->secret_key == other->secret_key);
 }
 
-TEST_CASE("a secret key or password file open to others is refused, naming the fix", "[security][keys]") {
+TEST_CASE("a secret key or password file open to others is refused, naming the fix",
+          "[security][keys]") {
   TempDir dir;
   auto keys = generate_curve_keypair();
   REQUIRE(write_curve_keypair(dir.path.string(), "server", *keys));
@@ -86,7 +87,7 @@ TEST_CASE("a secret key or password file open to others is refused, naming the f
   REQUIRE_FALSE(loaded);
   CHECK(loaded.error().find("chmod 600") != std::string::npos);
   CHECK(loaded.error().find(keys->secret_key) == std::string::npos);  // never the secret itself
-  REQUIRE(::chmod(dir.file("server.key").c_str(), 0604) == 0);  // others may read: refused
+  REQUIRE(::chmod(dir.file("server.key").c_str(), 0604) == 0);        // others may read: refused
   CHECK_FALSE(load_curve_secret(dir.file("server.key")));
   REQUIRE(::chmod(dir.file("server.key").c_str(), 0660) == 0);  // the group may write: refused
   CHECK_FALSE(load_curve_secret(dir.file("server.key")));
@@ -110,7 +111,8 @@ TEST_CASE("a secret key or password file open to others is refused, naming the f
   CHECK(auth->password == "s3cret");  // the newline is not part of it
 }
 
-TEST_CASE("the server security loads client keys from the config or from keys_dir", "[security][keys]") {
+TEST_CASE("the server security loads client keys from the config or from keys_dir",
+          "[security][keys]") {
   TempDir dir;
   REQUIRE(write_curve_keypair(dir.path.string(), "server", *generate_curve_keypair()));
   auto kiosk = generate_curve_keypair();
@@ -167,7 +169,8 @@ TEST_CASE("basic auth accepts exactly the configured user and password", "[secur
   CHECK(check_basic_auth(nullptr, BasicAuth{}));  // auth off: everything passes
 }
 
-TEST_CASE("the ZAP handler lets in configured keys only, tagged with their role", "[security][zap]") {
+TEST_CASE("the ZAP handler lets in configured keys only, tagged with their role",
+          "[security][zap]") {
   auto server = generate_curve_keypair();
   auto alice = generate_curve_keypair();
   auto pbx = generate_curve_keypair();

@@ -1,10 +1,10 @@
 // The cardinality guard: names known before always pass, new ones up to the cap, and an event
 // that would pass a cap is refused whole, leaving nothing half-remembered.
+#include "name_limits.hpp"
+
 #include <catch2/catch.hpp>
 #include <string_view>
 #include <vector>
-
-#include "name_limits.hpp"
 
 using callwatch::daemon::NameLimits;
 using callwatch::metrics::Event;

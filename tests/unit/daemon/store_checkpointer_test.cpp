@@ -141,7 +141,8 @@ TEST_CASE("a crash after a checkpoint: the restored engine ends with the uninter
   CHECK((*gaps)[0].to == t0 + 43);
 }
 
-TEST_CASE("a clean stop and a quick restart is not a gap; a long downtime is", "[store][checkpoint]") {
+TEST_CASE("a clean stop and a quick restart is not a gap; a long downtime is",
+          "[store][checkpoint]") {
   TempDb db;
   metrics::ManualClock clock(t0 + 41);
   {
@@ -240,7 +241,8 @@ TEST_CASE("the checkpoint interval spaces checkpoints out", "[store][checkpoint]
   CHECK(cp.checkpoints_taken() == 1);
 }
 
-TEST_CASE("a checkpoint serialized by a child process stores the engine state exactly", "[store][checkpoint]") {
+TEST_CASE("a checkpoint serialized by a child process stores the engine state exactly",
+          "[store][checkpoint]") {
   TempDb db;
   metrics::ManualClock clock(t0 + 41);
   metrics::Engine engine(metrics::EngineSettings{}, &clock);

@@ -27,7 +27,8 @@ bool has_prefix(const std::string& body, const std::string& prefix) {
 }
 }  // namespace
 
-TEST_CASE("store errors and the last checkpoint time are exported when a store runs", "[store][exporter]") {
+TEST_CASE("store errors and the last checkpoint time are exported when a store runs",
+          "[store][exporter]") {
   ExportOptions opts;
   int calls = 0;
   opts.store_health = [&] {

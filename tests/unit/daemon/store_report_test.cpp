@@ -15,8 +15,8 @@ namespace {
 
 constexpr double t0 = 1767600000;  // 2026-01-05T08:00:00Z = 16:00 in Shanghai (+08:00)
 
-metrics::ClosedInterval iv(const std::string& q, double start, std::int64_t answered, std::int64_t within,
-                           std::int64_t abandoned, double wait_sum) {
+metrics::ClosedInterval iv(const std::string& q, double start, std::int64_t answered,
+                           std::int64_t within, std::int64_t abandoned, double wait_sum) {
   metrics::ClosedInterval c;
   c.queue = q;
   c.start = start;
@@ -32,22 +32,25 @@ metrics::ClosedInterval iv(const std::string& q, double start, std::int64_t answ
 
 }  // namespace
 
-TEST_CASE("report times read ISO 8601 in the config zone or with their own offset", "[store][report]") {
+TEST_CASE("report times read ISO 8601 in the config zone or with their own offset",
+          "[store][report]") {
   const auto shanghai = metrics::TimeZone::fixed(8 * 3600, "Asia/Shanghai");
   CHECK(*parse_report_time("2026-01-05T16:00:00+08:00", shanghai) == t0);
   CHECK(*parse_report_time("2026-01-05T08:00:00Z", shanghai) == t0);
   CHECK(*parse_report_time("2026-01-05T03:00-05:00", shanghai) == t0);
-  CHECK(*parse_report_time("2026-01-05T16:00", shanghai) == t0);       // local to the zone
+  CHECK(*parse_report_time("2026-01-05T16:00", shanghai) == t0);        // local to the zone
   CHECK(*parse_report_time("2026-01-05", shanghai) == t0 - 16 * 3600);  // local midnight
   CHECK(*parse_report_time("2026-01-05 16:00:30", shanghai) == t0 + 30);
-  for (const char* bad : {"", "yesterday", "2026-13-01", "2026-01-05T25:00", "2026-01-05T10:00+8", "2026-02-30"}) {
+  for (const char* bad :
+       {"", "yesterday", "2026-13-01", "2026-01-05T25:00", "2026-01-05T10:00+8", "2026-02-30"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_report_time(bad, shanghai));
   }
 }
 
 TEST_CASE("stored intervals become the report: totals, intervals, gaps", "[store][report]") {
-  const auto dir = std::filesystem::temp_directory_path() / ("callwatch-report-store-" + std::to_string(::getpid()));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("callwatch-report-store-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   {
@@ -88,7 +91,8 @@ TEST_CASE("stored intervals become the report: totals, intervals, gaps", "[store
   CHECK(r.intervals.size() == 4);
   CHECK(r.intervals.front().start == t0);
   REQUIRE(r.warnings.size() == 3);
-  CHECK(r.warnings[0].find("no data from 2026-01-05T16:16:40+08:00 to 2026-01-05T16:21:40+08:00 (300 s)") == 0);
+  CHECK(r.warnings[0].find(
+            "no data from 2026-01-05T16:16:40+08:00 to 2026-01-05T16:21:40+08:00 (300 s)") == 0);
   CHECK(r.warnings[1].find("the interval from 2026-01-05T17:00:00+08:00 was still open") == 0);
   CHECK(r.warnings[2].find("agents are not stored") == 0);
 

@@ -2,6 +2,8 @@
 // alert acks, intervals, alert history, feed positions, gaps), the newest checkpoint wins, and a
 // disk that refuses writes costs only persistence: errors are counted and the data is written
 // once the disk works again.
+#include "store.hpp"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -12,7 +14,6 @@
 #include <thread>
 
 #include "../metrics/test_events.hpp"
-#include "store.hpp"
 
 using namespace callwatch;
 using namespace std::chrono_literals;
@@ -27,8 +28,9 @@ constexpr double t0 = 1767600000;  // 2026-01-05 08:00:00 UTC, an interval bound
 struct TempDir {
   std::filesystem::path path;
   TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("callwatch-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    path =
+        std::filesystem::temp_directory_path() /
+        ("callwatch-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }
@@ -73,7 +75,8 @@ TEST_CASE("a checkpoint comes back whole after the store is closed and reopened"
   TempDir dir;
   const std::string db = dir.file("cw.db");
 
-  // An engine with a call waiting, one answered and an agent on the phone: state a restart must keep.
+  // An engine with a call waiting, one answered and an agent on the phone: state a restart must
+  // keep.
   metrics::Engine engine(metrics::EngineSettings{});
   cwtest::Feed f(engine);
   f.state(t0, "王芳", metrics::AgentState::available, {"销售"});
@@ -117,7 +120,8 @@ TEST_CASE("a checkpoint comes back whole after the store is closed and reopened"
     c.taken_at = t0 + 80;
     c.engine_state = state;
     c.alerts = {ack, quiet};
-    c.intervals = {interval("销售", t0 - 900, 4, 1, 33), interval("billing", t0 - 900, 0, 0, metrics::kNoValue)};
+    c.intervals = {interval("销售", t0 - 900, 4, 1, 33),
+                   interval("billing", t0 - 900, 0, 0, metrics::kNoValue)};
     c.alert_events = {{1, tr}};
     c.feeds = {{"queue_log", "1234:98765", t0 + 12, 0}};
     store->submit(c);
@@ -171,7 +175,7 @@ TEST_CASE("a checkpoint comes back whole after the store is closed and reopened"
   CHECK((*ivs)[0].queue == "billing");  // ordered by start, then queue (bytes: 'b' < UTF-8 '销')
   CHECK(std::isnan((*ivs)[0].counters.max_wait));
   CHECK((*ivs)[1].queue == "销售");
-  CHECK((*ivs)[1].counters.offered() == 5);  // 4 answered + 1 abandoned
+  CHECK((*ivs)[1].counters.offered() == 5);         // 4 answered + 1 abandoned
   CHECK((*ivs)[1].counters.answer_wait_sum == 30);  // 4 x 7.5
   CHECK((*ivs)[1].counters.max_wait == 33);
   CHECK((*ivs)[1].end == t0);
@@ -266,7 +270,8 @@ TEST_CASE("a full disk is counted, the data waits in memory and is written when 
 
   // Space is back: the retry (50 ms later) writes the pending checkpoint; nothing else was sent.
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (!store->healthy() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  while (!store->healthy() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
   CHECK(store->healthy());
   CHECK(store->confirmed_interval_start() == t0);
   CHECK(store->stats().last_checkpoint_at == t0 + 10);
@@ -280,8 +285,9 @@ TEST_CASE("a file that is not a database, or a folder that does not exist, is a 
           "[store]") {
   TempDir dir;
   const std::string text = dir.file("notes.txt");
-  std::ofstream(text) << "this is not a database, just text long enough to have a header page......"
-                         "................................................................................";
+  std::ofstream(text)
+      << "this is not a database, just text long enough to have a header page......"
+         "................................................................................";
   StoreOptions o;
   o.path = text;
   auto s = Store::open(o);
