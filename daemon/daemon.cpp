@@ -18,6 +18,7 @@
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
 #include "engine_loop.hpp"
+#include "feeds/feed_runner.hpp"
 #include "http_server.hpp"
 #include "logging.hpp"
 #include "publisher.hpp"
@@ -220,10 +221,7 @@ int run_daemon(const RunOptions& opts) {
   try {
     std::vector<std::string> endpoints;
     for (const auto& f : cfg.feeds) {
-      if (f.type != "native") {
-        log->warn("feed \"{}\": type {} is not run by this build yet; ignored", f.name, f.type);
-        continue;
-      }
+      if (f.type != "native") continue;  // ami / esl / queue_log: feed threads, started below
       if (std::find(endpoints.begin(), endpoints.end(), f.address) != endpoints.end()) {
         log->warn("feed \"{}\" shares {} with an earlier native feed; its events count there", f.name, f.address);
         continue;
@@ -284,7 +282,20 @@ int run_daemon(const RunOptions& opts) {
   // Continue from the store's checkpoint before any event is applied (events that arrive now
   // wait in the bound sockets) and before the feed threads start (they resume from it).
   // restored.feeds holds where each feed stood (e.g. a queue_log offset) for the feed threads.
-  [[maybe_unused]] const RestoreResult restored = loop->restore_from_store();
+  const RestoreResult restored = loop->restore_from_store();
+
+  // PBX feeds (AMI, ESL, queue_log tail): one thread each, handing native events to the engine
+  // through the internal socket; a queue_log feed resumes where the checkpoint left it.
+  FeedRunOptions feed_opts;
+  feed_opts.endpoint = kInternalFeedEndpoint;
+  feed_opts.max_name_bytes = cfg.engine.max_name_bytes;
+  for (const auto& p : restored.feeds) feed_opts.positions[p.feed] = p.position;
+  auto pbx_feeds = start_feeds(
+      ctx, cfg.feeds, [&](const std::string& name) { return loop->add_internal_feed(name); }, feed_opts);
+  if (!pbx_feeds) {
+    log->critical("{}", pbx_feeds.error());
+    return 1;
+  }
 
   std::atomic<bool> stop_engine{false};
   std::atomic<bool> engine_failed{false};
@@ -324,6 +335,7 @@ int run_daemon(const RunOptions& opts) {
 
   stop_sim = true;
   if (sim_thread.joinable()) sim_thread.join();
+  (*pbx_feeds)->stop();
   stop_engine = true;
   engine_thread.join();
   log->debug("engine thread joined");

@@ -2,6 +2,8 @@
 // poll per batch; time advances and snapshots go out on their own cadence, independent of traffic.
 #include "engine_loop.hpp"
 
+#include "feeds/feed_runner.hpp"
+
 #include <array>
 #include <map>
 #include <thread>
@@ -229,7 +231,15 @@ struct EngineLoop::Impl {
         }
       }
       const std::size_t feed = feed_index(std::string_view(static_cast<const char*>(name.data()), name.size()));
-      handle(feed, std::string_view(static_cast<const char*>(body.data()), body.size()));
+      const std::string_view json(static_cast<const char*>(body.data()), body.size());
+      metrics::Event restart;
+      if (parse_feed_restart(json, restart)) {
+        // Only internal feeds may say "the PBX restarted / the reconnect lost visits".
+        ++feeds[feed].events;
+        engine.apply(restart);
+      } else {
+        handle(feed, json);
+      }
       // Rejected or not, the message is consumed: the position moves past it either way.
       if (has_position) feeds[feed].position.assign(static_cast<const char*>(position.data()), position.size());
     }
