@@ -245,16 +245,16 @@ struct NativeParser::Impl {
     if (json.size() > max_message) {
       return reject(RejectReason::too_large, "message is {} bytes, the limit is {}", json.size(), max_message);
     }
-    if (!simdjson::validate_utf8(json.data(), json.size())) {
-      return reject(RejectReason::invalid_utf8, "message is not valid UTF-8");
-    }
     const std::size_t len = json.size();
     std::memcpy(buffer.data(), json.data(), json.size());
     // simdjson may read (never use) the padding; zero it so runs are deterministic under tools.
     std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
 
     od::document doc;
-    if (parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc) != simdjson::SUCCESS) {
+    // Stage 1 validates UTF-8 over the whole message (no separate pass needed).
+    if (auto err = parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc);
+        err != simdjson::SUCCESS) {
+      if (err == simdjson::UTF8_ERROR) return reject(RejectReason::invalid_utf8, "message is not valid UTF-8");
       return reject(RejectReason::not_json, "not JSON");
     }
     od::object obj;
