@@ -25,29 +25,30 @@ for tool in xvfb-run tesseract python3 curl; do
   command -v "$tool" >/dev/null || { bad "$tool is not installed"; exit 1; }
 done
 
-read -r P_FEED P_PUB P_CTL P_HTTP < <(python3 - <<'PY'
+read -r P_FEED P_PUB P_CTL P_HTTP Q_FEED Q_PUB Q_CTL Q_HTTP < <(python3 - <<'PY'
 import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(8)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])
 PY
 )
-cat > "$tmp/cw.toml" <<EOF
-[listen]
-feed = "tcp://127.0.0.1:$P_FEED"
-publish = "tcp://127.0.0.1:$P_PUB"
-control = "tcp://127.0.0.1:$P_CTL"
-metrics = "127.0.0.1:$P_HTTP"
-EOF
+config() {  # config SITE FEED PUB CTL HTTP
+  printf '[general]\nsite = "%s"\n[listen]\nfeed = "tcp://127.0.0.1:%s"\npublish = "tcp://127.0.0.1:%s"\ncontrol = "tcp://127.0.0.1:%s"\nmetrics = "127.0.0.1:%s"\n' "$@"
+}
+config north "$P_FEED" "$P_PUB" "$P_CTL" "$P_HTTP" > "$tmp/cw.toml"
+config south "$Q_FEED" "$Q_PUB" "$Q_CTL" "$Q_HTTP" > "$tmp/cw2.toml"
 
-start_daemon() {
-  "$D" --config "$tmp/cw.toml" --demo > "$tmp/daemon.log" 2>&1 &
-  dpid=$!
+wait_http() {
   for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$P_HTTP/metrics" > /dev/null 2>&1 && return 0
+    curl -fs "http://127.0.0.1:$1/metrics" > /dev/null 2>&1 && return 0
     sleep 0.1
   done
   return 1
+}
+start_daemon() {
+  "$D" --config "$tmp/cw.toml" --demo > "$tmp/daemon.log" 2>&1 &
+  dpid=$!
+  wait_http "$P_HTTP"
 }
 
 # Decodes a PNG (8-bit RGB/RGBA, as stb_image_write writes it) with the standard library only and
@@ -154,6 +155,21 @@ if shoot "$S" 30 && [ -s "$S" ]; then
 else
   bad "desktop screenshot not written"; cat "$tmp/wb.log"
 fi
+
+# --- two sites merged on one kiosk: every tile says its site
+"$D" --config "$tmp/cw2.toml" --demo > "$tmp/daemon2.log" 2>&1 &
+d2pid=$!
+M="$OUT/wallboard-kiosk-two-sites.png"
+if wait_http "$Q_HTTP" && shoot "$M" 30 --kiosk --connect "tcp://127.0.0.1:$Q_PUB" \
+    --control "tcp://127.0.0.1:$Q_CTL" && [ -s "$M" ]; then
+  tesseract "$M" "$tmp/m" -l eng > /dev/null 2>&1
+  grep -q "north" "$tmp/m.txt" && grep -q "south" "$tmp/m.txt" \
+    && ok "two sites merged: tiles of north and south" \
+    || bad "OCR two sites: $(tr '\n' ' ' < "$tmp/m.txt" | head -c 300)"
+else
+  bad "two-site screenshot not written"; cat "$tmp/wb.log"
+fi
+kill "$d2pid"; wait "$d2pid" 2>/dev/null
 
 # --- the daemon stops under a running kiosk: 8 s of frames, daemon killed after ~3 s, so the
 # last frame is > 3 s after the last heartbeat.
