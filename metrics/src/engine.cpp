@@ -26,7 +26,7 @@ constexpr Id kNone = internal::kNoId;
 constexpr double kSkewTolerance = 5.0;           // live: event ahead of our clock by more = skew
 // How long a call is remembered after its last event: long enough to recognise a repeated
 // outcome or a late completion, short enough that a busy center's memory stays flat.
-constexpr double kFinishedRetention = 600.0;      // every visit has its outcome, no call in talk
+constexpr double kFinishedRetention = 180.0;      // every visit has its outcome, no call in talk
 constexpr double kTalkingRetention = 8 * 3600.0;  // answered and not yet ended
 constexpr double kStaleVisit = 6 * 3600.0;        // a caller "waiting" this long lost its outcome
 constexpr std::size_t kMaxWarnings = 1000;
@@ -273,7 +273,6 @@ struct Engine::Impl {
       next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
       dq.gap = false;
     }
-    prune_calls(boundary);
     ++version;
   }
 
@@ -305,11 +304,12 @@ struct Engine::Impl {
       if (interval_end <= interval_start) interval_end = interval_start + span;
     }
     now = t;
+    prune_calls(t);
   }
 
   void prune_calls(double t) {
-    // At interval closes (at most every 15 minutes): O(calls) but rare.
-    if (t - last_prune < 600) return;
+    // Once a minute of engine time: O(calls), a few ms even for a million calls.
+    if (t - last_prune < 60) return;
     last_prune = t;
     std::uint64_t stale = 0;
     calls.for_each([&](const std::string&, CallState& c) {
