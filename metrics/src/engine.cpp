@@ -870,7 +870,9 @@ struct Engine::Impl {
       v.arrivals_5m = q.ring.sum(now, 5).arrivals;
       const double span5 = covered(5);
       double expected = kNoValue;
-      if (q.settings.forecast_per_interval > 0) {
+      if (now - start_time < 300) {
+        // Less than 5 minutes of data: a ratio over a few seconds is noise, not a surge.
+      } else if (q.settings.forecast_per_interval > 0) {
         expected = q.settings.forecast_per_interval * span5 / (settings.interval_minutes * 60.0);
       } else if (now - start_time >= 35 * 60.0) {
         // No forecast: the rate of the preceding part of the hour is the baseline.
