@@ -40,9 +40,10 @@ metrics::Snapshot base_snapshot(int agents = 3) {
 
 struct Sub {
   zmq::socket_t sock;
-  Sub(zmq::context_t& ctx, const std::string& ep, int rcvhwm = 1000)
+  Sub(zmq::context_t& ctx, const std::string& ep, int rcvhwm = 1000, int rcvbuf = -1)
       : sock(ctx, zmq::socket_type::sub) {
     sock.set(zmq::sockopt::rcvhwm, rcvhwm);
+    if (rcvbuf > 0) sock.set(zmq::sockopt::rcvbuf, rcvbuf);
     sock.set(zmq::sockopt::linger, 0);
     sock.set(zmq::sockopt::subscribe, "");
     sock.connect(ep);
@@ -231,7 +232,9 @@ TEST_CASE("a slow subscriber loses messages on its own pipe only and sees the ga
   daemon::Publisher pub(ctx, hub, opts);
   pub.start();
 
-  Sub slow(ctx, pub.publish_endpoint(), 1);
+  // A small kernel buffer too: loopback TCP may otherwise grow its window to 32 MB and swallow
+  // the whole test's traffic without ever filling the pipe.
+  Sub slow(ctx, pub.publish_endpoint(), 1, 64 * 1024);
   Sub fast(ctx, pub.publish_endpoint());
   REQUIRE(slow.next_of(wire::MessageType::heartbeat, 2s));
   REQUIRE(fast.next_of(wire::MessageType::heartbeat, 2s));
