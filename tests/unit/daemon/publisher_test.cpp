@@ -264,15 +264,23 @@ TEST_CASE("a slow subscriber loses messages on its own pipe only and sees the ga
   CHECK(fast_last == kRounds);
   CHECK(worst_publish < 50ms);  // the engine side only ever takes the hub's mutex
 
-  // The slow reader now reads: it gets the oldest queued deltas, then a jump in seq.
+  // The slow reader now reads: the oldest queued deltas, then either a jump in seq or, when
+  // only heartbeats came through after them, a heartbeat whose seq is ahead: the gap shows.
   std::uint64_t slow_last = 0;
   bool slow_gap = false;
-  while (auto m = slow.next(300ms)) {
+  int slow_deltas = 0;
+  while (auto m = slow.next(1500ms)) {
     if (m->type == wire::MessageType::delta) {
+      ++slow_deltas;
       if (slow_last != 0 && m->seq != slow_last + 1) slow_gap = true;
       slow_last = m->seq;
+    } else if (m->type == wire::MessageType::heartbeat && slow_last != 0 && m->seq > slow_last) {
+      slow_gap = true;
+      break;
     }
   }
+  CHECK(slow_deltas > 0);
+  CHECK(slow_deltas < kRounds);
   CHECK(slow_gap);
   // Resync: a fresh snapshot holds the latest state at the latest seq.
   auto snap = ask_snapshot(ctx, pub.control_endpoint());
