@@ -108,10 +108,17 @@ PY
 
 shoot() {  # shoot OUT.png FRAMES ARGS...
   local png=$1 frames=$2; shift 2
-  # Under the ASan preset: the GL driver (Mesa) leaks a few hundred bytes at exit; not ours.
-  ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" xvfb-run -a -s "-screen 0 1920x1080x24" "$W" --connect "tcp://127.0.0.1:$P_PUB" \
-    --control "tcp://127.0.0.1:$P_CTL" --screenshot "$png" --frames "$frames" "$@" \
-    > "$tmp/wb.log" 2>&1
+  local try
+  for try in 1 2; do
+    # Under the ASan preset: the GL driver (Mesa) leaks a few hundred bytes at exit; not ours.
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" xvfb-run -a -s "-screen 0 1920x1080x24" "$W" \
+      --connect "tcp://127.0.0.1:$P_PUB" --control "tcp://127.0.0.1:$P_CTL" \
+      --screenshot "$png" --frames "$frames" "$@" > "$tmp/wb.log" 2>&1 && return 0
+    # Two `xvfb-run -a` started at once (other tests) can pick the same display: once more.
+    grep -qiE "xvfb failed|cannot open a display|server already active" "$tmp/wb.log" || return 1
+    sleep 1
+  done
+  return 1
 }
 
 if ! start_daemon; then
