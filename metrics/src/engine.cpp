@@ -72,7 +72,8 @@ struct AgentStateRec {
   std::string pause_reason;
   Activity activity = Activity::none;
   AgentState state = AgentState::logged_out;
-  double state_since = 0;
+  double state_since = 0;   // when the current state began (shown as "time in state")
+  double accounted_to = 0;  // time in state is counted up to here (interval closes move it)
   double reason_since = 0;  // pause time by reason: start of the current reason's share
   double wrap_started = 0;
   AgentCounters interval, today;
@@ -228,20 +229,20 @@ struct Engine::Impl {
   }
 
   void accrue_agent(AgentStateRec& a, double t) {
-    if (t <= a.state_since) return;
-    const double d = t - a.state_since;
+    if (t <= a.accounted_to) return;
+    const double d = t - a.accounted_to;
     const int s = static_cast<int>(a.state);
     a.interval.state_seconds[s] += d;
     a.today.state_seconds[s] += d;
     if (a.state == AgentState::paused) {
-      const double from = std::max(a.reason_since, a.state_since);
+      const double from = std::max(a.reason_since, a.accounted_to);
       if (t > from) {
         a.interval.paused_by_reason[a.pause_reason] += t - from;
         a.today.paused_by_reason[a.pause_reason] += t - from;
       }
       a.reason_since = t;
     }
-    a.state_since = t;
+    a.accounted_to = t;
   }
 
   void close_interval(double boundary) {
@@ -288,7 +289,7 @@ struct Engine::Impl {
     if (t - interval_end > 2 * 86400.0) {
       close_interval(interval_end);
       const double new_start = settings.tz.interval_start(t, settings.interval_minutes);
-      for (auto& a : agents) a.state_since = std::max(a.state_since, new_start);
+      for (auto& a : agents) a.accounted_to = std::max(a.accounted_to, new_start);
       for (auto& q : queues) q.today = QueueCounters{};
       for (auto& a : agents) a.today = AgentCounters{};
       interval_start = new_start;
@@ -358,6 +359,7 @@ struct Engine::Impl {
       AgentStateRec a;
       a.name = std::string(name);
       a.state_since = now;
+      a.accounted_to = now;
       a.reason_since = now;
       agents.push_back(std::move(a));
     }
@@ -620,7 +622,7 @@ struct Engine::Impl {
     else if (a.paused_all || !a.paused_in.empty()) s = AgentState::paused;
     else s = AgentState::available;
     if (s == a.state) return;
-    const double at = std::max(t, a.state_since);
+    const double at = std::max(t, a.accounted_to);
     accrue_agent(a, at);
     if (a.state == AgentState::wrap_up && a.last_call_queue != kNone) {
       // After-call work belongs to the handle time of the call it followed.
@@ -635,6 +637,7 @@ struct Engine::Impl {
     if (s == AgentState::paused) a.reason_since = at;
     a.state = s;
     a.state_since = at;
+    a.accounted_to = at;
   }
 
   ApplyResult on_agent_state(const Event& e, double t) {
@@ -645,7 +648,7 @@ struct Engine::Impl {
       if (!name.empty()) qs.push_back(queue_id(name));
     }
     AgentStateRec& a = agents[aid];
-    const double at = std::max(t, a.state_since);
+    const double at = std::max(t, a.accounted_to);
     switch (e.state) {
       case AgentState::logged_out:
         if (qs.empty()) {
@@ -775,10 +778,10 @@ struct Engine::Impl {
   // ---- views ------------------------------------------------------------------------------
   AgentCounters with_open_span(const AgentStateRec& a, const AgentCounters& base, double t) const {
     AgentCounters c = base;
-    if (t > a.state_since) {
-      c.state_seconds[static_cast<int>(a.state)] += t - a.state_since;
+    if (t > a.accounted_to) {
+      c.state_seconds[static_cast<int>(a.state)] += t - a.accounted_to;
       if (a.state == AgentState::paused) {
-        const double from = std::max(a.reason_since, a.state_since);
+        const double from = std::max(a.reason_since, a.accounted_to);
         if (t > from) c.paused_by_reason[a.pause_reason] += t - from;
       }
     }
@@ -1024,7 +1027,7 @@ void get_ids(StateReader& r, std::vector<Id>& ids, std::size_t limit) {
 std::string Engine::serialize() const {
   const Impl& m = *impl_;
   StateWriter w;
-  w.tag("callwatch-engine-state 1");
+  w.tag("callwatch-engine-state 2");
   w.b(m.started);
   for (double v : {m.start_time, m.now, m.interval_start, m.interval_end, m.day_start, m.next_day_start})
     w.num(v);
@@ -1080,6 +1083,7 @@ std::string Engine::serialize() const {
     w.i(static_cast<int>(a.activity));
     w.i(static_cast<int>(a.state));
     w.num(a.state_since);
+    w.num(a.accounted_to);
     w.num(a.reason_since);
     w.num(a.wrap_started);
     put(w, a.interval);
@@ -1131,7 +1135,7 @@ std::string Engine::serialize() const {
 bool Engine::restore(std::string_view data) {
   StateReader r(data);
   r.expect("callwatch-engine-state");
-  if (r.i() != 1 || !r.ok()) return false;
+  if (r.i() != 2 || !r.ok()) return false;  // 1: before accounted_to
   Impl m;
   m.settings = impl_->settings;
   m.clock = impl_->clock;
@@ -1194,6 +1198,7 @@ bool Engine::restore(std::string_view data) {
     a.activity = static_cast<Activity>(std::clamp<std::int64_t>(r.i(), 0, 3));
     a.state = static_cast<AgentState>(std::clamp<std::int64_t>(r.i(), 0, kAgentStateCount - 1));
     a.state_since = r.num();
+    a.accounted_to = r.num();
     a.reason_since = r.num();
     a.wrap_started = r.num();
     get(r, a.interval);

@@ -412,3 +412,16 @@ TEST_CASE("a caller waiting for hours lost its outcome: closed, flagged, not off
   CHECK(queue(s, "q").total.offered() == 0);
   CHECK(s.data_quality.warning_counts.at("stale_visit") == 1);
 }
+
+TEST_CASE("time in state runs across interval closes; the split is only for accounting",
+          "[metrics][engine][agents]") {
+  Engine engine(EngineSettings{});
+  Feed f(engine);
+  f.state(t0 + 300, "A", AgentState::paused, {"q"}, "Break");  // 08:05
+  engine.advance_to(t0 + 1200);                                // 08:20: 08:00-08:15 closed
+  const auto s = engine.snapshot();
+  const auto& a = agent(s, "A");
+  CHECK(a.state_since == Approx(t0 + 300));                    // still paused since 08:05
+  CHECK(a.today.paused_seconds() == Approx(900));              // 08:05-08:20
+  CHECK(a.interval.paused_seconds() == Approx(300));           // 08:15-08:20 only
+}
