@@ -64,6 +64,7 @@ std::vector<Figure> bench_ingest(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_zmq(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_queue_log(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_exposition(const BenchConfig& cfg, const Corpus& corpus);
+std::vector<Figure> bench_wallboard(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_feeds(const BenchConfig& cfg, const Corpus& corpus);  // feeds_bench.cpp
 
 }  // namespace callwatch::bench

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--reps", cfg.reps, "timed repetitions of each side (fastest taken)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  app.add_option("--only", only, "comma-separated groups: ingest,zmq,queue_log,exposition,feeds");
+  app.add_option("--only", only, "comma-separated groups: ingest,zmq,queue_log,exposition,feeds,wallboard");
   CLI11_PARSE(app, argc, argv);
   if (cfg.tiny && app.count("--reps") == 0) cfg.reps = 3;
 
@@ -85,6 +85,7 @@ int main(int argc, char** argv) {
   if (wanted("zmq")) emit(bench_zmq(cfg, corpus));
   if (wanted("queue_log")) emit(bench_queue_log(cfg, corpus));
   if (wanted("exposition")) emit(bench_exposition(cfg, corpus));
+  if (wanted("wallboard")) emit(bench_wallboard(cfg, corpus));
   if (wanted("feeds")) emit(bench_feeds(cfg, corpus));
   return 0;
 }
