@@ -873,10 +873,11 @@ struct Engine::Impl {
       v.arrivals_5m = q.ring.sum(now, 5).arrivals;
       const double span5 = covered(5);
       double expected = kNoValue;
-      if (now - start_time < 300) {
-        // Less than 5 minutes of data: a ratio over a few seconds is noise, not a surge.
-      } else if (q.settings.forecast_per_interval > 0) {
-        expected = q.settings.forecast_per_interval * span5 / (settings.interval_minutes * 60.0);
+      if (q.settings.forecast_per_interval > 0) {
+        // Under 5 minutes of data the expectation stays a full 5 minutes' worth: a low, quiet
+        // estimate at start-up rather than a noisy one over a few seconds (a real surge shows).
+        const double span = now - start_time < 300 ? 300.0 : span5;
+        expected = q.settings.forecast_per_interval * span / (settings.interval_minutes * 60.0);
       } else if (now - start_time >= 35 * 60.0) {
         // No forecast: the rate of the preceding part of the hour is the baseline.
         const auto hour = q.ring.sum(now, 60).arrivals;
