@@ -50,8 +50,9 @@ demo() {
   local port; port=$(metrics_port)
   local log="$BUILD/demo-daemon.log"
   "$BUILD/bin/callwatchd" --demo --web.listen-address="127.0.0.1:$port" >"$log" 2>&1 &
-  local dpid=$!
-  trap 'kill $dpid 2>/dev/null || true' EXIT
+  DEMO_PID=$!
+  local dpid=$DEMO_PID
+  trap 'kill "$DEMO_PID" 2>/dev/null || true' EXIT
   for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/metrics" >/dev/null 2>&1 && break; sleep 0.1; done
   echo "==> callwatchd --demo is running (pid $dpid, log $log)"
   echo "==> metrics:   http://127.0.0.1:$port/metrics"
