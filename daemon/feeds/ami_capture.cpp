@@ -2,8 +2,6 @@
 
 #include <simdjson.h>
 
-#include <fstream>
-#include <sstream>
 
 namespace callwatch::daemon {
 
@@ -95,19 +93,9 @@ tl::expected<AmiTranslatorStats, std::string> replay_ami_texts(
 
 tl::expected<AmiTranslatorStats, std::string> replay_ami_files(
     const std::vector<std::string>& files, const AmiTranslatorOptions& opts, const FeedSink& sink) {
-  std::vector<std::string> texts;
-  texts.reserve(files.size());
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) return tl::unexpected(f + ": cannot open");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return tl::unexpected(f + ": read error");
-    texts.push_back(ss.str());
-  }
-  std::vector<CaptureText> inputs;
-  for (std::size_t i = 0; i < files.size(); ++i) inputs.push_back({files[i], texts[i]});
-  return replay_ami_texts(inputs, opts, sink);
+  const auto texts = read_capture_files(files);
+  if (!texts) return tl::unexpected(texts.error());
+  return replay_ami_texts(capture_views(files, *texts), opts, sink);
 }
 
 }  // namespace callwatch::daemon

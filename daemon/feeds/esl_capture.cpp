@@ -1,7 +1,5 @@
 #include "feeds/esl_capture.hpp"
 
-#include <fstream>
-#include <sstream>
 
 namespace callwatch::daemon {
 
@@ -24,18 +22,9 @@ tl::expected<EslTranslatorStats, std::string> replay_esl_texts(
 
 tl::expected<EslTranslatorStats, std::string> replay_esl_files(
     const std::vector<std::string>& files, const EslTranslatorOptions& opts, const FeedSink& sink) {
-  std::vector<std::string> texts;
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) return tl::unexpected(f + ": cannot open");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return tl::unexpected(f + ": read error");
-    texts.push_back(ss.str());
-  }
-  std::vector<CaptureText> inputs;
-  for (std::size_t i = 0; i < files.size(); ++i) inputs.push_back({files[i], texts[i]});
-  return replay_esl_texts(inputs, opts, sink);
+  const auto texts = read_capture_files(files);
+  if (!texts) return tl::unexpected(texts.error());
+  return replay_esl_texts(capture_views(files, *texts), opts, sink);
 }
 
 }  // namespace callwatch::daemon

@@ -1,6 +1,8 @@
 #include "feeds/feed_common.hpp"
 
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <cmath>
 
 namespace callwatch::daemon {
@@ -118,6 +120,29 @@ double uniqueid_epoch(std::string_view id) {
   long long v = 0;
   if (!parse_int(id.substr(0, dot), v) || v <= 0) return metrics::kNoValue;
   return static_cast<double>(v);
+}
+
+tl::expected<std::vector<std::string>, std::string> read_capture_files(
+    const std::vector<std::string>& files) {
+  std::vector<std::string> texts;
+  texts.reserve(files.size());
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return tl::unexpected(f + ": cannot open");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return tl::unexpected(f + ": read error");
+    texts.push_back(ss.str());
+  }
+  return texts;
+}
+
+std::vector<CaptureText> capture_views(const std::vector<std::string>& files,
+                                       const std::vector<std::string>& texts) {
+  std::vector<CaptureText> inputs;
+  inputs.reserve(files.size());
+  for (std::size_t i = 0; i < files.size() && i < texts.size(); ++i) inputs.push_back({files[i], texts[i]});
+  return inputs;
 }
 
 }  // namespace callwatch::daemon

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <tl/expected.hpp>
+
 #include "callwatch/metrics/event.hpp"
 
 namespace callwatch::daemon {
@@ -28,6 +30,14 @@ struct CaptureText {
   std::string_view name;
   std::string_view text;
 };
+
+// Reads capture files whole (report inputs), oldest first; the error names the file.
+tl::expected<std::vector<std::string>, std::string> read_capture_files(
+    const std::vector<std::string>& files);
+
+// The same files as CaptureText views into `texts` (which must outlive them).
+std::vector<CaptureText> capture_views(const std::vector<std::string>& files,
+                                       const std::vector<std::string>& texts);
 
 // A metrics::Event together with the strings its views point at, so it can wait (held-back
 // outcomes) or cross a thread. view() re-points the views after any copy or move.
