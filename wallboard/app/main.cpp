@@ -22,6 +22,8 @@
 #include "system_clock.hpp"
 #include "ui/ui.hpp"
 #include "vm/board.hpp"
+#include "keys.hpp"
+#include "vm/ack.hpp"
 #include "vm/glyphs.hpp"
 #include "vm/history.hpp"
 
@@ -63,6 +65,21 @@ int main(int argc, char** argv) {
   const cw::app::Options opts = *parsed;
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
   const bool shot = !opts.screenshot.empty();
+  cw::app::SubscriberOptions sub_opts;
+  if (!opts.key_file.empty()) {
+    auto pair = callwatch::daemon::load_curve_secret(opts.key_file);
+    if (!pair) {
+      std::fprintf(stderr, "callwatch-wallboard: --key: %s\n", pair.error().c_str());
+      return 2;
+    }
+    auto server = callwatch::daemon::load_curve_public(opts.server_key);
+    if (!server) {
+      std::fprintf(stderr, "callwatch-wallboard: --server-key: %s\n", server.error().c_str());
+      return 2;
+    }
+    sub_opts.curve_client = std::move(*pair);
+    sub_opts.curve_server_public = std::move(*server);
+  }
 
   if (glfwInit() == GLFW_FALSE) {
     std::fprintf(stderr, "callwatch-wallboard: cannot open a display (GLFW init failed)\n");
@@ -126,7 +143,8 @@ int main(int argc, char** argv) {
   zmq::context_t ctx;
   std::vector<std::unique_ptr<cw::app::Subscriber>> subs;
   for (std::size_t i = 0; i < opts.sites.size(); ++i) {
-    subs.push_back(std::make_unique<cw::app::Subscriber>(ctx, store, i, opts.sites[i], clock));
+    subs.push_back(
+        std::make_unique<cw::app::Subscriber>(ctx, store, i, opts.sites[i], clock, sub_opts));
     subs.back()->start();
   }
 
@@ -145,6 +163,7 @@ int main(int argc, char** argv) {
   cw::vm::BoardOptions board;
   board.lang = opts.lang;
   board.page_seconds = opts.page_seconds;
+  board.acks = !opts.kiosk;  // a kiosk is read-only
   cw::vm::History history;
   cw::vm::DesktopQuery query;
   cw::ui::DesktopState desktop_state;
@@ -226,6 +245,18 @@ int main(int argc, char** argv) {
         query.queue_ascending = intents.queue_ascending;
         query.agent_sort = intents.agent_sort;
         query.agent_ascending = intents.agent_ascending;
+        extra_frames = std::max(extra_frames, 1);
+      }
+      if (intents.ack) {
+        // Routed to the daemon that owns the alert; plan_ack refuses again in kiosk mode.
+        const auto plan = cw::vm::plan_ack(
+            feeds, cw::vm::AckAsk{opts.kiosk, intents.ack->site, intents.ack->alert_id, opts.user,
+                                  intents.ack->comment});
+        if (plan) {
+          subs.at(plan->site)->send_ack(plan->alert_id, plan->body);
+        } else {
+          spdlog::warn("ack of {} not sent: {}", intents.ack->alert_id, plan.error());
+        }
         extra_frames = std::max(extra_frames, 1);
       }
       if (intents.filter_changed) {

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -38,6 +39,10 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
   app.add_option("--page-seconds", o.page_seconds, "kiosk page rotation period")
       ->check(CLI::PositiveNumber);
   app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error");
+  app.add_option("--user", o.user, "name shown on the alerts this desktop acknowledges (default $USER)");
+  app.add_option("--key", o.key_file,
+                 "CURVE: this wallboard's secret key file NAME.key (callwatchd keygen)");
+  app.add_option("--server-key", o.server_key, "CURVE: the daemon's public key file NAME.pub");
   app.set_version_flag("--version", std::string("callwatch-wallboard ") + CALLWATCH_VERSION);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
@@ -59,6 +64,12 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
         connects[i], i < controls.size() ? controls[i] : default_control_for(connects[i])});
   }
   o.lang = *vm::parse_lang(lang);
+  if (o.key_file.empty() != o.server_key.empty()) {
+    return tl::unexpected(OptionsExit{"--key and --server-key go together (CURVE)", 2});
+  }
+  if (o.user.empty()) {
+    if (const char* u = std::getenv("USER")) o.user = u;
+  }
   if (!size.empty()) {
     const auto x = size.find('x');
     try {

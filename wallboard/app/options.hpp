@@ -22,6 +22,9 @@ struct Options {
   int height = 0;
   double page_seconds = 10;
   std::string log_level = "warn";
+  std::string user;        // who acks (desktop): --user, else $USER
+  std::string key_file;    // --key: this wallboard's CURVE secret key file (NAME.key)
+  std::string server_key;  // --server-key: the daemon's public key file (NAME.pub)
 };
 
 struct OptionsExit {

@@ -42,6 +42,9 @@ struct Subscriber::Impl {
   const metrics::Clock& clock;
   SubscriberOptions opts;
 
+  std::mutex outbox_mu;
+  std::deque<std::pair<std::string, std::string>> outbox;  // (alert id, ack request body)
+
   std::atomic<bool> running{false};
   std::thread thread;
   mutable std::mutex stats_mu;
@@ -67,6 +70,7 @@ struct Subscriber::Impl {
     sub.set(zmq::sockopt::reconnect_ivl, 250);
     sub.set(zmq::sockopt::reconnect_ivl_max, 5000);
     sub.set(zmq::sockopt::subscribe, "");
+    if (opts.curve_client) daemon::apply_curve_client(sub, *opts.curve_client, opts.curve_server_public);
     const std::string mon_ep = "inproc://callwatch-wb-monitor-" +
                                std::to_string(g_monitor_counter.fetch_add(1));
     if (zmq_socket_monitor(sub.handle(), mon_ep.c_str(),
@@ -80,7 +84,30 @@ struct Subscriber::Impl {
 
     zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
     dealer.set(zmq::sockopt::linger, 0);
+    if (opts.curve_client) {
+      daemon::apply_curve_client(dealer, *opts.curve_client, opts.curve_server_public);
+    }
     dealer.connect(ep.control);
+    // Acks sent on this connection, oldest first: the ROUTER answers in order, and an error reply
+    // does not name the alert.
+    std::deque<std::string> acks_in_flight;
+    auto send_acks = [&] {
+      std::deque<std::pair<std::string, std::string>> out;
+      {
+        std::lock_guard lock(outbox_mu);
+        out.swap(outbox);
+      }
+      for (auto& [alert, body] : out) {
+        std::array<zmq::const_buffer, 2> frames{zmq::str_buffer(""), zmq::buffer(body)};
+        if (zmq::send_multipart(dealer, frames, zmq::send_flags::dontwait)) {
+          acks_in_flight.push_back(alert);
+        } else {
+          store.update(index, [&alert](vm::SiteFeed& f) {
+            f.ack_replies[alert] = {vm::AckReply::Kind::refused, "control socket busy"};
+          });
+        }
+      }
+    };
 
     metrics::Snapshot state;
     bool have_state = false;
@@ -155,12 +182,13 @@ struct Subscriber::Impl {
     request_snapshot();
 
     while (running.load()) {
+      send_acks();
       std::array<zmq::pollitem_t, 3> items{{
           {sub.handle(), 0, ZMQ_POLLIN, 0},
           {dealer.handle(), 0, ZMQ_POLLIN, 0},
           {mon.handle(), 0, ZMQ_POLLIN, 0},
       }};
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(200));
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
 
       if ((items[2].revents & ZMQ_POLLIN) != 0) {
         for (;;) {
@@ -239,6 +267,24 @@ struct Subscriber::Impl {
             requested = false;
             continue;
           }
+          if (m->request == "ack" && (m->type == wire::MessageType::reply ||
+                                      m->type == wire::MessageType::error)) {
+            std::string alert = m->alert_id;
+            if (!acks_in_flight.empty()) {
+              if (alert.empty()) alert = acks_in_flight.front();
+              acks_in_flight.pop_front();
+            }
+            vm::AckReply r;
+            r.kind = m->type == wire::MessageType::reply ? vm::AckReply::Kind::accepted
+                                                         : vm::AckReply::Kind::refused;
+            r.reason = m->error;
+            log()->info("{}: ack of {}: {}", ep.control, alert,
+                        r.kind == vm::AckReply::Kind::accepted ? "accepted" : m->error);
+            if (!alert.empty()) {
+              store.update(index, [&](vm::SiteFeed& f) { f.ack_replies[alert] = r; });
+            }
+            continue;
+          }
           if (m->type != wire::MessageType::snapshot) {
             log()->warn("{}: control answered {}: {}", ep.control, wire::to_string(m->type),
                         m->error);
@@ -315,6 +361,14 @@ void Subscriber::start() {
 void Subscriber::stop() {
   if (!impl_->running.exchange(false)) return;
   impl_->thread.join();
+}
+
+void Subscriber::send_ack(const std::string& alert_id, std::string body) {
+  impl_->store.update(impl_->index, [&alert_id](vm::SiteFeed& f) {
+    f.ack_replies[alert_id] = vm::AckReply{vm::AckReply::Kind::sending, {}};
+  });
+  std::lock_guard lock(impl_->outbox_mu);
+  impl_->outbox.emplace_back(alert_id, std::move(body));
 }
 
 SubscriberStats Subscriber::stats() const {

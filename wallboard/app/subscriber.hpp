@@ -6,12 +6,14 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include <zmq.hpp>
 
 #include "callwatch/metrics/clock.hpp"
+#include "keys.hpp"
 #include "feed_store.hpp"
 
 namespace callwatch::wallboard::app {
@@ -26,6 +28,9 @@ struct SubscriberOptions {
   std::chrono::milliseconds backoff_min{250};
   std::chrono::milliseconds backoff_max{10000};
   int receive_high_water_mark = 10000;  // beyond it ZeroMQ drops and we resync
+  // CURVE (--key, --server-key): on both the SUB and the control socket; none: plain TCP.
+  std::optional<daemon::CurveKeyPair> curve_client;
+  std::string curve_server_public;
 };
 
 struct SubscriberStats {
@@ -47,6 +52,10 @@ class Subscriber {
   void start();
   void stop();
   SubscriberStats stats() const;
+  // Queues an ack request (vm::plan_ack's body) for this site's control socket; the subscriber
+  // thread sends it and records the daemon's reply in the site's SiteFeed::ack_replies.
+  // Thread-safe; the caller has already refused it in kiosk mode.
+  void send_ack(const std::string& alert_id, std::string body);
 
  private:
   struct Impl;

@@ -262,7 +262,8 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
   ImGui::EndTable();
 }
 
-void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Intents& out) {
+void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopState& state,
+                Intents& out) {
   ImGui::PushFont(f.medium);
   ImGui::TextUnformatted(vm::text(lang, vm::Str::alerts).data());
   ImGui::PopFont();
@@ -270,23 +271,45 @@ void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Intents& 
     ImGui::TextColored(to_imvec(vm::palette::muted), "%s", vm::text(lang, vm::Str::no_alerts).data());
     return;
   }
+  bool any_ack = false;
+  for (const auto& a : d.alerts) any_ack |= a.ack_enabled;
+  if (any_ack) {
+    ImGui::SetNextItemWidth(-1);
+    ImGui::InputTextWithHint("##ackc", vm::text(lang, vm::Str::ack_comment_hint).data(),
+                             state.ack_comment, sizeof state.ack_comment);
+  }
+  // Firing, unacked alerts flash (1 s on, 1 s off, in step with the once-a-second redraw).
+  const bool flash_off = static_cast<long long>(ImGui::GetTime()) % 2 == 1;
   for (const auto& a : d.alerts) {
+    ImGui::PushID(static_cast<int>(a.site));
     ImGui::PushID(a.id.c_str());
-    // Acknowledging comes with the alerts issue: the button is there, disabled, and says so.
-    ImGui::BeginDisabled(!a.ack_enabled);
-    if (ImGui::SmallButton(vm::text(lang, vm::Str::ack).data()) && a.ack_enabled) {
-      out.ack_alert = a.id;
+    if (a.ack_enabled) {
+      if (ImGui::SmallButton(vm::text(lang, vm::Str::ack).data())) {
+        out.ack = AckIntent{a.site, a.id, state.ack_comment};
+        state.ack_comment[0] = '\0';
+      }
+      ImGui::SameLine();
     }
-    ImGui::EndDisabled();
-    if (!a.ack_enabled && ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled)) {
-      ImGui::SetTooltip("%s", vm::text(lang, vm::Str::ack_later).data());
-    }
-    ImGui::SameLine();
     ImGui::TextColored(to_imvec(vm::palette::muted), "%s", a.since.c_str());
     ImGui::SameLine();
-    ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(a.color));
+    vm::Color c = a.color;
+    if (a.flashing && flash_off) c.a *= 0.35f;
+    ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(c));
     ImGui::TextWrapped("%s", a.text.c_str());
     ImGui::PopStyleColor();
+    if (!a.acked_text.empty()) {
+      ImGui::Indent();
+      ImGui::TextColored(to_imvec(vm::palette::muted), "%s", a.acked_text.c_str());
+      ImGui::Unindent();
+    }
+    if (!a.ack_status.empty()) {
+      ImGui::Indent();
+      ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(a.ack_status_color));
+      ImGui::TextWrapped("%s", a.ack_status.c_str());
+      ImGui::PopStyleColor();
+      ImGui::Unindent();
+    }
+    ImGui::PopID();
     ImGui::PopID();
   }
 }
@@ -331,7 +354,7 @@ Intents draw_desktop(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Desk
   ImGui::EndGroup();
   ImGui::SameLine();
   ImGui::BeginChild("alerts", ImVec2(0, 0), true);
-  alert_list(d, f, lang, out);
+  alert_list(d, f, lang, state, out);
   ImGui::EndChild();
   ImGui::PopFont();
   ImGui::End();

@@ -24,6 +24,13 @@ struct Fonts {
 struct DesktopState {
   char queue_filter[128] = {};
   char agent_filter[128] = {};
+  char ack_comment[256] = {};  // optional note sent with the next ack
+};
+
+struct AckIntent {
+  std::size_t site = 0;  // the site (daemon) that owns the alert
+  std::string alert_id;
+  std::string comment;
 };
 
 struct Intents {
@@ -33,7 +40,7 @@ struct Intents {
   bool queue_ascending = true;
   vm::AgentColumn agent_sort = vm::AgentColumn::name;
   bool agent_ascending = true;
-  std::optional<std::string> ack_alert;  // never set while acks are disabled
+  std::optional<AckIntent> ack;  // desktop only: the ack button was pressed (kiosk: never)
 };
 
 ImVec4 to_imvec(const vm::Color& c);

@@ -110,7 +110,8 @@ std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, double now
     double since;
   };
   std::vector<Item> items;
-  for (const auto& f : sites) {
+  for (std::size_t si = 0; si < sites.size(); ++si) {
+    const auto& f = sites[si];
     if (!f.state) continue;
     for (const auto& a : f.state->alerts) {
       if (a.state != metrics::AlertState::firing && a.state != metrics::AlertState::pending) {
@@ -130,6 +131,30 @@ std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, double now
       if (a.state == metrics::AlertState::pending || a.acked) vm.color = palette::muted;
       if (is_grey(f, now)) vm.color = greyed(vm.color);  // last known, like the numbers
       vm.acked = a.acked;
+      vm.acked_by = a.acked_by;
+      if (a.acked) vm.acked_text = fill(text(opts.lang, Str::acked_by), {a.acked_by});
+      vm.site = si;
+      const bool firing = a.state == metrics::AlertState::firing;
+      vm.flashing = firing && !a.acked && !is_grey(f, now);
+      vm.ack_enabled = opts.acks && firing && !a.acked && link_state(f, now) == LinkState::live;
+      if (opts.acks) {
+        if (const auto r = f.ack_replies.find(a.id); r != f.ack_replies.end()) {
+          switch (r->second.kind) {
+            case AckReply::Kind::sending:
+              vm.ack_status = std::string(text(opts.lang, Str::ack_sending));
+              vm.ack_status_color = palette::muted;
+              break;
+            case AckReply::Kind::accepted:
+              vm.ack_status = std::string(text(opts.lang, Str::ack_accepted));
+              vm.ack_status_color = palette::green;
+              break;
+            case AckReply::Kind::refused:
+              vm.ack_status = fill(text(opts.lang, Str::ack_refused), {r->second.reason});
+              vm.ack_status_color = palette::red;
+              break;
+          }
+        }
+      }
       items.push_back(Item{std::move(vm), static_cast<int>(a.severity), a.since});
     }
   }

@@ -19,6 +19,7 @@ struct BoardOptions {
   Lang lang = Lang::en;
   int utc_offset_seconds = 0;  // the wallboard's local zone, for the clock and banners
   double page_seconds = 10;    // kiosk page rotation period
+  bool acks = false;  // desktop mode: alerts may be acknowledged (a kiosk never: read-only)
 };
 
 // A number as drawn: its text and color.
@@ -45,7 +46,13 @@ struct AlertVM {
   std::string since;  // HH:MM:SS
   Color color = palette::amber;
   bool acked = false;
-  bool ack_enabled = false;  // acknowledging comes with the alerts issue
+  std::string acked_by;      // who acked (every board shows it)
+  std::string acked_text;    // "acked by NAME"; empty while not acked
+  bool flashing = false;     // firing and not acked yet
+  bool ack_enabled = false;  // desktop, firing, not acked, site live: the button works
+  std::size_t site = 0;      // index of the site (daemon) that owns the alert: acks go there
+  std::string ack_status;    // this board's ack: sending / accepted / refused with the reason
+  Color ack_status_color = palette::muted;
 };
 
 struct TileVM {

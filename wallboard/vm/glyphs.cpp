@@ -81,7 +81,10 @@ bool GlyphSet::add_sites(const std::vector<SiteFeed>& sites) {
       grew |= add(al.message);
       grew |= add(al.rule);
       grew |= add(al.queue);
+      grew |= add(al.acked_by);
+      grew |= add(al.ack_comment);
     }
+    for (const auto& [id, r] : f.ack_replies) grew |= add(r.reason);
   }
   return grew;
 }

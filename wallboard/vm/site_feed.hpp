@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,14 @@ enum class LinkState : std::uint8_t {
   incompatible,  // the daemon speaks a newer major protocol version
 };
 
+// The daemon's answer to an ack this wallboard sent (desktop mode), shown next to the alert until
+// the alert is resolved. The acked state itself comes back in a delta, like for every board.
+struct AckReply {
+  enum class Kind : std::uint8_t { sending, accepted, refused };
+  Kind kind = Kind::sending;
+  std::string reason;  // refused: the daemon's error text, as is
+};
+
 struct SiteFeed {
   std::string endpoint;  // the --connect address
   std::string site;      // the publisher's site name; may be empty
@@ -35,6 +44,7 @@ struct SiteFeed {
   std::uint64_t seq = 0;
   std::uint64_t resyncs = 0;
   std::uint64_t updates = 0;  // bumps on every change worth a redraw
+  std::map<std::string, AckReply> ack_replies;  // by alert id: acks sent from this wallboard
 };
 
 // The site's name as shown: its own name, else host:port of the endpoint.

@@ -63,6 +63,11 @@ constexpr std::array<Row, static_cast<std::size_t>(Str::count_)> kRows{{
     {"s", "秒"},
     {"data gap", "数据缺口"},
     {"calls waiting (blue) and SL (green), last hour", "近一小时排队数（蓝）与服务水平（绿）"},
+    {"acked by {}", "{} 已确认"},
+    {"sending ack…", "正在确认…"},
+    {"ack accepted", "确认成功"},
+    {"ack refused: {}", "确认被拒绝：{}"},
+    {"comment (optional)", "备注（可选）"},
 }};
 
 }  // namespace

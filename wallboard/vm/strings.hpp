@@ -61,6 +61,11 @@ enum class Str : std::uint8_t {
   seconds_suffix,      // "s" / "秒"
   data_gap,
   sparkline_hint,
+  acked_by,            // "acked by {who}"
+  ack_sending,         // the ack is on its way
+  ack_accepted,
+  ack_refused,         // "refused: {reason}"
+  ack_comment_hint,    // placeholder of the optional comment
   count_,  // number of strings (keep last)
 };
 

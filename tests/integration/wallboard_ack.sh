@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Acknowledging from the wallboard on a live daemon: runs the hidden [live] case of unit_wallboard
+# (tests/unit/wallboard/ack_live_test.cpp): `callwatchd --demo` on free ports with its surge pulled
+# to the start, the desktop client's code path acks the surge alert, a plain subscriber sees who
+# acked in the next delta. Takes ~60 s. Argument 1: the bin dir holding callwatchd and unit_wallboard.
+set -euo pipefail
+BIN=$(cd "${1:?bin dir}" && pwd)
+if [ ! -x "$BIN/unit_wallboard" ]; then
+  echo "no $BIN/unit_wallboard (the wallboard is not built here): skipped"
+  exit 0
+fi
+CALLWATCHD="$BIN/callwatchd" exec "$BIN/unit_wallboard" "[live]" --reporter compact
