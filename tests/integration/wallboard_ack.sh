@@ -5,8 +5,13 @@
 # acked in the next delta. Takes ~60 s. Argument 1: the bin dir holding callwatchd and unit_wallboard.
 set -euo pipefail
 BIN=$(cd "${1:?bin dir}" && pwd)
-if [ ! -x "$BIN/unit_wallboard" ]; then
-  echo "no $BIN/unit_wallboard (the wallboard is not built here): skipped"
+# Test executables live next to bin/ in tests/ (tests/CMakeLists.txt).
+UNIT=""
+for u in "$BIN/unit_wallboard" "$BIN/../tests/unit_wallboard"; do
+  if [ -x "$u" ]; then UNIT=$u; break; fi
+done
+if [ -z "$UNIT" ]; then
+  echo "no unit_wallboard next to $BIN (the wallboard is not built here): skipped"
   exit 0
 fi
-CALLWATCHD="$BIN/callwatchd" exec "$BIN/unit_wallboard" "[live]" --reporter compact
+CALLWATCHD="$BIN/callwatchd" exec "$UNIT" "[live]" --reporter compact
