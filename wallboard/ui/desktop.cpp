@@ -293,7 +293,7 @@ void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopSt
     ImGui::TextColored(to_imvec(vm::palette::muted), "%s", a.since.c_str());
     ImGui::SameLine();
     vm::Color c = a.color;
-    if (a.flashing && flash_off) c.a *= 0.35f;
+    if (a.flashing && flash_off) c.a *= 0.55f;
     ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(c));
     ImGui::TextWrapped("%s", a.text.c_str());
     ImGui::PopStyleColor();

@@ -132,7 +132,10 @@ std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, double now
       if (is_grey(f, now)) vm.color = greyed(vm.color);  // last known, like the numbers
       vm.acked = a.acked;
       vm.acked_by = a.acked_by;
-      if (a.acked) vm.acked_text = fill(text(opts.lang, Str::acked_by), {a.acked_by});
+      if (a.acked) {
+        vm.acked_text = fill(text(opts.lang, Str::acked_by), {a.acked_by});
+        if (!a.ack_comment.empty()) vm.acked_text += " · " + a.ack_comment;
+      }
       vm.site = si;
       const bool firing = a.state == metrics::AlertState::firing;
       vm.flashing = firing && !a.acked && !is_grey(f, now);

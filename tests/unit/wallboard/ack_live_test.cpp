@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -189,6 +190,13 @@ TEST_CASE("the desktop client acks a live surge alert and another subscriber see
     desk_acked = a && a->acked && a->acked_by == "marie";
   }
   CHECK(desk_acked);
+  // For a look at a board with an acked alert (docs/screenshots/desktop.png): keep the daemon
+  // up for CALLWATCH_ACK_HOLD_SECONDS, its endpoints on stdout.
+  if (const char* hold = std::getenv("CALLWATCH_ACK_HOLD_SECONDS")) {
+    std::printf("ACKED %s %s %s\n", alert_id.c_str(), daemon.pub.c_str(), daemon.ctl.c_str());
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::seconds(std::atoi(hold)));
+  }
   desk.stop();
   std::system((std::string("rm -rf ") + tmpl).c_str());
 }

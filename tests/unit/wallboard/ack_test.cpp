@@ -17,7 +17,8 @@ namespace wire = callwatch::metrics::wire;
 
 namespace {
 
-metrics::AlertView firing(std::string id, bool acked = false, std::string by = {}) {
+metrics::AlertView firing(std::string id, bool acked = false, std::string by = {},
+                          std::string comment = {}) {
   metrics::AlertView a;
   a.id = std::move(id);
   a.rule = "surge";
@@ -27,6 +28,7 @@ metrics::AlertView firing(std::string id, bool acked = false, std::string by = {
   a.since = 1000;
   a.acked = acked;
   a.acked_by = std::move(by);
+  a.ack_comment = std::move(comment);
   return a;
 }
 
@@ -84,7 +86,7 @@ TEST_CASE("acks that cannot make sense are refused before they leave", "[wallboa
 
 TEST_CASE("the alert list: button only on a desktop, who acked, the daemon's answer",
           "[wallboard][ack]") {
-  auto paris = site("paris", {firing("surge/sales"), firing("long/vip", true, "李娜")});
+  auto paris = site("paris", {firing("surge/sales"), firing("long/vip", true, "李娜", "backup called")});
   paris.ack_replies["surge/sales"] = AckReply{AckReply::Kind::refused, "only a supervisor may ack"};
   std::vector<SiteFeed> sites{paris, site("lyon", {firing("surge/sales")})};
   const double now = 5001;  // 1 s after the last message: live
@@ -109,7 +111,7 @@ TEST_CASE("the alert list: button only on a desktop, who acked, the daemon's ans
       CHECK(a.acked);
       CHECK_FALSE(a.ack_enabled);  // acked already: no second ack
       CHECK_FALSE(a.flashing);     // acked alerts stop flashing but stay listed
-      CHECK(a.acked_text == "acked by 李娜");
+      CHECK(a.acked_text == "acked by 李娜 · backup called");
       CHECK(a.site == 0);
     } else {
       ++open;
