@@ -23,6 +23,8 @@
 
 #include "callwatch/metrics/snapshot_codec.hpp"
 #include "feed_store.hpp"
+#include "keys.hpp"
+#include "options.hpp"
 #include "subscriber.hpp"
 #include "system_clock.hpp"
 #include "vm/ack.hpp"
@@ -52,13 +54,14 @@ int free_port() {
 struct DemoDaemon {
   pid_t pid = -1;
   std::string pub, ctl;
-  DemoDaemon(const std::string& bin, const std::string& dir) {
+  DemoDaemon(const std::string& bin, const std::string& dir, const std::string& extra_toml = {}) {
     const int feed = free_port(), p = free_port(), c = free_port(), http = free_port();
     pub = "tcp://127.0.0.1:" + std::to_string(p);
     ctl = "tcp://127.0.0.1:" + std::to_string(c);
     const std::string cfg = dir + "/callwatch.toml";
     std::ofstream(cfg) << "[listen]\nfeed = \"tcp://127.0.0.1:" << feed << "\"\npublish = \"" << pub
-                       << "\"\ncontrol = \"" << ctl << "\"\nmetrics = \"127.0.0.1:" << http << "\"\n";
+                       << "\"\ncontrol = \"" << ctl << "\"\nmetrics = \"127.0.0.1:" << http << "\"\n"
+                       << extra_toml;
     const std::string log = dir + "/daemon.log";
     pid = ::fork();
     if (pid == 0) {
@@ -85,7 +88,108 @@ const m::AlertView* find(const std::vector<m::AlertView>& v, const std::string& 
   return nullptr;
 }
 
+// The first firing, unacked alert the client's state holds, within `t`; "" if none.
+std::string wait_firing(const app::FeedStore& store, std::chrono::seconds t) {
+  const auto deadline = std::chrono::steady_clock::now() + t;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(250ms);
+    const auto feeds = store.copy();
+    if (!feeds[0].state) continue;
+    for (const auto& a : feeds[0].state->alerts) {
+      if (a.state == m::AlertState::firing && !a.acked) return a.id;
+    }
+  }
+  return {};
+}
+
+// Sends the ack through the client and waits for the daemon's answer in the feed.
+vm::AckReply ack_through(app::Subscriber& client, const app::FeedStore& store,
+                         const std::string& alert_id, const std::string& who) {
+  const auto plan = vm::plan_ack(store.copy(), vm::AckAsk{false, 0, alert_id, who, ""});
+  REQUIRE(plan);
+  client.send_ack(plan->alert_id, plan->body);
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const auto feeds = store.copy();
+    const auto r = feeds[0].ack_replies.find(alert_id);
+    REQUIRE(r != feeds[0].ack_replies.end());
+    if (r->second.kind != vm::AckReply::Kind::sending) return r->second;
+  }
+  FAIL("no answer to the ack");
+  return {};
+}
+
 }  // namespace
+
+TEST_CASE("with CURVE, the client's key decides: a kiosk key is refused, a supervisor key acks",
+          "[.live][wallboard][ack][curve]") {
+  const char* bin = std::getenv("CALLWATCHD");
+  if (bin == nullptr) FAIL("set CALLWATCHD=/path/to/callwatchd (tests/integration/wallboard_ack.sh does)");
+  char tmpl[] = "/tmp/callwatch-wbcurve-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  for (const char* name : {"server", "floor", "alice"}) {
+    REQUIRE(std::system((std::string(bin) + " keygen --out " + dir + " --name " + name +
+                         " > /dev/null").c_str()) == 0);
+  }
+  DemoDaemon daemon(bin, dir,
+                    "[security]\nkeys_dir = \"" + dir + "\"\nserver_key = \"server\"\n"
+                    "[[security.client]]\nname = \"floor\"\nrole = \"kiosk\"\n"
+                    "[[security.client]]\nname = \"alice\"\nrole = \"supervisor\"\n");
+  // The wallboard's flags: --key NAME.key --server-key server.pub, loaded as main() does.
+  auto options = app::parse_options({"--connect", daemon.pub, "--control", daemon.ctl, "--key",
+                                     dir + "/floor.key", "--server-key", dir + "/server.pub"});
+  REQUIRE(options);
+  auto server = callwatch::daemon::load_curve_public(options->server_key);
+  REQUIRE(server);
+  auto floor_key = callwatch::daemon::load_curve_secret(options->key_file);
+  auto alice_key = callwatch::daemon::load_curve_secret(dir + "/alice.key");
+  REQUIRE(floor_key);
+  REQUIRE(alice_key);
+
+  zmq::context_t ctx(1);
+  app::SystemClock clock;
+  vm::SiteFeed init;
+  init.endpoint = daemon.pub;
+  app::SubscriberOptions with_floor, with_alice;
+  with_floor.curve_client = *floor_key;
+  with_floor.curve_server_public = *server;
+  with_alice.curve_client = *alice_key;
+  with_alice.curve_server_public = *server;
+  app::FeedStore floor_store({init}), alice_store({init}), plain_store({init});
+  app::Subscriber floor(ctx, floor_store, 0, options->sites[0], clock, with_floor);
+  app::Subscriber alice(ctx, alice_store, 0, options->sites[0], clock, with_alice);
+  app::Subscriber plain(ctx, plain_store, 0, options->sites[0], clock);  // no key
+  floor.start();
+  alice.start();
+  plain.start();
+
+  const std::string id = wait_firing(floor_store, 90s);
+  REQUIRE_FALSE(id.empty());
+  REQUIRE_FALSE(wait_firing(alice_store, 5s).empty());
+  CHECK_FALSE(plain_store.copy()[0].state);  // without a key: not even a snapshot
+
+  // The kiosk key's request says "supervisor" (plan_ack always does): the daemon refuses anyway.
+  const auto refused = ack_through(floor, floor_store, id, "lobby");
+  CHECK(refused.kind == vm::AckReply::Kind::refused);
+  CHECK_THAT(refused.reason, Catch::Contains("read-only"));  // the daemon's words, shown as is
+
+  const auto accepted = ack_through(alice, alice_store, id, "marie");
+  CHECK(accepted.kind == vm::AckReply::Kind::accepted);
+  // The kiosk-keyed board sees the ack broadcast (it may watch, not ack).
+  bool seen = false;
+  for (int i = 0; i < 30 && !seen; ++i) {
+    std::this_thread::sleep_for(100ms);
+    const auto feeds = floor_store.copy();
+    const auto* a = find(feeds[0].state->alerts, id);
+    seen = a && a->acked && a->acked_by == "marie";
+  }
+  CHECK(seen);
+  floor.stop();
+  alice.stop();
+  plain.stop();
+  std::system(("rm -rf " + dir).c_str());
+}
 
 TEST_CASE("the desktop client acks a live surge alert and another subscriber sees who acked",
           "[.live][wallboard][ack]") {

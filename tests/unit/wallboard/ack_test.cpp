@@ -5,7 +5,10 @@
 
 #include <memory>
 
+#include <cstdlib>
+
 #include "callwatch/metrics/snapshot_codec.hpp"
+#include "options.hpp"
 #include "vm/ack.hpp"
 #include "vm/board.hpp"
 #include "vm/history.hpp"
@@ -132,4 +135,26 @@ TEST_CASE("the alert list: button only on a desktop, who acked, the daemon's ans
   // Silent for 10 s: stale; no ack button on a board that is not live.
   const auto stale = build_desktop(sites, now + 10, desk, history, DesktopQuery{});
   for (const auto& a : stale.alerts) CHECK_FALSE(a.ack_enabled);
+}
+
+TEST_CASE("wallboard flags: --user, else $USER; --key and --server-key go together",
+          "[wallboard][ack][options]") {
+  using callwatch::wallboard::app::parse_options;
+  const auto named = parse_options({"--user", "marie"});
+  REQUIRE(named);
+  CHECK(named->user == "marie");
+  const char* was = std::getenv("USER");
+  const std::string saved = was ? was : "";
+  ::setenv("USER", "li", 1);
+  const auto from_env = parse_options({});
+  if (was) ::setenv("USER", saved.c_str(), 1); else ::unsetenv("USER");
+  REQUIRE(from_env);
+  CHECK(from_env->user == "li");
+
+  CHECK_FALSE(parse_options({"--key", "/k/wb.key"}));          // no server key: CURVE half set
+  CHECK_FALSE(parse_options({"--server-key", "/k/server.pub"}));
+  const auto both = parse_options({"--key", "/k/wb.key", "--server-key", "/k/server.pub"});
+  REQUIRE(both);
+  CHECK(both->key_file == "/k/wb.key");
+  CHECK(both->server_key == "/k/server.pub");
 }
