@@ -32,7 +32,6 @@ constexpr std::array<Row, static_cast<std::size_t>(Str::count_)> kRows{{
     {"Alerts", "告警"},
     {"No active alerts", "无活动告警"},
     {"Acknowledge", "确认"},
-    {"Acknowledging alerts comes with a later release", "告警确认将在后续版本提供"},
     {"Queues", "队列"},
     {"Agents", "座席"},
     {"Filter", "筛选"},

@@ -31,7 +31,6 @@ enum class Str : std::uint8_t {
   alerts,
   no_alerts,
   ack,
-  ack_later,
   queues,
   agents,
   filter,
