@@ -382,6 +382,11 @@ RestoreResult EngineLoop::restore_from_store() {
   return r;
 }
 
-void EngineLoop::run(const std::atomic<bool>& stop) { impl_->run(stop); }
+void EngineLoop::run(const std::atomic<bool>& stop) {
+  // Configured queues are on the boards from the first frame, not from their first call (after
+  // the restore, which replaces the engine's state).
+  for (const auto& [name, settings] : impl_->engine.settings().queues) impl_->engine.declare_queue(name);
+  impl_->run(stop);
+}
 
 }  // namespace callwatch::daemon

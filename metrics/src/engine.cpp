@@ -925,6 +925,11 @@ Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
 
 ApplyResult Engine::apply(const Event& e) { return impl_->apply(e); }
+void Engine::declare_queue(std::string_view name) {
+  if (impl_->queue_names.find(name) != internal::kNoId) return;
+  impl_->queue_id(name);
+  ++impl_->version;
+}
 void Engine::advance_to(double now) { impl_->advance(now); }
 void Engine::finish(double end) {
   impl_->advance(end);

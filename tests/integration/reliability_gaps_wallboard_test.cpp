@@ -138,14 +138,14 @@ TEST_CASE("a wallboard started before the daemon retries, then follows it once i
   CHECK_FALSE(store.copy()[0].connected);
 
   // The daemon starts on the endpoints the wallboard keeps trying: its snapshot arrives within a
-  // retry cycle or two. (A fresh daemon lists no queue yet, configured or not: a queue appears
-  // with its first event; seen on /metrics too. So the snapshot is checked by seq/connected here
-  // and the queues arrive by delta below.)
+  // retry cycle or two. The configured queues (sales, support) are in it from the start, with
+  // nobody waiting; the calls arrive by delta below.
   site.start();
   const bool got = wait_for([&] { return sub.stats().snapshots >= 1 && store.copy()[0].connected; }, 10s);
   INFO(describe(store, sub));
   REQUIRE(got);
-  CHECK(queue_names(store).empty());
+  CHECK(queue_names(store) == std::vector<std::string>{"sales", "support"});
+  CHECK(waiting(store, "sales") == 0);
 
   // Then deltas: one call waiting in each configured queue reaches the board without another
   // snapshot: sales 1, support 1.
@@ -193,14 +193,14 @@ TEST_CASE("a daemon restart under a connected wallboard: it resyncs by snapshot 
   REQUIRE(stream2 != 0);
   CHECK(stream2 != stream1);  // a new publisher run
 
-  // Working: the new run has no call and (no store, no event yet) no queue at all, so after the
-  // resync the board must drop the old "sales, 1 waiting": sales absent (-1). That takes a new
-  // snapshot. Then two calls pushed to the new run make it 2; 1 (old) + 2 = 3 would mean the new
+  // Working: the new run has no call (no store, no event yet); "sales" is configured, so it is
+  // listed from the start with 0 waiting. After the resync the board must drop the old "sales,
+  // 1 waiting" for 0. That takes a new snapshot. Then two calls pushed to the new run make it 2; 1 (old) + 2 = 3 would mean the new
   // run's deltas landed on the old state.
   const bool resynced = wait_for([&] { return sub.stats().snapshots > before.snapshots; }, 10s);
   INFO(describe(store, sub));
   REQUIRE(resynced);
-  REQUIRE(wait_for([&] { return waiting(store, "sales") == -1; }, 5s));
+  REQUIRE(wait_for([&] { return waiting(store, "sales") == 0; }, 5s));
   enqueue(ctx, site, "b1");
   enqueue(ctx, site, "b2");
   REQUIRE(wait_for([&] { return waiting(store, "sales") == 2; }, 5s));

@@ -425,3 +425,16 @@ TEST_CASE("time in state runs across interval closes; the split is only for acco
   CHECK(a.today.paused_seconds() == Approx(900));              // 08:05-08:20
   CHECK(a.interval.paused_seconds() == Approx(300));           // 08:15-08:20 only
 }
+
+TEST_CASE("a declared queue is listed before its first event, with no data", "[metrics][engine]") {
+  EngineSettings st;
+  st.queues["vip"].display_name = "VIP客户";
+  Engine engine(st);
+  engine.declare_queue("vip");
+  engine.declare_queue("vip");  // idempotent
+  const auto s = engine.snapshot();
+  REQUIRE(s.queues.size() == 1);
+  CHECK(s.queues[0].settings.display_name == "VIP客户");
+  CHECK(s.queues[0].calls_waiting == 0);
+  CHECK_FALSE(service_level(today(s.queues[0]), SlFormula::offered));
+}

@@ -30,6 +30,9 @@ class Engine {
   Engine& operator=(Engine&&) noexcept;
 
   ApplyResult apply(const Event& e);
+  // Makes a configured queue known before its first event, so boards and /metrics list it from
+  // the start (with zeros and "no data" ratios). Idempotent.
+  void declare_queue(std::string_view name);
   // Let time pass: closes intervals, rolls the day, ages sliding windows.
   void advance_to(double now);
   // Replay end: open spans (pauses, states) count up to `end` (the input's last timestamp).
