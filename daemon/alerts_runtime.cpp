@@ -96,12 +96,9 @@ std::vector<metrics::AlertRule> demo_alert_rules() {
 }
 
 std::vector<double> demo_forecast_per_interval(const sim::SimOptions& opts, double interval_minutes) {
-  // The simulator splits its arrival rate over queues with weights 1 / (1 + 0.3 i)
-  // (daemon/sim/simulator.cpp, build_weights); a unit test holds the two together.
-  std::vector<double> w(static_cast<std::size_t>(std::max(opts.queues, 0)));
-  double total = 0;
-  for (std::size_t i = 0; i < w.size(); ++i) total += (w[i] = 1.0 / (1.0 + 0.3 * static_cast<double>(i)));
-  for (double& x : w) x = opts.rate * (x / total) * interval_minutes * 60.0;
+  // The simulator's own arrival split, so the forecast is exactly what it will send.
+  std::vector<double> w = sim::Simulator::queue_shares(opts.queues);
+  for (double& x : w) x = opts.rate * x * interval_minutes * 60.0;
   return w;
 }
 
