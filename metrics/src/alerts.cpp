@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "callwatch/metrics/erlang.hpp"
+#include "callwatch/metrics/kpi.hpp"
 
 namespace callwatch::metrics {
 
@@ -55,17 +55,7 @@ bool parse_alert_severity(std::string_view s, AlertSeverity& out) {
 }
 std::string_view to_string(AlertState s) { return kStateNames[static_cast<int>(s)]; }
 
-std::optional<int> surge_agents_needed(const QueueView& q) {
-  const double h = q.measured_aht;
-  if (!(h > 0)) return std::nullopt;
-  const double rate5 = static_cast<double>(q.arrivals_5m) / 300.0;
-  const auto need = agents_required(rate5, h, q.settings.sl_threshold, q.settings.sl_target);
-  if (!need) return std::nullopt;
-  int staffed = 0;
-  for (int s = 0; s < kAgentStateCount; ++s)
-    if (s != static_cast<int>(AgentState::logged_out)) staffed += q.agents[s];
-  return std::max(0, *need - staffed);
-}
+std::optional<int> surge_agents_needed(const QueueView& q) { return q.staffing_gap; }
 
 AlertEvaluator::AlertEvaluator(std::vector<AlertRule> rules, double resolved_hold_seconds)
     : rules_(std::move(rules)), resolved_hold_(resolved_hold_seconds) {}

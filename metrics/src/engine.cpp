@@ -12,7 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "callwatch/metrics/erlang.hpp"
+#include "callwatch/metrics/kpi.hpp"
 #include "internal/interner.hpp"
 #include "internal/minute_ring.hpp"
 #include "internal/state_codec.hpp"
@@ -76,6 +76,7 @@ struct AgentStateRec {
   double accounted_to = 0;  // time in state is counted up to here (interval closes move it)
   double reason_since = 0;  // pause time by reason: start of the current reason's share
   double wrap_started = 0;
+  bool wrap_stated = false;  // the last call_ended stated its after-call work: not timed again
   AgentCounters interval, today;
   Id last_call_queue = kNone;
 };
@@ -514,6 +515,7 @@ struct Engine::Impl {
         insert_sorted(a.members, qid);
         a.activity = Activity::on_call;
         a.last_call_queue = qid;
+        a.wrap_stated = false;
         update_state(a, t);
       }
       check_bounce(c, qid);
@@ -557,11 +559,19 @@ struct Engine::Impl {
     if (aid != kNone) {
       AgentStateRec& a = agents[aid];
       if (has_value(talk)) {
+        // A completed call: it counts in the agent's AHT with its talk, hold and wrap-up.
         a.interval.talk_seconds += talk;
         a.today.talk_seconds += talk;
+        ++a.interval.handled;
+        ++a.today.handled;
       }
       a.interval.hold_seconds += hold;
       a.today.hold_seconds += hold;
+      if (has_value(e.wrap)) {
+        a.interval.wrap_seconds += wrap;
+        a.today.wrap_seconds += wrap;
+        a.wrap_stated = true;  // already in the queue's handle time above
+      }
       if (a.activity == Activity::on_call || a.activity == Activity::ringing) {
         a.activity = settings.wrap_up_after_call ? Activity::wrap_up : Activity::none;
       }
@@ -624,8 +634,9 @@ struct Engine::Impl {
     if (s == a.state) return;
     const double at = std::max(t, a.accounted_to);
     accrue_agent(a, at);
-    if (a.state == AgentState::wrap_up && a.last_call_queue != kNone) {
-      // After-call work belongs to the handle time of the call it followed.
+    if (a.state == AgentState::wrap_up && a.last_call_queue != kNone && !a.wrap_stated) {
+      // After-call work belongs to the handle time of the call it followed (unless the feed
+      // already stated it on call_ended).
       const double wrap = at - a.wrap_started;
       if (wrap > 0) {
         a.interval.wrap_seconds += wrap;
@@ -633,6 +644,7 @@ struct Engine::Impl {
         count(queues[a.last_call_queue], t, [&](QueueCounters& k) { k.handle_sum += wrap; });
       }
     }
+    if (a.state == AgentState::wrap_up) a.wrap_stated = false;
     if (s == AgentState::wrap_up) a.wrap_started = at;
     if (s == AgentState::paused) a.reason_since = at;
     a.state = s;
@@ -797,10 +809,19 @@ struct Engine::Impl {
     s.events_applied = events_applied;
     s.version = version;
 
-    // Queue order: by name. Build per-queue agent counts first.
-    std::vector<std::array<int, kAgentStateCount>> per_queue(queues.size());
+    // Agents first: their counters with the open span, and per queue the members by state and
+    // the time in state that the queue's occupancy is made of.
+    std::vector<AgentCounters> agent_today(agents.size()), agent_interval(agents.size());
+    std::vector<AgentsByState> per_queue(queues.size());
     for (auto& arr : per_queue) arr.fill(0);
-    for (const auto& a : agents) {
+    using StateSeconds = std::array<double, kAgentStateCount>;
+    std::vector<StateSeconds> queue_state_today(queues.size()), queue_state_interval(queues.size());
+    for (auto& arr : queue_state_today) arr.fill(0);
+    for (auto& arr : queue_state_interval) arr.fill(0);
+    for (Id ai = 0; ai < agents.size(); ++ai) {
+      const AgentStateRec& a = agents[ai];
+      agent_today[ai] = with_open_span(a, a.today, now);
+      agent_interval[ai] = with_open_span(a, a.interval, now);
       for (Id q : a.members) {
         AgentState st = a.state;
         if (st == AgentState::paused || st == AgentState::available) {
@@ -809,8 +830,18 @@ struct Engine::Impl {
         }
         if (!a.logged_in) st = AgentState::logged_out;
         per_queue[q][static_cast<int>(st)]++;
+        for (int k = 0; k < kAgentStateCount; ++k) {
+          queue_state_today[q][k] += agent_today[ai].state_seconds[k];
+          queue_state_interval[q][k] += agent_interval[ai].state_seconds[k];
+        }
       }
     }
+    auto occupancy_of = [](const StateSeconds& secs) {
+      AgentCounters c;
+      c.state_seconds = secs;
+      const auto o = occupancy(c);
+      return o ? *o : kNoValue;
+    };
 
     std::vector<Id> order(queues.size());
     for (Id i = 0; i < order.size(); ++i) order[i] = i;
@@ -847,6 +878,8 @@ struct Engine::Impl {
       v.abandon_wait = q.abandon_wait;
       v.handle = q.handle;
       v.data_gap = q.gap;
+      v.occupancy[static_cast<int>(WindowKind::interval)] = occupancy_of(queue_state_interval[qi]);
+      v.occupancy[static_cast<int>(WindowKind::today)] = occupancy_of(queue_state_today[qi]);
 
       // Erlang C staffing from the measured load.
       // Whole-minute buckets: k buckets cover the current partial minute and k-1 full ones, cut
@@ -856,7 +889,7 @@ struct Engine::Impl {
       };
       const int erlang_buckets = std::max(1, static_cast<int>(std::ceil(settings.erlang_window_seconds / 60.0)));
       const QueueCounters load = q.ring.sum(now, erlang_buckets);
-      v.arrival_rate = static_cast<double>(load.arrivals) / std::max(60.0, covered(erlang_buckets));
+      v.arrival_rate = arrival_rate(load.arrivals, covered(erlang_buckets));
       double h = q.settings.erlang_aht;
       if (!(h > 0)) {
         const auto a1 = aht(w60.counters);
@@ -864,28 +897,24 @@ struct Engine::Impl {
         h = a1 ? *a1 : (at ? *at : kNoValue);
       }
       v.measured_aht = h;
-      if (v.arrival_rate == 0) v.agents_required = 0;
-      else if (has_value(h) && h > 0)
-        v.agents_required = agents_required(v.arrival_rate, h, q.settings.sl_threshold,
-                                            q.settings.sl_target);
+      v.agents_required = queue_agents_required(v.arrival_rate, h, q.settings);
+      v.staffed = staffed(v.agents);
+      v.staffing_gap = staffing_gap(v.agents_required, v.staffed);
+      v.estimated_wait = estimated_wait(v.calls_waiting,
+                                        v.agents[static_cast<int>(AgentState::available)],
+                                        v.staffed, h);
 
       // Surge: arrivals over the last 5 minutes against the count expected for the same span.
-      v.arrivals_5m = q.ring.sum(now, 5).arrivals;
-      const double span5 = covered(5);
-      double expected = kNoValue;
-      if (q.settings.forecast_per_interval > 0) {
-        // Under 5 minutes of data the expectation stays a full 5 minutes' worth: a low, quiet
-        // estimate at start-up rather than a noisy one over a few seconds (a real surge shows).
-        const double span = now - start_time < 300 ? 300.0 : span5;
-        expected = q.settings.forecast_per_interval * span / (settings.interval_minutes * 60.0);
-      } else if (now - start_time >= 35 * 60.0) {
-        // No forecast: the rate of the preceding part of the hour is the baseline.
-        const auto hour = q.ring.sum(now, 60).arrivals;
-        const double before = static_cast<double>(hour - v.arrivals_5m);
-        const double before_span = covered(60) - span5;
-        expected = std::max(1.0, before / before_span * span5);
-      }
-      if (has_value(expected) && expected > 0) v.surge_ratio = static_cast<double>(v.arrivals_5m) / expected;
+      SurgeInputs surge;
+      surge.arrivals_5m = q.ring.sum(now, 5).arrivals;
+      surge.span_5m = covered(5);
+      surge.arrivals_1h = w60.counters.arrivals;
+      surge.span_1h = covered(60);
+      surge.running_seconds = now - start_time;
+      surge.forecast_per_interval = q.settings.forecast_per_interval;
+      surge.interval_seconds = settings.interval_minutes * 60.0;
+      v.arrivals_5m = surge.arrivals_5m;
+      v.surge_ratio = surge_ratio(surge);
       s.queues.push_back(std::move(v));
     }
 
@@ -903,8 +932,8 @@ struct Engine::Impl {
       if (a.state == AgentState::paused) v.pause_reason = a.pause_reason;
       for (Id q : a.members) v.queues.push_back(queues[q].name);
       std::sort(v.queues.begin(), v.queues.end());
-      v.today = with_open_span(a, a.today, now);
-      v.interval = with_open_span(a, a.interval, now);
+      v.today = std::move(agent_today[ai]);
+      v.interval = std::move(agent_interval[ai]);
       s.agents.push_back(std::move(v));
     }
     return s;
@@ -952,26 +981,80 @@ namespace {
 using internal::StateReader;
 using internal::StateWriter;
 
-void put(StateWriter& w, const QueueCounters& c) {
-  for (std::int64_t v : {c.answered, c.abandoned, c.short_abandoned, c.timed_out, c.exited_empty,
-                         c.exited_key, c.transferred_out, c.answered_within_sl,
-                         c.abandoned_within_sl, c.answered_with_wait, c.handled, c.arrivals,
-                         c.ring_noanswer, c.bounced, c.no_wait_outcomes})
-    w.i(v);
-  for (double v : {c.answer_wait_sum, c.handle_sum, c.talk_sum, c.hold_sum, c.max_wait}) w.num(v);
+// The counters are written in the order of their field tables (stats.hpp), and every state
+// names those fields in its header: a daemon reads the state of an older one (a field it did not
+// have starts at its initial value) and a field it no longer knows is skipped.
+struct FieldLayout {
+  std::vector<int> queue_ints, queue_reals, agent_ints, agent_reals;  // stored position -> row
+};
+
+template <typename Table>
+void put_names(StateWriter& w, const Table& table) {
+  w.i(static_cast<std::int64_t>(std::size(table)));
+  for (const auto& f : table) w.str(f.name);
 }
-void get(StateReader& r, QueueCounters& c) {
-  for (std::int64_t* v : {&c.answered, &c.abandoned, &c.short_abandoned, &c.timed_out,
-                          &c.exited_empty, &c.exited_key, &c.transferred_out, &c.answered_within_sl,
-                          &c.abandoned_within_sl, &c.answered_with_wait, &c.handled, &c.arrivals,
-                          &c.ring_noanswer, &c.bounced, &c.no_wait_outcomes})
-    *v = r.i();
-  for (double* v : {&c.answer_wait_sum, &c.handle_sum, &c.talk_sum, &c.hold_sum, &c.max_wait})
-    *v = r.num();
+template <typename Table>
+std::vector<int> get_names(StateReader& r, const Table& table) {
+  std::vector<int> rows;
+  for (std::size_t n = r.count(1000), k = 0; k < n && r.ok(); ++k) {
+    const std::string name = r.str();
+    int row = -1;
+    for (std::size_t i = 0; i < std::size(table); ++i) {
+      if (table[i].name == name) row = static_cast<int>(i);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+// Format 2 had no header: its fields were the first rows of today's tables.
+std::vector<int> first_rows(int n) {
+  std::vector<int> rows(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) rows[static_cast<std::size_t>(i)] = i;
+  return rows;
+}
+FieldLayout layout_v2() { return {first_rows(15), first_rows(5), first_rows(3), first_rows(3)}; }
+
+void put_layout(StateWriter& w) {
+  put_names(w, kQueueIntFields);
+  put_names(w, kQueueRealFields);
+  put_names(w, kAgentIntFields);
+  put_names(w, kAgentRealFields);
+}
+FieldLayout get_layout(StateReader& r) {
+  FieldLayout l;
+  l.queue_ints = get_names(r, kQueueIntFields);
+  l.queue_reals = get_names(r, kQueueRealFields);
+  l.agent_ints = get_names(r, kAgentIntFields);
+  l.agent_reals = get_names(r, kAgentRealFields);
+  return l;
+}
+
+template <typename S, typename Ints, typename Reals>
+void put_fields(StateWriter& w, const S& c, const Ints& ints, const Reals& reals) {
+  for (const auto& f : ints) w.i(c.*f.member);
+  for (const auto& f : reals) w.num(c.*f.member);
+}
+template <typename S, typename Ints, typename Reals>
+void get_fields(StateReader& r, S& c, const Ints& ints, const std::vector<int>& int_rows,
+                const Reals& reals, const std::vector<int>& real_rows) {
+  for (int row : int_rows) {
+    const std::int64_t v = r.i();
+    if (row >= 0) c.*ints[row].member = v;
+  }
+  for (int row : real_rows) {
+    const double v = r.num();
+    if (row >= 0) c.*reals[row].member = v;
+  }
+}
+
+void put(StateWriter& w, const QueueCounters& c) {
+  put_fields(w, c, kQueueIntFields, kQueueRealFields);
+}
+void get(StateReader& r, QueueCounters& c, const FieldLayout& l) {
+  get_fields(r, c, kQueueIntFields, l.queue_ints, kQueueRealFields, l.queue_reals);
 }
 void put(StateWriter& w, const AgentCounters& c) {
-  for (std::int64_t v : {c.answered, c.ring_noanswer, c.ring_refused}) w.i(v);
-  for (double v : {c.talk_seconds, c.hold_seconds, c.wrap_seconds}) w.num(v);
+  put_fields(w, c, kAgentIntFields, kAgentRealFields);
   for (double v : c.state_seconds) w.num(v);
   w.i(static_cast<std::int64_t>(c.paused_by_reason.size()));
   for (const auto& [reason, secs] : c.paused_by_reason) {
@@ -979,9 +1062,8 @@ void put(StateWriter& w, const AgentCounters& c) {
     w.num(secs);
   }
 }
-void get(StateReader& r, AgentCounters& c) {
-  for (std::int64_t* v : {&c.answered, &c.ring_noanswer, &c.ring_refused}) *v = r.i();
-  for (double* v : {&c.talk_seconds, &c.hold_seconds, &c.wrap_seconds}) *v = r.num();
+void get(StateReader& r, AgentCounters& c, const FieldLayout& l) {
+  get_fields(r, c, kAgentIntFields, l.agent_ints, kAgentRealFields, l.agent_reals);
   for (double& v : c.state_seconds) v = r.num();
   const std::size_t n = r.count(100000);
   for (std::size_t k = 0; k < n && r.ok(); ++k) {
@@ -1033,7 +1115,8 @@ void get_ids(StateReader& r, std::vector<Id>& ids, std::size_t limit) {
 std::string Engine::serialize() const {
   const Impl& m = *impl_;
   StateWriter w;
-  w.tag("callwatch-engine-state 2");
+  w.tag("callwatch-engine-state 3");
+  put_layout(w);
   w.b(m.started);
   for (double v : {m.start_time, m.now, m.interval_start, m.interval_end, m.day_start, m.next_day_start})
     w.num(v);
@@ -1092,6 +1175,7 @@ std::string Engine::serialize() const {
     w.num(a.accounted_to);
     w.num(a.reason_since);
     w.num(a.wrap_started);
+    w.b(a.wrap_stated);
     put(w, a.interval);
     put(w, a.today);
     put_ids(w, {a.last_call_queue});
@@ -1141,7 +1225,10 @@ std::string Engine::serialize() const {
 bool Engine::restore(std::string_view data) {
   StateReader r(data);
   r.expect("callwatch-engine-state");
-  if (r.i() != 2 || !r.ok()) return false;  // 1: before accounted_to
+  // 1: before accounted_to (not read); 2: fixed counter fields; 3: named fields, wrap_stated.
+  const std::int64_t format = r.i();
+  if ((format != 2 && format != 3) || !r.ok()) return false;
+  const FieldLayout layout = format == 2 ? layout_v2() : get_layout(r);
   Impl m;
   m.settings = impl_->settings;
   m.clock = impl_->clock;
@@ -1170,12 +1257,12 @@ bool Engine::restore(std::string_view data) {
     const Id id = m.queue_id(r.str());
     QueueState& q = m.queues[id];
     for (std::size_t n = r.count(), j = 0; j < n && r.ok(); ++j) q.waiting.insert(r.num());
-    get(r, q.interval);
-    get(r, q.today);
-    get(r, q.total);
+    get(r, q.interval, layout);
+    get(r, q.today, layout);
+    get(r, q.total, layout);
     if (r.b()) {
       Window w;
-      get(r, w.counters);
+      get(r, w.counters, layout);
       w.since = r.num();
       w.until = r.num();
       q.previous = w;
@@ -1183,7 +1270,7 @@ bool Engine::restore(std::string_view data) {
     for (int b = 0; b < internal::MinuteRing<QueueCounters>::kMinutes && r.ok(); ++b) {
       const std::int64_t minute = r.i();
       QueueCounters c;
-      get(r, c);
+      get(r, c, layout);
       q.ring.set_bucket(b, minute, c);
     }
     get(r, q.answer_wait);
@@ -1207,8 +1294,9 @@ bool Engine::restore(std::string_view data) {
     a.accounted_to = r.num();
     a.reason_since = r.num();
     a.wrap_started = r.num();
-    get(r, a.interval);
-    get(r, a.today);
+    if (format >= 3) a.wrap_stated = r.b();
+    get(r, a.interval, layout);
+    get(r, a.today, layout);
     std::vector<Id> last;
     get_ids(r, last, m.queues.size());
     a.last_call_queue = last.empty() ? kNone : last[0];
@@ -1245,7 +1333,7 @@ bool Engine::restore(std::string_view data) {
     ci.queue = r.str();
     ci.start = r.num();
     ci.end = r.num();
-    get(r, ci.counters);
+    get(r, ci.counters, layout);
     m.closed.push_back(std::move(ci));
   }
   r.expect("end");

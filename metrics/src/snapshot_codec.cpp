@@ -156,26 +156,7 @@ bool parse_alert_state(std::string_view s, AlertState& out) {
 
 void write_counters(Writer& w, const QueueCounters& c) {
   w.open_obj();
-  member(w, "answered", c.answered);
-  member(w, "abandoned", c.abandoned);
-  member(w, "short_abandoned", c.short_abandoned);
-  member(w, "timed_out", c.timed_out);
-  member(w, "exited_empty", c.exited_empty);
-  member(w, "exited_key", c.exited_key);
-  member(w, "transferred_out", c.transferred_out);
-  member(w, "answered_within_sl", c.answered_within_sl);
-  member(w, "abandoned_within_sl", c.abandoned_within_sl);
-  member(w, "answered_with_wait", c.answered_with_wait);
-  member(w, "answer_wait_sum", c.answer_wait_sum);
-  member(w, "handled", c.handled);
-  member(w, "handle_sum", c.handle_sum);
-  member(w, "talk_sum", c.talk_sum);
-  member(w, "hold_sum", c.hold_sum);
-  member(w, "max_wait", c.max_wait);
-  member(w, "arrivals", c.arrivals);
-  member(w, "ring_noanswer", c.ring_noanswer);
-  member(w, "bounced", c.bounced);
-  member(w, "no_wait_outcomes", c.no_wait_outcomes);
+  for_each_counter(c, [&](std::string_view name, const auto& v) { member(w, name, v); });
   w.close_obj();
 }
 
@@ -256,6 +237,22 @@ void write_queue(Writer& w, const QueueView& q) {
   w.value_done();
   member(w, "surge_ratio", q.surge_ratio);
   member(w, "arrivals_5m", q.arrivals_5m);
+  // 1.2: staffing and occupancy as the engine computed them (old boards ignore them).
+  member(w, "staffed", q.staffed);
+  w.key("staffing_gap");
+  if (q.staffing_gap) {
+    w.num(*q.staffing_gap);
+  } else {
+    w.raw("null");
+  }
+  w.value_done();
+  member(w, "estimated_wait", q.estimated_wait);
+  w.key("occupancy");
+  w.open_obj();
+  for (int i = 0; i < kWindowCount; ++i) {
+    member(w, window_label(static_cast<WindowKind>(i)), q.occupancy[static_cast<std::size_t>(i)]);
+  }
+  w.close_obj();
   w.key("total");
   write_counters(w, q.total);
   w.key("answer_wait");
@@ -270,12 +267,7 @@ void write_queue(Writer& w, const QueueView& q) {
 
 void write_agent_counters(Writer& w, const AgentCounters& c) {
   w.open_obj();
-  member(w, "answered", c.answered);
-  member(w, "ring_noanswer", c.ring_noanswer);
-  member(w, "ring_refused", c.ring_refused);
-  member(w, "talk_seconds", c.talk_seconds);
-  member(w, "hold_seconds", c.hold_seconds);
-  member(w, "wrap_seconds", c.wrap_seconds);
+  for_each_counter(c, [&](std::string_view name, const auto& v) { member(w, name, v); });
   w.key("state_seconds");
   w.open_obj();
   for (int i = 0; i < kAgentStateCount; ++i) {
@@ -492,26 +484,7 @@ std::string required_string(object o, std::string_view k) {
 QueueCounters read_counters(element e) {
   object o = as_object(e, "counters");
   QueueCounters c;
-  opt(o, "answered", c.answered);
-  opt(o, "abandoned", c.abandoned);
-  opt(o, "short_abandoned", c.short_abandoned);
-  opt(o, "timed_out", c.timed_out);
-  opt(o, "exited_empty", c.exited_empty);
-  opt(o, "exited_key", c.exited_key);
-  opt(o, "transferred_out", c.transferred_out);
-  opt(o, "answered_within_sl", c.answered_within_sl);
-  opt(o, "abandoned_within_sl", c.abandoned_within_sl);
-  opt(o, "answered_with_wait", c.answered_with_wait);
-  opt(o, "answer_wait_sum", c.answer_wait_sum);
-  opt(o, "handled", c.handled);
-  opt(o, "handle_sum", c.handle_sum);
-  opt(o, "talk_sum", c.talk_sum);
-  opt(o, "hold_sum", c.hold_sum);
-  opt(o, "max_wait", c.max_wait);
-  opt(o, "arrivals", c.arrivals);
-  opt(o, "ring_noanswer", c.ring_noanswer);
-  opt(o, "bounced", c.bounced);
-  opt(o, "no_wait_outcomes", c.no_wait_outcomes);
+  for_each_counter(c, [&](std::string_view name, auto& v) { opt(o, name, v); });
   return c;
 }
 
@@ -581,6 +554,23 @@ QueueView read_queue(element e) {
   }
   opt(o, "surge_ratio", q.surge_ratio);
   opt(o, "arrivals_5m", q.arrivals_5m);
+  if (find(o, "staffed")) {
+    opt(o, "staffed", q.staffed);
+  } else {
+    q.staffed = staffed(q.agents);  // a 1.1 daemon: the same formula, here
+  }
+  if (auto g = find(o, "staffing_gap")) {
+    if (!g->is_null()) q.staffing_gap = static_cast<int>(as_int(*g, "staffing_gap"));
+  } else {
+    q.staffing_gap = staffing_gap(q.agents_required, q.staffed);
+  }
+  opt(o, "estimated_wait", q.estimated_wait);
+  if (auto oc = find(o, "occupancy")) {
+    object oo = as_object(*oc, "occupancy");
+    for (int i = 0; i < kWindowCount; ++i) {
+      opt(oo, window_label(static_cast<WindowKind>(i)), q.occupancy[static_cast<std::size_t>(i)]);
+    }
+  }
   if (auto t = find(o, "total")) q.total = read_counters(*t);
   if (auto h = find(o, "answer_wait")) q.answer_wait = read_histogram(*h);
   if (auto h = find(o, "abandon_wait")) q.abandon_wait = read_histogram(*h);
@@ -592,12 +582,7 @@ QueueView read_queue(element e) {
 AgentCounters read_agent_counters(element e) {
   object o = as_object(e, "agent counters");
   AgentCounters c;
-  opt(o, "answered", c.answered);
-  opt(o, "ring_noanswer", c.ring_noanswer);
-  opt(o, "ring_refused", c.ring_refused);
-  opt(o, "talk_seconds", c.talk_seconds);
-  opt(o, "hold_seconds", c.hold_seconds);
-  opt(o, "wrap_seconds", c.wrap_seconds);
+  for_each_counter(c, [&](std::string_view name, auto& v) { opt(o, name, v); });
   if (auto s = find(o, "state_seconds")) {
     object so = as_object(*s, "state_seconds");
     for (int i = 0; i < kAgentStateCount; ++i) {
@@ -751,19 +736,7 @@ bool near_rel(double a, double b) {
   return std::fabs(a - b) <= 0.005 * std::max(std::fabs(a), std::fabs(b)) + 1e-9;
 }
 
-bool same_counters(const QueueCounters& a, const QueueCounters& b) {
-  return a.answered == b.answered && a.abandoned == b.abandoned &&
-         a.short_abandoned == b.short_abandoned && a.timed_out == b.timed_out &&
-         a.exited_empty == b.exited_empty && a.exited_key == b.exited_key &&
-         a.transferred_out == b.transferred_out && a.answered_within_sl == b.answered_within_sl &&
-         a.abandoned_within_sl == b.abandoned_within_sl &&
-         a.answered_with_wait == b.answered_with_wait && same(a.answer_wait_sum, b.answer_wait_sum) &&
-         a.handled == b.handled && same(a.handle_sum, b.handle_sum) &&
-         same(a.talk_sum, b.talk_sum) && same(a.hold_sum, b.hold_sum) &&
-         same(a.max_wait, b.max_wait) && a.arrivals == b.arrivals &&
-         a.ring_noanswer == b.ring_noanswer && a.bounced == b.bounced &&
-         a.no_wait_outcomes == b.no_wait_outcomes;
-}
+bool same_counters(const QueueCounters& a, const QueueCounters& b) { return a == b; }
 
 bool same_window(const Window& a, const Window& b, double tol) {
   return same_counters(a.counters, b.counters) && near(a.since, b.since, tol) &&
@@ -788,6 +761,9 @@ bool same_queue(const QueueView& a, const QueueView& b, double tol) {
   if (a.name != b.name || !same_settings(a.settings, b.settings) ||
       a.calls_waiting != b.calls_waiting || !near(a.longest_wait, b.longest_wait, kLongestWaitStep) ||
       a.agents != b.agents || a.agents_required != b.agents_required ||
+      a.staffed != b.staffed || a.staffing_gap != b.staffing_gap ||
+      !near(a.estimated_wait, b.estimated_wait, kLongestWaitStep) ||
+      !std::equal(a.occupancy.begin(), a.occupancy.end(), b.occupancy.begin(), near_rel) ||
       a.arrivals_5m != b.arrivals_5m || a.data_gap != b.data_gap ||
       !near_rel(a.arrival_rate, b.arrival_rate) || !near_rel(a.measured_aht, b.measured_aht) ||
       !near_rel(a.surge_ratio, b.surge_ratio) || !same_counters(a.total, b.total)) {
@@ -805,10 +781,11 @@ bool same_queue(const QueueView& a, const QueueView& b, double tol) {
 }
 
 bool same_agent_counters(const AgentCounters& a, const AgentCounters& b, double tol) {
-  if (a.answered != b.answered || a.ring_noanswer != b.ring_noanswer ||
-      a.ring_refused != b.ring_refused || !near(a.talk_seconds, b.talk_seconds, tol) ||
-      !near(a.hold_seconds, b.hold_seconds, tol) || !near(a.wrap_seconds, b.wrap_seconds, tol)) {
-    return false;
+  for (const auto& f : kAgentIntFields) {
+    if (a.*f.member != b.*f.member) return false;
+  }
+  for (const auto& f : kAgentRealFields) {
+    if (!near(a.*f.member, b.*f.member, tol)) return false;
   }
   for (std::size_t i = 0; i < a.state_seconds.size(); ++i) {
     if (!near(a.state_seconds[i], b.state_seconds[i], tol)) return false;

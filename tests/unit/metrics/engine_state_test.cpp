@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
 #include "test_events.hpp"
 
 using namespace callwatch::metrics;
@@ -93,4 +97,89 @@ TEST_CASE("a recorded gap flags today's numbers", "[metrics][engine][state]") {
   CHECK(s.data_quality.gap);
   CHECK(queue(s, "销售").data_gap);
   CHECK(s.data_quality.warning_counts.at("gap") == 1);
+}
+
+TEST_CASE("a state saved by a format-2 daemon restores, new counters starting at zero",
+          "[metrics][engine][state]") {
+  // tests/data/state/engine-state-v2.txt was written by the engine before the counter tables:
+  // ana answered c1 at t0+11 after a 10 s wait and ended it at t0+101 (talk 90); c2 abandoned
+  // after 30 s.
+  std::ifstream in(std::string(CALLWATCH_TEST_DATA) + "/state/engine-state-v2.txt");
+  REQUIRE(in);
+  const std::string v2((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Engine e(EngineSettings{});
+  REQUIRE(e.restore(v2));
+  Feed f(e);
+  f.enqueue(t0 + 200, "c3", "sales");
+  f.answer(t0 + 205, "c3", "sales", "ana");
+  f.end(t0 + 265, "c3", "ana");  // talk 60
+  const auto s = e.snapshot();
+  const auto& q = queue(s, "sales");
+  CHECK(today(q).offered() == 3);
+  CHECK(today(q).answered == 2);
+  CHECK(today(q).abandoned == 1);
+  CHECK(today(q).handle_sum == Approx(150));  // 90 + 60
+  CHECK(*max_wait(today(q)) == Approx(30));
+  const auto& a = agent(s, "ana");
+  CHECK(a.today.answered == 2);
+  CHECK(a.today.talk_seconds == Approx(150));
+  CHECK(a.today.handled == 1);  // format 2 kept no handled count: only c3 is known
+  CHECK(e.serialize().rfind("callwatch-engine-state 3", 0) == 0);
+}
+
+TEST_CASE("agent handle time takes the stated wrap-up once, never again from wrap_up time",
+          "[metrics][engine][agents]") {
+  EngineSettings st;
+  st.wrap_up_after_call = true;
+  Engine e(st);
+  Feed f(e);
+  f.state(t0, "ana", AgentState::available, {"sales"});
+  f.enqueue(t0 + 1, "c1", "sales");
+  f.answer(t0 + 6, "c1", "sales", "ana");
+  f.end_stated(t0 + 106, "c1", "ana", 100, 0, 15);  // the feed states 15 s of after-call work
+  f.state(t0 + 140, "ana", AgentState::available, {"sales"});  // 34 s in wrap_up: not added
+  f.enqueue(t0 + 150, "c2", "sales");
+  f.answer(t0 + 152, "c2", "sales", "ana");
+  f.end(t0 + 182, "c2", "ana");  // talk 30, no wrap stated
+  f.state(t0 + 202, "ana", AgentState::available, {"sales"});  // 20 s of wrap_up: timed
+  const auto s = e.snapshot();
+  const auto& a = agent(s, "ana");
+  CHECK(a.today.handled == 2);
+  CHECK(a.today.talk_seconds == Approx(130));
+  CHECK(a.today.wrap_seconds == Approx(35));  // 15 stated + 20 timed
+  // Agent AHT = (130 + 0 + 35) / 2 = 82.5 s, the same sum the queue's AHT is made of.
+  CHECK(*agent_aht(a.today) == Approx(82.5));
+  CHECK(*aht(today(queue(s, "sales"))) == Approx(82.5));
+}
+
+TEST_CASE("a queue's snapshot carries staffed, the staffing gap, estimated wait and occupancy",
+          "[metrics][engine][staffing]") {
+  EngineSettings st;
+  st.queue_defaults.erlang_aht = 120;
+  Engine e(st);
+  Feed f(e);
+  // Three members: ana and bo available, cy paused; two calls answered, three waiting.
+  f.state(t0, "ana", AgentState::available, {"sales"});
+  f.state(t0, "bo", AgentState::available, {"sales"});
+  f.state(t0, "cy", AgentState::paused, {"sales"}, "lunch");
+  for (int i = 0; i < 5; ++i) f.enqueue(t0 + 100 + i, "c" + std::to_string(i), "sales");
+  f.answer(t0 + 110, "c0", "sales", "ana");
+  f.answer(t0 + 110, "c1", "sales", "bo");
+  e.advance_to(t0 + 200);
+  const auto s = e.snapshot();
+  const auto& q = queue(s, "sales");
+  CHECK(q.calls_waiting == 3);
+  CHECK(q.staffed == 2);  // ana and bo on call; cy paused is not staffed
+  // All staffed agents busy, 3 callers ahead: (3 + 1) x 120 s / 2 = 240 s.
+  CHECK(q.estimated_wait == Approx(240));
+  // 5 arrivals over the 200 s since start = 0.025/s x 120 s = 3 Erlangs; Erlang C for 80 % in
+  // 20 s: 4 agents give P_wait 0.5094 and SL 1 - 0.5094 exp(-20/120) = 0.5689; 5 give 0.2362 and
+  // SL 1 - 0.2362 exp(-40/120) = 0.8307: 5 required, 2 staffed, a gap of 3.
+  CHECK(*q.agents_required == 5);
+  CHECK(*q.staffing_gap == 3);
+  // Occupancy today: ana and bo each 110 s available then 90 s on call; cy paused (excluded):
+  // (90 + 90) / (90 + 90 + 110 + 110) = 0.45.
+  CHECK(q.occupancy[int(WindowKind::today)] == Approx(0.45));
+  CHECK(q.occupancy[int(WindowKind::interval)] == Approx(0.45));
+  CHECK(std::isnan(q.occupancy[int(WindowKind::sliding_15m)]));
 }

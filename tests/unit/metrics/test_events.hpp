@@ -52,6 +52,16 @@ class Feed {
     e.queue = keep(queue);
     return engine_.apply(e);
   }
+  // call_ended with the parts a feed may state (hold, after-call work).
+  ApplyResult end_stated(double ts, const std::string& call, const std::string& agent, double talk,
+                         double hold, double wrap) {
+    Event e = base(EventType::call_ended, ts, call);
+    e.agent = keep(agent);
+    e.talk = talk;
+    e.hold = hold;
+    e.wrap = wrap;
+    return engine_.apply(e);
+  }
   ApplyResult ring_noanswer(double ts, const std::string& call, const std::string& queue,
                             const std::string& agent, double ring_ms = kNoValue) {
     Event e = base(EventType::agent_ring_noanswer, ts, call);

@@ -91,7 +91,8 @@ class AlertEvaluator {
   std::vector<AlertTransition> history_;
 };
 
-// The extra agents Erlang C says a queue needs at its last-5-minute arrival rate (surge).
+// The extra agents Erlang C says a queue needs: its one staffing gap (QueueView::staffing_gap),
+// the same number the boards and /metrics show.
 std::optional<int> surge_agents_needed(const QueueView& q);
 
 }  // namespace callwatch::metrics

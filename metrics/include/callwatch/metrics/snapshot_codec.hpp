@@ -20,7 +20,8 @@ namespace callwatch::metrics::wire {
 // them); a major bump may change meaning, so a reader refuses the body and says so on screen.
 inline constexpr int kProtocolMajor = 1;
 // 1.1 added: ack fields (who, comment, role), the `reply` type and the alert_history request.
-inline constexpr int kProtocolMinor = 1;
+// 1.2 added: per queue staffed, staffing_gap, estimated_wait, occupancy; agent counters handled.
+inline constexpr int kProtocolMinor = 2;
 
 struct ProtocolVersion {
   int major = kProtocolMajor;
