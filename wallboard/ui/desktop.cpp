@@ -122,7 +122,10 @@ void queue_table(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, float he
                       {vm::Str::asa, QueueColumn::asa},
                       {vm::Str::aht, QueueColumn::aht},
                       {vm::Str::required, QueueColumn::required},
-                      {vm::Str::staffed, QueueColumn::staffed}};
+                      {vm::Str::staffed, QueueColumn::staffed},
+                      {vm::Str::bounced, QueueColumn::bounced},
+                      {vm::Str::occupancy, QueueColumn::occupancy},
+                      {vm::Str::estimated_wait, QueueColumn::estimated_wait}};
   cols.insert(cols.end(), std::begin(rest), std::end(rest));
   const int ncols = static_cast<int>(cols.size()) + 1;  // + sparkline
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg |
@@ -184,8 +187,11 @@ void queue_table(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, float he
       }
       ImGui::TableNextColumn();
       right_text(r.required_text, r.required_color);
-      ImGui::TableNextColumn();
-      right_text(r.staffed_text, tc);
+      for (const std::string* s : {&r.staffed_text, &r.bounced_text, &r.occupancy_text,
+                                   &r.estimated_wait_text}) {
+        ImGui::TableNextColumn();
+        right_text(*s, tc);
+      }
       ImGui::TableNextColumn();
       sparkline(r.history, ImVec2(spark_w, row_h - 4 * f.scale), f.scale);
       if (ImGui::IsItemHovered()) {
@@ -211,7 +217,8 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
                       {vm::Str::pause_reason, AgentColumn::pause_reason},
                       {vm::Str::answered, AgentColumn::answered},
                       {vm::Str::ring_no_answer, AgentColumn::ring_no_answer},
-                      {vm::Str::aht, AgentColumn::aht}};
+                      {vm::Str::aht, AgentColumn::aht},
+                      {vm::Str::occupancy, AgentColumn::occupancy}};
   cols.insert(cols.end(), std::begin(rest), std::end(rest));
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg |
                                 ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY |
@@ -257,6 +264,8 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
       right_text(std::to_string(r.ring_noanswer), tc);
       ImGui::TableNextColumn();
       right_text(r.aht_text, tc);
+      ImGui::TableNextColumn();
+      right_text(r.occupancy_text, tc);
     }
   }
   ImGui::EndTable();

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <map>
 
-#include "callwatch/metrics/stats.hpp"
+#include "callwatch/metrics/kpi.hpp"
 
 namespace callwatch::wallboard::vm {
 
@@ -77,7 +77,7 @@ HeaderVM build_header(const std::vector<SiteFeed>& sites, double now, const Boar
       const auto& c = window(q, WindowKind::today).counters;
       today.add(c);
       // The total's target: each queue's target weighted by its SL denominator today.
-      const double denom = static_cast<double>(c.offered() - c.short_abandoned);
+      const double denom = metrics::service_level_denominator(c, metrics::SlFormula::offered);
       target_sum += q.settings.sl_target * denom;
       target_weight += denom;
     }
@@ -193,15 +193,6 @@ std::optional<double> opt_nan(double v) {
 }
 
 }  // namespace
-
-std::optional<double> agent_aht(const metrics::AgentView& a) {
-  // The call in progress is answered but its talk is not in talk_seconds yet: dividing by it
-  // would show a short AHT for every agent on a call. Wrap-up counts as handled (talk is in).
-  const std::int64_t handled = a.today.answered - (a.state == AgentState::on_call ? 1 : 0);
-  if (handled <= 0) return std::nullopt;
-  return (a.today.talk_seconds + a.today.hold_seconds + a.today.wrap_seconds) /
-         static_cast<double>(handled);
-}
 
 Color wait_color(double longest_wait, double sl_threshold) {
   if (std::isnan(longest_wait) || std::isnan(sl_threshold) || sl_threshold <= 0) {
@@ -405,6 +396,11 @@ void sort_queue_rows(std::vector<QueueRow>& rows, QueueColumn col, bool asc) {
       case QueueColumn::aht: c = cmp_opt(a.aht, b.aht, asc, decided); break;
       case QueueColumn::required: c = cmp_opt(a.required, b.required, asc, decided); break;
       case QueueColumn::staffed: num(a.staffed, b.staffed); break;
+      case QueueColumn::bounced: num(a.bounced, b.bounced); break;
+      case QueueColumn::occupancy: c = cmp_opt(a.occupancy, b.occupancy, asc, decided); break;
+      case QueueColumn::estimated_wait:
+        c = cmp_opt(a.estimated_wait, b.estimated_wait, asc, decided);
+        break;
       case QueueColumn::count_: break;
     }
     if (decided) return c < 0;
@@ -440,6 +436,7 @@ void sort_agent_rows(std::vector<AgentRow>& rows, AgentColumn col, bool asc) {
         num(static_cast<double>(a.ring_noanswer), static_cast<double>(b.ring_noanswer));
         break;
       case AgentColumn::aht: c = cmp_opt(a.aht, b.aht, asc, decided); break;
+      case AgentColumn::occupancy: c = cmp_opt(a.occupancy, b.occupancy, asc, decided); break;
       case AgentColumn::count_: break;
     }
     if (decided) return c < 0;
@@ -487,13 +484,13 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
       r.offered = today.offered();
       r.answered = today.answered;
       r.abandoned = today.abandoned;
+      r.bounced = today.bounced;
       r.required = q.agents_required;
+      r.staffing_gap = q.staffing_gap;
+      r.staffed = q.staffed;
       r.available = agents_in(q, AgentState::available);
-      for (int s = 0; s < metrics::kAgentStateCount; ++s) {
-        if (static_cast<AgentState>(s) != AgentState::logged_out) {
-          r.staffed += q.agents[static_cast<std::size_t>(s)];
-        }
-      }
+      r.occupancy = opt_nan(q.occupancy[static_cast<std::size_t>(WindowKind::today)]);
+      r.estimated_wait = opt_nan(q.estimated_wait);
       const double target = q.settings.sl_target;
       r.f_waiting = figure(std::to_string(r.waiting), palette::text, grey);
       r.f_longest_wait = figure(format_duration(r.longest_wait),
@@ -512,7 +509,10 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
       r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
       r.required_text = r.required ? std::to_string(*r.required) : "–";
       r.staffed_text = std::to_string(r.staffed);
-      r.required_color = (r.required && r.staffed < *r.required) ? palette::red : palette::text;
+      r.bounced_text = count_text(r.bounced);
+      r.occupancy_text = format_percent(r.occupancy);
+      r.estimated_wait_text = format_duration(q.estimated_wait);
+      r.required_color = r.staffing_gap.value_or(0) > 0 ? palette::red : palette::text;
       if (grey) r.required_color = greyed(r.required_color);
       r.history = history.find(r.key);
       r.greyed = grey;
@@ -537,8 +537,10 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
       r.pause_reason = a.state == AgentState::paused ? a.pause_reason : std::string();
       r.answered = a.today.answered;
       r.ring_noanswer = a.today.ring_noanswer;
-      r.aht = agent_aht(a);
+      r.aht = metrics::agent_aht(a.today);
       r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
+      r.occupancy = metrics::occupancy(a.today);
+      r.occupancy_text = format_percent(r.occupancy);
       r.greyed = grey;
       d.agents.push_back(std::move(r));
     }

@@ -94,10 +94,10 @@ KioskVM build_kiosk(const std::vector<SiteFeed>& sites, double now, const BoardO
 
 enum class QueueColumn : std::uint8_t {
   site, name, waiting, longest_wait, sl_interval, sl_previous, sl_today, offered, answered,
-  abandoned, abandon_rate, asa, aht, required, staffed, count_
+  abandoned, abandon_rate, asa, aht, required, staffed, bounced, occupancy, estimated_wait, count_
 };
 enum class AgentColumn : std::uint8_t {
-  site, name, state, time_in_state, pause_reason, answered, ring_no_answer, aht, count_
+  site, name, state, time_in_state, pause_reason, answered, ring_no_answer, aht, occupancy, count_
 };
 
 struct QueueRow {
@@ -106,15 +106,18 @@ struct QueueRow {
   int waiting = 0;
   double longest_wait = metrics::kNoValue;
   std::optional<double> sl_interval, sl_previous, sl_today, abandon_rate, asa, aht;
-  std::int64_t offered = 0, answered = 0, abandoned = 0;
+  std::int64_t offered = 0, answered = 0, abandoned = 0, bounced = 0;
   std::optional<int> required;
-  int staffed = 0;  // logged in: every state but logged_out
+  std::optional<int> staffing_gap;  // the engine's: required - staffed, floored at 0
+  int staffed = 0;  // logged in and not paused (the engine's figure)
   int available = 0;
+  std::optional<double> occupancy;       // today, of the queue's members
+  std::optional<double> estimated_wait;  // a caller joining now
   // As drawn.
   Figure f_waiting, f_longest_wait, f_sl_interval, f_sl_previous, f_sl_today;
   std::string offered_text, answered_text, abandoned_text, abandon_rate_text, asa_text, aht_text,
-      required_text, staffed_text;
-  Color required_color = palette::text;  // red when staffed < required
+      required_text, staffed_text, bounced_text, occupancy_text, estimated_wait_text;
+  Color required_color = palette::text;  // red while the staffing gap is above 0
   const std::deque<History::Sample>* history = nullptr;
   bool greyed = false;
   bool data_gap = false;
@@ -129,8 +132,8 @@ struct AgentRow {
   std::string time_text;
   std::string pause_reason;
   std::int64_t answered = 0, ring_noanswer = 0;
-  std::optional<double> aht;
-  std::string aht_text;
+  std::optional<double> aht, occupancy;  // today
+  std::string aht_text, occupancy_text;
   bool greyed = false;
 };
 
@@ -166,9 +169,6 @@ bool matches_filter(std::string_view text, std::string_view filter);
 // Banners of every site that is not live, most severe first.
 std::vector<Banner> build_banners(const std::vector<SiteFeed>& sites, double now,
                                   const BoardOptions& opts);
-// Average handle time of an agent today over the calls it finished (the one in progress, whose
-// talk is still running, is left out); nullopt before the first finished call.
-std::optional<double> agent_aht(const metrics::AgentView& a);
 std::string agent_state_text(Lang lang, metrics::AgentState s);
 // Color of a live longest wait against the queue's SL threshold T: at or past T the call has
 // already missed the target (red); from 3/4 of T it is about to (amber).

@@ -5,7 +5,9 @@
 
 #include <cmath>
 
+#include "../metrics/test_events.hpp"
 #include "callwatch/metrics/clock.hpp"
+#include "callwatch/metrics/engine.hpp"
 #include "vm/board.hpp"
 #include "vm/glyphs.hpp"
 #include "vm/history.hpp"
@@ -16,6 +18,7 @@ using namespace callwatch;
 using namespace callwatch::wallboard::vm;
 using metrics::AgentState;
 using metrics::WindowKind;
+using Catch::Detail::Approx;
 
 namespace {
 
@@ -386,21 +389,69 @@ TEST_CASE("sparkline history samples every step and keeps one hour", "[wallboard
   CHECK(h.find("other") == nullptr);
 }
 
-TEST_CASE("an agent's AHT leaves out the call still in progress", "[wallboard][vm]") {
-  // 3 answered, the third still on call; 2 finished: talk 300 + hold 60 + wrap 60 = 420 s over
+TEST_CASE("an agent's AHT divides by the calls it completed, not the ones answered",
+          "[wallboard][vm]") {
+  // 3 answered, the third still on call; 2 completed: talk 300 + hold 60 + wrap 60 = 420 s over
   // 2 calls = 210 s = 3:30.
   auto a = agent("amy", AgentState::on_call);
   a.today.answered = 3;
+  a.today.handled = 2;
   a.today.talk_seconds = 300;
   a.today.hold_seconds = 60;
   a.today.wrap_seconds = 60;
-  REQUIRE(agent_aht(a).has_value());
-  CHECK(*agent_aht(a) == 210.0);
-  a.state = AgentState::wrap_up;  // third call's talk is in: 420 / 3 = 140 s
-  CHECK(*agent_aht(a) == 140.0);
+  metrics::Snapshot s;
+  s.agents = {a};
+  auto d = build_desktop({live_site("tcp://a", "", s, 0)}, 0, BoardOptions{}, History{},
+                         DesktopQuery{});
+  REQUIRE(d.agents.size() == 1);
+  CHECK(*d.agents[0].aht == 210.0);
+  CHECK(d.agents[0].aht_text == "3:30");
   auto b = agent("ben", AgentState::on_call);
-  b.today.answered = 1;  // first call, in progress: nothing finished yet
-  CHECK_FALSE(agent_aht(b).has_value());
+  b.today.answered = 1;  // first call, in progress: nothing completed yet
+  s.agents = {b};
+  d = build_desktop({live_site("tcp://a", "", s, 0)}, 0, BoardOptions{}, History{}, DesktopQuery{});
+  CHECK_FALSE(d.agents[0].aht.has_value());
+  CHECK(d.agents[0].aht_text == "–");
+}
+
+TEST_CASE("the desktop shows the engine's staffed, gap, bounced, occupancy and estimated wait",
+          "[wallboard][vm]") {
+  // A real engine: 2 members of sales available, 1 paused; 4 calls arrive, 2 answered (one of
+  // them after ringing 3 agents: bounced), 2 waiting. AHT fixed at 120 s.
+  metrics::EngineSettings st;
+  st.queue_defaults.erlang_aht = 120;
+  metrics::Engine e(st);
+  cwtest::Feed f(e);
+  const double t0 = 1767600000;
+  f.state(t0, "ana", AgentState::available, {"sales"});
+  f.state(t0, "bo", AgentState::available, {"sales"});
+  f.state(t0, "cy", AgentState::paused, {"sales"}, "lunch");
+  for (int i = 0; i < 4; ++i) f.enqueue(t0 + 100 + i, "c" + std::to_string(i), "sales");
+  f.ring_noanswer(t0 + 104, "c0", "sales", "cy");
+  f.ring_noanswer(t0 + 106, "c0", "sales", "bo");
+  f.answer(t0 + 110, "c0", "sales", "ana");  // offered to cy, bo, ana: bounced
+  f.answer(t0 + 110, "c1", "sales", "bo");
+  e.advance_to(t0 + 200);
+  auto d = build_desktop({live_site("tcp://a", "", e.snapshot(), t0 + 200)}, t0 + 200,
+                         BoardOptions{}, History{}, DesktopQuery{});
+  REQUIRE(d.queues.size() == 1);
+  const auto& r = d.queues[0];
+  CHECK(r.staffed == 2);  // ana and bo on call, cy paused
+  // 4 arrivals / 200 s x 120 s = 2.4 Erlangs: 3 agents give P_wait 0.6472 and SL
+  // 1 - 0.6472 exp(-0.6 x 20 / 120) = 0.4144; 4 give P_wait 0.2870 and SL
+  // 1 - 0.2870 exp(-1.6 x 20 / 120) = 0.7801; 5 give 0.1135 and 0.9264: 5 required, gap 3.
+  CHECK(*r.required == 5);
+  CHECK(*r.staffing_gap == 3);
+  CHECK(same(r.required_color, palette::red));
+  CHECK(r.bounced == 1);
+  CHECK(r.bounced_text == "1");
+  // Both staffed agents busy, 2 callers ahead: (2 + 1) x 120 / 2 = 180 s = 3:00.
+  CHECK(*r.estimated_wait == Approx(180));
+  CHECK(r.estimated_wait_text == "3:00");
+  // Occupancy today: ana and bo each 110 s available then 90 s on call (a ring-no-answer
+  // event is no ringing time); cy's pause is excluded: (90 + 90) / (90 + 90 + 110 + 110) = 45 %.
+  CHECK(*r.occupancy == Approx(0.45));
+  CHECK(r.occupancy_text == "45%");
 }
 
 TEST_CASE("alerts: firing and pending listed, worst first, the queue named once",
