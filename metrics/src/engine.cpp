@@ -229,9 +229,55 @@ struct Engine::Impl {
     next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
   }
 
+  // A member's state as one of its queues sees it: paused only where it is paused (or paused in
+  // all), available elsewhere.
+  static AgentState state_in(const AgentStateRec& a, Id q) {
+    if (!a.logged_in) return AgentState::logged_out;
+    AgentState st = a.state;
+    if (st == AgentState::paused || st == AgentState::available) {
+      st = (a.paused_all || contains_sorted(a.paused_in, q)) ? AgentState::paused
+                                                              : AgentState::available;
+    }
+    return st;
+  }
+  // The queue counter a member's time in `st` adds to (nullptr: none).
+  static double QueueCounters::*agent_time_field(AgentState st) {
+    switch (st) {
+      case AgentState::on_call:
+      case AgentState::wrap_up: return &QueueCounters::agent_busy_seconds;
+      case AgentState::available:
+      case AgentState::ringing: return &QueueCounters::agent_idle_seconds;
+      case AgentState::paused: return &QueueCounters::agent_paused_seconds;
+      case AgentState::logged_out: break;
+    }
+    return nullptr;
+  }
+
+  // The span [from, to) of an agent into each of its queues: interval, today and total, and the
+  // minute buckets it covers so the sliding windows hold it where it happened.
+  void accrue_queues(const AgentStateRec& a, double from, double to) {
+    const double ring_now = std::max(now, to);
+    const double ring_from = std::max(from, to - internal::MinuteRing<QueueCounters>::kMinutes * 60.0);
+    for (Id q : a.members) {
+      double QueueCounters::*field = agent_time_field(state_in(a, q));
+      if (!field) continue;
+      QueueState& qs = queues[q];
+      const double d = to - from;
+      qs.interval.*field += d;
+      qs.today.*field += d;
+      qs.total.*field += d;
+      for (double t = ring_from; t < to;) {
+        const double end = std::min(to, std::floor(t / 60.0) * 60.0 + 60.0);
+        qs.ring.at(t, ring_now).*field += end - t;
+        t = end;
+      }
+    }
+  }
+
   void accrue_agent(AgentStateRec& a, double t) {
     if (t <= a.accounted_to) return;
     const double d = t - a.accounted_to;
+    accrue_queues(a, a.accounted_to, t);
     const int s = static_cast<int>(a.state);
     a.interval.state_seconds[s] += d;
     a.today.state_seconds[s] += d;
@@ -509,6 +555,7 @@ struct Engine::Impl {
         c.answered_agent = aid;
         if (!contains_sorted(c.agents_offered, aid)) insert_sorted(c.agents_offered, aid);
         AgentStateRec& a = agents[aid];
+        accrue_agent(a, std::max(t, a.accounted_to));  // before it joins the answered queue
         ++a.interval.answered;
         ++a.today.answered;
         a.logged_in = true;
@@ -661,6 +708,7 @@ struct Engine::Impl {
     }
     AgentStateRec& a = agents[aid];
     const double at = std::max(t, a.accounted_to);
+    accrue_agent(a, at);  // the time so far counts in the queues and pauses it was spent in
     switch (e.state) {
       case AgentState::logged_out:
         if (qs.empty()) {
@@ -810,38 +858,35 @@ struct Engine::Impl {
     s.version = version;
 
     // Agents first: their counters with the open span, and per queue the members by state and
-    // the time in state that the queue's occupancy is made of.
+    // the open span of each member's time (not accrued yet) in every window and the total.
     std::vector<AgentCounters> agent_today(agents.size()), agent_interval(agents.size());
     std::vector<AgentsByState> per_queue(queues.size());
     for (auto& arr : per_queue) arr.fill(0);
-    using StateSeconds = std::array<double, kAgentStateCount>;
-    std::vector<StateSeconds> queue_state_today(queues.size()), queue_state_interval(queues.size());
-    for (auto& arr : queue_state_today) arr.fill(0);
-    for (auto& arr : queue_state_interval) arr.fill(0);
+    constexpr int kTotal = kWindowCount;  // the open-span slot of the total
+    std::vector<std::array<QueueCounters, kWindowCount + 1>> open(queues.size());
+    std::array<double, kWindowCount + 1> window_from{};
+    window_from[static_cast<int>(WindowKind::interval)] = interval_start;
+    window_from[static_cast<int>(WindowKind::sliding_15m)] =
+        std::max(internal::MinuteRing<QueueCounters>::window_start(now, 15), start_time);
+    window_from[static_cast<int>(WindowKind::sliding_1h)] =
+        std::max(internal::MinuteRing<QueueCounters>::window_start(now, 60), start_time);
+    window_from[static_cast<int>(WindowKind::today)] = day_start;
+    window_from[kTotal] = -1e300;
     for (Id ai = 0; ai < agents.size(); ++ai) {
       const AgentStateRec& a = agents[ai];
       agent_today[ai] = with_open_span(a, a.today, now);
       agent_interval[ai] = with_open_span(a, a.interval, now);
       for (Id q : a.members) {
-        AgentState st = a.state;
-        if (st == AgentState::paused || st == AgentState::available) {
-          st = (a.paused_all || contains_sorted(a.paused_in, q)) ? AgentState::paused
-                                                                  : AgentState::available;
-        }
-        if (!a.logged_in) st = AgentState::logged_out;
+        const AgentState st = state_in(a, q);
         per_queue[q][static_cast<int>(st)]++;
-        for (int k = 0; k < kAgentStateCount; ++k) {
-          queue_state_today[q][k] += agent_today[ai].state_seconds[k];
-          queue_state_interval[q][k] += agent_interval[ai].state_seconds[k];
+        double QueueCounters::*field = agent_time_field(st);
+        if (!field || now <= a.accounted_to) continue;
+        for (int w = 0; w <= kWindowCount; ++w) {
+          const double span = now - std::max(a.accounted_to, window_from[w]);
+          if (span > 0) open[q][w].*field += span;
         }
       }
     }
-    auto occupancy_of = [](const StateSeconds& secs) {
-      AgentCounters c;
-      c.state_seconds = secs;
-      const auto o = occupancy(c);
-      return o ? *o : kNoValue;
-    };
 
     std::vector<Id> order(queues.size());
     for (Id i = 0; i < order.size(); ++i) order[i] = i;
@@ -871,15 +916,15 @@ struct Engine::Impl {
       td.counters = q.today;
       td.since = std::max(day_start, start_time);
       td.until = now;
+      for (int w = 0; w < kWindowCount; ++w) v.windows[w].counters.add(open[qi][w]);
       v.previous_interval = q.previous;
       v.agents = per_queue[qi];
       v.total = q.total;
+      v.total.add(open[qi][kTotal]);
       v.answer_wait = q.answer_wait;
       v.abandon_wait = q.abandon_wait;
       v.handle = q.handle;
       v.data_gap = q.gap;
-      v.occupancy[static_cast<int>(WindowKind::interval)] = occupancy_of(queue_state_interval[qi]);
-      v.occupancy[static_cast<int>(WindowKind::today)] = occupancy_of(queue_state_today[qi]);
 
       // Erlang C staffing from the measured load.
       // Whole-minute buckets: k buckets cover the current partial minute and k-1 full ones, cut

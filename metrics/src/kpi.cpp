@@ -58,6 +58,14 @@ std::optional<double> max_wait(const QueueCounters& c) {
   return c.max_wait;
 }
 
+std::optional<double> queue_occupancy(const QueueCounters& c) {
+  return ratio(c.agent_busy_seconds, c.agent_busy_seconds + c.agent_idle_seconds);
+}
+std::optional<double> queue_utilization(const QueueCounters& c) {
+  return ratio(c.agent_busy_seconds,
+               c.agent_busy_seconds + c.agent_idle_seconds + c.agent_paused_seconds);
+}
+
 std::optional<double> agent_aht(const AgentCounters& c) {
   return ratio(c.talk_seconds + c.hold_seconds + c.wrap_seconds, static_cast<double>(c.handled));
 }

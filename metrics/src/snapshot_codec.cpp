@@ -247,12 +247,6 @@ void write_queue(Writer& w, const QueueView& q) {
   }
   w.value_done();
   member(w, "estimated_wait", q.estimated_wait);
-  w.key("occupancy");
-  w.open_obj();
-  for (int i = 0; i < kWindowCount; ++i) {
-    member(w, window_label(static_cast<WindowKind>(i)), q.occupancy[static_cast<std::size_t>(i)]);
-  }
-  w.close_obj();
   w.key("total");
   write_counters(w, q.total);
   w.key("answer_wait");
@@ -565,12 +559,6 @@ QueueView read_queue(element e) {
     q.staffing_gap = staffing_gap(q.agents_required, q.staffed);
   }
   opt(o, "estimated_wait", q.estimated_wait);
-  if (auto oc = find(o, "occupancy")) {
-    object oo = as_object(*oc, "occupancy");
-    for (int i = 0; i < kWindowCount; ++i) {
-      opt(oo, window_label(static_cast<WindowKind>(i)), q.occupancy[static_cast<std::size_t>(i)]);
-    }
-  }
   if (auto t = find(o, "total")) q.total = read_counters(*t);
   if (auto h = find(o, "answer_wait")) q.answer_wait = read_histogram(*h);
   if (auto h = find(o, "abandon_wait")) q.abandon_wait = read_histogram(*h);
@@ -736,10 +724,22 @@ bool near_rel(double a, double b) {
   return std::fabs(a - b) <= 0.005 * std::max(std::fabs(a), std::fabs(b)) + 1e-9;
 }
 
-bool same_counters(const QueueCounters& a, const QueueCounters& b) { return a == b; }
+
+// Counts and sums exactly; agent time (which grows with the clock) within the time tolerance.
+bool same_counters(const QueueCounters& a, const QueueCounters& b, double tol) {
+  for (const auto& f : kQueueIntFields) {
+    if (a.*f.member != b.*f.member) return false;
+  }
+  for (const auto& f : kQueueRealFields) {
+    const bool ok = f.merge == Merge::clock ? near(a.*f.member, b.*f.member, tol)
+                                            : same(a.*f.member, b.*f.member);
+    if (!ok) return false;
+  }
+  return true;
+}
 
 bool same_window(const Window& a, const Window& b, double tol) {
-  return same_counters(a.counters, b.counters) && near(a.since, b.since, tol) &&
+  return same_counters(a.counters, b.counters, tol) && near(a.since, b.since, tol) &&
          near(a.until, b.until, tol);
 }
 
@@ -763,10 +763,9 @@ bool same_queue(const QueueView& a, const QueueView& b, double tol) {
       a.agents != b.agents || a.agents_required != b.agents_required ||
       a.staffed != b.staffed || a.staffing_gap != b.staffing_gap ||
       !near(a.estimated_wait, b.estimated_wait, kLongestWaitStep) ||
-      !std::equal(a.occupancy.begin(), a.occupancy.end(), b.occupancy.begin(), near_rel) ||
       a.arrivals_5m != b.arrivals_5m || a.data_gap != b.data_gap ||
       !near_rel(a.arrival_rate, b.arrival_rate) || !near_rel(a.measured_aht, b.measured_aht) ||
-      !near_rel(a.surge_ratio, b.surge_ratio) || !same_counters(a.total, b.total)) {
+      !near_rel(a.surge_ratio, b.surge_ratio) || !same_counters(a.total, b.total, tol)) {
     return false;
   }
   for (std::size_t i = 0; i < a.windows.size(); ++i) {

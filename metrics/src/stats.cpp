@@ -6,7 +6,7 @@ namespace callwatch::metrics {
 
 namespace {
 double merge(Merge m, double a, double b) {
-  if (m == Merge::sum) return a + b;
+  if (m != Merge::max) return a + b;
   if (!has_value(a)) return b;
   if (!has_value(b)) return a;
   return std::max(a, b);

@@ -489,7 +489,7 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
       r.staffing_gap = q.staffing_gap;
       r.staffed = q.staffed;
       r.available = agents_in(q, AgentState::available);
-      r.occupancy = opt_nan(q.occupancy[static_cast<std::size_t>(WindowKind::today)]);
+      r.occupancy = metrics::queue_occupancy(today);
       r.estimated_wait = opt_nan(q.estimated_wait);
       const double target = q.settings.sl_target;
       r.f_waiting = figure(std::to_string(r.waiting), palette::text, grey);

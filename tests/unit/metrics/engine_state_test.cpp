@@ -179,7 +179,28 @@ TEST_CASE("a queue's snapshot carries staffed, the staffing gap, estimated wait 
   CHECK(*q.staffing_gap == 3);
   // Occupancy today: ana and bo each 110 s available then 90 s on call; cy paused (excluded):
   // (90 + 90) / (90 + 90 + 110 + 110) = 0.45.
-  CHECK(q.occupancy[int(WindowKind::today)] == Approx(0.45));
-  CHECK(q.occupancy[int(WindowKind::interval)] == Approx(0.45));
-  CHECK(std::isnan(q.occupancy[int(WindowKind::sliding_15m)]));
+  CHECK(*queue_occupancy(today(q)) == Approx(0.45));
+  CHECK(*queue_occupancy(q.windows[int(WindowKind::interval)].counters) == Approx(0.45));
+  CHECK(*queue_occupancy(q.windows[int(WindowKind::sliding_15m)].counters) == Approx(0.45));
+  CHECK(*queue_occupancy(q.total) == Approx(0.45));
+  // Utilization adds cy's 200 s of pause: 180 / (180 + 220 + 200) = 0.30.
+  CHECK(*queue_utilization(today(q)) == Approx(0.30));
+  CHECK(q.windows[int(WindowKind::sliding_1h)].counters.agent_busy_seconds == Approx(180));
+}
+
+TEST_CASE("a member's time lands in the sliding windows minute by minute", "[metrics][engine]") {
+  Engine e(EngineSettings{});
+  Feed f(e);
+  f.state(t0, "ana", AgentState::available, {"sales"});  // t0 is on a minute (and 15 min) edge
+  e.advance_to(t0 + 1800);  // two interval closes accrue t0..t0+900 and t0+900..t0+1800
+  const auto s = e.snapshot();
+  const auto& q = queue(s, "sales");
+  // The 15-minute window is the current minute (t0+1800, empty so far) and the 14 before it:
+  // t0+960..t0+1800 = 840 s of the agent's 1800 s available.
+  CHECK(q.windows[int(WindowKind::sliding_15m)].counters.agent_idle_seconds == Approx(840));
+  CHECK(q.windows[int(WindowKind::sliding_1h)].counters.agent_idle_seconds == Approx(1800));
+  CHECK(today(q).agent_idle_seconds == Approx(1800));
+  CHECK(q.windows[int(WindowKind::interval)].counters.agent_idle_seconds == 0);
+  CHECK(q.previous_interval->counters.agent_idle_seconds == Approx(900));
+  CHECK(*queue_occupancy(today(q)) == 0);  // idle all along: 0 busy over 1800 s, not "no data"
 }

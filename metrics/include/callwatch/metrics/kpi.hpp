@@ -22,6 +22,9 @@ std::optional<double> aht(const QueueCounters& c);
 std::optional<double> abandon_rate(const QueueCounters& c);
 std::optional<double> abandon_rate_excl_short(const QueueCounters& c);
 std::optional<double> max_wait(const QueueCounters& c);
+// Occupancy and utilization of the queue's members over the window (METRICS.md, per queue).
+std::optional<double> queue_occupancy(const QueueCounters& c);
+std::optional<double> queue_utilization(const QueueCounters& c);
 
 // ---- agent figures ------------------------------------------------------------------------
 // (talk + hold + wrap-up) / handled calls: the queue's AHT formula per agent.

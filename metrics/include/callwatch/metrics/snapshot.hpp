@@ -48,9 +48,6 @@ struct QueueView {
   int staffed = 0;                             // members logged in and not paused (kpi staffed)
   std::optional<int> staffing_gap;             // agents_required - staffed, floored at 0
   double estimated_wait = kNoValue;            // expected wait of a caller joining now
-  // Occupancy of the queue's members per window (interval and today; the sliding windows keep
-  // no agent time: NaN there, as where nobody could take calls).
-  std::array<double, kWindowCount> occupancy{kNoValue, kNoValue, kNoValue, kNoValue};
   double surge_ratio = kNoValue;               // arrivals last 5 min / expected; no data = NaN
   std::int64_t arrivals_5m = 0;
   QueueCounters total;                         // since the engine started (Prometheus counters)

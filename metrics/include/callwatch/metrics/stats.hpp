@@ -16,8 +16,10 @@
 
 namespace callwatch::metrics {
 
-// How two counters of the same field combine (windows summed from minutes, site totals).
-enum class Merge : std::uint8_t { sum, max };
+// How two counters of the same field combine (windows summed from minutes, site totals):
+// `clock` is a sum of seconds that grows while time passes (agent time), so snapshot diffs
+// compare it within their time tolerance instead of exactly.
+enum class Merge : std::uint8_t { sum, max, clock };
 
 // Queue counters: INT(name) for counts, REAL(name, merge, initial) for seconds and maxima.
 // A new counter is one row here (append it: the engine state of older daemons reads by position)
@@ -42,7 +44,12 @@ enum class Merge : std::uint8_t { sum, max };
   REAL(handle_sum, Merge::sum, 0.0)  /* talk + hold + wrap */                   \
   REAL(talk_sum, Merge::sum, 0.0)                                               \
   REAL(hold_sum, Merge::sum, 0.0)                                               \
-  REAL(max_wait, Merge::max, kNoValue)  /* over visits of all five outcomes */
+  REAL(max_wait, Merge::max, kNoValue)  /* over visits of all five outcomes */              \
+  /* Time of the queue's members as the queue sees them (a pause in another queue leaves */ \
+  /* an agent available here): busy = on call + wrap-up, idle = available + ringing.     */ \
+  REAL(agent_busy_seconds, Merge::clock, 0.0)                                   \
+  REAL(agent_idle_seconds, Merge::clock, 0.0)                                   \
+  REAL(agent_paused_seconds, Merge::clock, 0.0)
 
 // Agent counters (scalars); time in state and pause time by reason are kept beside them.
 #define CALLWATCH_AGENT_COUNTERS(INT, REAL)                                     \
