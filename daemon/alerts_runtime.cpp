@@ -53,10 +53,8 @@ std::vector<metrics::AlertRule> to_alert_rules(const std::vector<config::AlertRu
   for (const auto& a : rules) {
     metrics::AlertRule r;
     r.name = a.name;
-    // config/ and metrics/ spell metrics and severities alike; that spelling is the contract
-    // between them (a config metric metrics/ does not know would be a build mismatch: skip it).
-    if (!metrics::parse_alert_metric(config::to_string(a.metric), r.metric)) continue;
-    if (!metrics::parse_alert_severity(config::to_string(a.severity), r.severity)) continue;
+    r.metric = a.metric;  // config/ reads rules in metrics/'s own enums
+    r.severity = a.severity;
     r.window = to_window(a.window);
     r.formula = a.formula;
     r.above = a.above;

@@ -270,17 +270,18 @@ void Checkpointer::final_checkpoint(const metrics::Engine& engine,
 void Checkpointer::decorate(metrics::Snapshot& snap, metrics::Engine& engine, double now) {
   const bool failing = !store_->healthy();
   const auto before = store_alert_.state;
-  if (failing && store_alert_.state != metrics::AlertState::firing) {
-    store_alert_.state = metrics::AlertState::firing;
-    store_alert_.since = now;
-    store_alert_.acked = false;
-  } else if (!failing && store_alert_.state == metrics::AlertState::firing) {
-    store_alert_.state = metrics::AlertState::resolved;
-    store_alert_.since = now;
-  } else if (store_alert_.state == metrics::AlertState::resolved &&
-             now - store_alert_.since > 300) {
-    store_alert_.state = metrics::AlertState::inactive;  // shown resolved for 5 minutes, like rules
-  }
+  // The rules' state machine, on "is the store failing" (1 or 0): fires at once, resolves when
+  // saving works again, shown resolved for 5 minutes like the rules' alerts.
+  static const metrics::AlertRule kStoreRule = [] {
+    metrics::AlertRule r;
+    r.name = kStoreAlertId;
+    r.above = true;
+    r.threshold = 0.5;
+    r.clear = 0.5;
+    r.severity = metrics::AlertSeverity::critical;
+    return r;
+  }();
+  metrics::step_alert(store_alert_, kStoreRule, failing ? 1.0 : 0.0, now, 300, {});
   store_alert_.value = static_cast<double>(store_->errors());
   if (store_alert_.state == metrics::AlertState::firing) {
     store_alert_.message = fmt::format(

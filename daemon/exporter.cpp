@@ -9,7 +9,7 @@
 #include <cmath>
 #include <optional>
 
-#include "callwatch/metrics/stats.hpp"
+#include "callwatch/metrics/kpi.hpp"
 
 namespace callwatch::daemon {
 
@@ -31,6 +31,7 @@ enum class M : std::uint8_t {
   queue_transferred_out,
   queue_answered_within_sl,
   queue_abandoned_within_sl,
+  queue_bounced,
   queue_answer_wait,
   queue_abandon_wait,
   queue_handle,
@@ -43,6 +44,9 @@ enum class M : std::uint8_t {
   queue_window_start,
   queue_agents,
   queue_agents_required,
+  queue_agents_staffed,
+  queue_estimated_wait,
+  queue_occupancy,
   queue_surge,
   queue_data_gap,
   agent_state,
@@ -63,6 +67,8 @@ enum class M : std::uint8_t {
   count
 };
 
+using C = metrics::QueueCounters;
+
 constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = {{
     {"callwatch_queue_info", "gauge", "queue,display_name,site",
      "Queue metadata (display name, site); always 1."},
@@ -71,22 +77,30 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
      "Wait of the oldest call waiting now; 0 when none waits."},
     {"callwatch_queue_calls_offered_total", "counter", "queue",
      "Visits with an outcome: answered + abandoned + timed out + exited empty + exited by key."},
-    {"callwatch_queue_calls_answered_total", "counter", "queue", "Visits answered by an agent."},
+    {"callwatch_queue_calls_answered_total", "counter", "queue", "Visits answered by an agent.",
+     &C::answered},
     {"callwatch_queue_calls_abandoned_total", "counter", "queue",
-     "Visits the caller hung up while waiting (short abandons included)."},
+     "Visits the caller hung up while waiting (short abandons included).", &C::abandoned},
     {"callwatch_queue_calls_short_abandoned_total", "counter", "queue",
-     "Abandoned visits with a wait under the queue's short-abandon threshold."},
-    {"callwatch_queue_calls_timed_out_total", "counter", "queue", "Visits ended by the queue timeout."},
+     "Abandoned visits with a wait under the queue's short-abandon threshold.", &C::short_abandoned},
+    {"callwatch_queue_calls_timed_out_total", "counter", "queue", "Visits ended by the queue timeout.",
+     &C::timed_out},
     {"callwatch_queue_calls_exited_empty_total", "counter", "queue",
-     "Visits ended because no agent was logged in."},
+     "Visits ended because no agent was logged in.", &C::exited_empty},
     {"callwatch_queue_calls_exited_key_total", "counter", "queue",
-     "Visits the caller left by pressing a key."},
+     "Visits the caller left by pressing a key.", &C::exited_key},
     {"callwatch_queue_calls_transferred_out_total", "counter", "queue",
-     "Visits left by transfer before an answer (not offered)."},
+     "Visits left by transfer before an answer (not offered).", &C::transferred_out},
     {"callwatch_queue_calls_answered_within_sl_total", "counter", "queue",
-     "Answered visits with a wait at or under the queue's service-level threshold."},
+     "Answered visits with a wait at or under the queue's service-level threshold.",
+     &C::answered_within_sl},
     {"callwatch_queue_calls_abandoned_within_sl_total", "counter", "queue",
-     "Abandoned visits with a wait at or under the queue's service-level threshold."},
+     "Abandoned visits with a wait at or under the queue's service-level threshold.",
+     &C::abandoned_within_sl},
+    {"callwatch_queue_calls_bounced_total", "counter", "queue",
+     "Calls offered to 3 or more agents or queues before an answer, counted once in the queue "
+     "where the third offer happened.",
+     &C::bounced},
     {"callwatch_queue_answer_wait_seconds", "histogram", "queue", "Wait of answered visits."},
     {"callwatch_queue_abandon_wait_seconds", "histogram", "queue", "Wait of abandoned visits."},
     {"callwatch_queue_handle_seconds", "histogram", "queue",
@@ -109,6 +123,15 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
     {"callwatch_queue_agents_required", "gauge", "queue",
      "Agents needed for the queue's service-level target (Erlang C on the measured load); absent "
      "when unknown."},
+    {"callwatch_queue_agents_staffed", "gauge", "queue",
+     "Members logged in to the queue and not paused in it (available, ringing, on call, wrap-up); "
+     "agents_required minus this, floored at 0, is the staffing gap the boards and alerts show."},
+    {"callwatch_queue_estimated_wait_seconds", "gauge", "queue",
+     "Expected wait of a caller joining now (Erlang C's M/M/m, given the calls ahead and the staffed "
+     "agents); absent without a staffed agent or a handle time."},
+    {"callwatch_queue_occupancy_ratio", "gauge", "queue,window",
+     "Busy share (on call + wrap-up) of the time the queue's members could take calls (pause "
+     "excluded); absent when no member was logged in."},
     {"callwatch_queue_arrival_surge_ratio", "gauge", "queue",
      "Arrivals in the last 5 minutes over the expected arrivals; absent without a baseline."},
     {"callwatch_queue_data_gap", "gauge", "queue",
@@ -260,17 +283,13 @@ void render_queues(const Snapshot& snap, Writer& w) {
     else if (q.calls_waiting == 0) w.sample(M::queue_longest_wait, {{"queue", q.name}}, 0.0);
   }
 
-  using C = metrics::QueueCounters;
   counter_family(M::queue_offered, [](const C& c) { return c.offered(); });
-  counter_family(M::queue_answered, [](const C& c) { return c.answered; });
-  counter_family(M::queue_abandoned, [](const C& c) { return c.abandoned; });
-  counter_family(M::queue_short_abandoned, [](const C& c) { return c.short_abandoned; });
-  counter_family(M::queue_timed_out, [](const C& c) { return c.timed_out; });
-  counter_family(M::queue_exited_empty, [](const C& c) { return c.exited_empty; });
-  counter_family(M::queue_exited_key, [](const C& c) { return c.exited_key; });
-  counter_family(M::queue_transferred_out, [](const C& c) { return c.transferred_out; });
-  counter_family(M::queue_answered_within_sl, [](const C& c) { return c.answered_within_sl; });
-  counter_family(M::queue_abandoned_within_sl, [](const C& c) { return c.abandoned_within_sl; });
+  // Every family of the table that reads a counter field, in table order (contiguous).
+  for (std::size_t i = 0; i < kMetrics.size(); ++i) {
+    if (const auto field = kMetrics[i].counter) {
+      counter_family(static_cast<M>(i), [field](const C& c) { return c.*field; });
+    }
+  }
 
   w.family(M::queue_answer_wait);
   for (const auto& q : queues) w.histogram(M::queue_answer_wait, q.name, q.answer_wait);
@@ -332,6 +351,15 @@ void render_queues(const Snapshot& snap, Writer& w) {
   for (const auto& q : queues) {
     if (q.agents_required) w.sample(M::queue_agents_required, {{"queue", q.name}}, *q.agents_required);
   }
+  w.family(M::queue_agents_staffed);
+  for (const auto& q : queues) w.sample(M::queue_agents_staffed, {{"queue", q.name}}, q.staffed);
+  w.family(M::queue_estimated_wait);
+  for (const auto& q : queues) {
+    if (metrics::has_value(q.estimated_wait)) {
+      w.sample(M::queue_estimated_wait, {{"queue", q.name}}, q.estimated_wait);
+    }
+  }
+  window_ratio_family(M::queue_occupancy, [](const C& c) { return metrics::queue_occupancy(c); });
   w.family(M::queue_surge);
   for (const auto& q : queues) {
     if (metrics::has_value(q.surge_ratio)) w.sample(M::queue_surge, {{"queue", q.name}}, q.surge_ratio);

@@ -38,6 +38,8 @@ struct MetricInfo {
   std::string_view type;    // counter | gauge | histogram
   std::string_view labels;  // comma-separated label names, for docs
   std::string_view help;
+  // A queue counter family (`_total` per queue): the field of metrics' counter table it reads.
+  std::int64_t metrics::QueueCounters::*counter = nullptr;
 };
 std::span<const MetricInfo> metric_table();
 

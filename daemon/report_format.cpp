@@ -2,9 +2,11 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "callwatch/metrics/kpi.hpp"
 #include "report.hpp"
 
 namespace callwatch::daemon {
@@ -41,29 +43,77 @@ std::string json_number(std::optional<double> v, bool seconds) {
   return fmt::format("{}", seconds ? round_ms(*v) : *v);
 }
 
-void queue_fields(std::string& out, const m::QueueCounters& c, std::string_view indent) {
-  auto num = [&](std::string_view key, std::int64_t v, bool comma = true) {
-    out += fmt::format("{}\"{}\": {}{}\n", indent, key, v, comma ? "," : "");
-  };
-  num("offered", c.offered());
-  num("answered", c.answered);
-  num("abandoned", c.abandoned);
-  num("short_abandoned", c.short_abandoned);
-  num("timed_out", c.timed_out);
-  num("exited_empty", c.exited_empty);
-  num("exited_key", c.exited_key);
-  num("answered_within_sl", c.answered_within_sl);
-  num("abandoned_within_sl", c.abandoned_within_sl);
-  out += fmt::format("{}\"asa_seconds\": {},\n", indent, json_number(m::asa(c), true));
-  out += fmt::format("{}\"aht_seconds\": {},\n", indent, json_number(m::aht(c), true));
-  out += fmt::format("{}\"max_wait_seconds\": {},\n", indent, json_number(m::max_wait(c), true));
-  out += fmt::format(
-      "{}\"service_level\": {{\"answered\": {}, \"offered\": {}, \"abandons_positive\": {}, "
-      "\"abandons_ignored\": {}}}\n",
-      indent, json_number(m::service_level(c, m::SlFormula::answered), false),
-      json_number(m::service_level(c, m::SlFormula::offered), false),
-      json_number(m::service_level(c, m::SlFormula::abandons_positive), false),
-      json_number(m::service_level(c, m::SlFormula::abandons_ignored), false));
+// The per-queue figures of a report, in output order: JSON keys (the DESIGN.md shape, then the
+// figures added since, last) and CSV columns come from these rows alone.
+enum class Unit : std::uint8_t { count, seconds, ratio };
+struct QueueFigure {
+  std::string_view key;    // JSON key (inside "service_level" for the SL group)
+  std::string_view csv;    // CSV column
+  Unit unit;
+  bool service_level;      // one of the four formulas: the nested "service_level" object
+  std::optional<double> (*value)(const m::QueueCounters&);
+};
+template <std::int64_t m::QueueCounters::*F>
+std::optional<double> count_of(const m::QueueCounters& c) {
+  return static_cast<double>(c.*F);
+}
+template <m::SlFormula F>
+std::optional<double> sl_of(const m::QueueCounters& c) {
+  return m::service_level(c, F);
+}
+using QC = m::QueueCounters;
+constexpr QueueFigure kQueueFigures[] = {
+    {"offered", "offered", Unit::count, false,
+     [](const QC& c) -> std::optional<double> { return static_cast<double>(c.offered()); }},
+    {"answered", "answered", Unit::count, false, count_of<&QC::answered>},
+    {"abandoned", "abandoned", Unit::count, false, count_of<&QC::abandoned>},
+    {"short_abandoned", "short_abandoned", Unit::count, false, count_of<&QC::short_abandoned>},
+    {"timed_out", "timed_out", Unit::count, false, count_of<&QC::timed_out>},
+    {"exited_empty", "exited_empty", Unit::count, false, count_of<&QC::exited_empty>},
+    {"exited_key", "exited_key", Unit::count, false, count_of<&QC::exited_key>},
+    {"answered_within_sl", "answered_within_sl", Unit::count, false,
+     count_of<&QC::answered_within_sl>},
+    {"abandoned_within_sl", "abandoned_within_sl", Unit::count, false,
+     count_of<&QC::abandoned_within_sl>},
+    {"asa_seconds", "asa_seconds", Unit::seconds, false, m::asa},
+    {"aht_seconds", "aht_seconds", Unit::seconds, false, m::aht},
+    {"max_wait_seconds", "max_wait_seconds", Unit::seconds, false, m::max_wait},
+    {"answered", "sl_answered", Unit::ratio, true, sl_of<m::SlFormula::answered>},
+    {"offered", "sl_offered", Unit::ratio, true, sl_of<m::SlFormula::offered>},
+    {"abandons_positive", "sl_abandons_positive", Unit::ratio, true,
+     sl_of<m::SlFormula::abandons_positive>},
+    {"abandons_ignored", "sl_abandons_ignored", Unit::ratio, true,
+     sl_of<m::SlFormula::abandons_ignored>},
+    {"bounced", "bounced", Unit::count, false, count_of<&QC::bounced>},
+    {"occupancy", "occupancy", Unit::ratio, false, m::queue_occupancy},
+    {"utilization", "utilization", Unit::ratio, false, m::queue_utilization},
+};
+
+std::string figure_text(const QueueFigure& f, const QC& c, std::string_view null_text) {
+  const auto v = f.value(c);
+  if (!v || !std::isfinite(*v)) return std::string(null_text);
+  if (f.unit == Unit::count) return fmt::format("{}", static_cast<std::int64_t>(*v));
+  return fmt::format("{}", f.unit == Unit::seconds ? round_ms(*v) : *v);
+}
+
+void queue_fields(std::string& out, const QC& c, std::string_view indent) {
+  // One member per line; the four formulas share one line as the "service_level" object, placed
+  // where the first of them is in the table.
+  std::vector<std::string> members;
+  std::size_t sl_at = 0;
+  std::string sl;
+  for (const auto& f : kQueueFigures) {
+    if (f.service_level) {
+      if (sl.empty()) sl_at = members.size(), members.emplace_back();
+      sl += fmt::format("{}\"{}\": {}", sl.empty() ? "" : ", ", f.key, figure_text(f, c, "null"));
+    } else {
+      members.push_back(fmt::format("\"{}\": {}", f.key, figure_text(f, c, "null")));
+    }
+  }
+  if (!sl.empty()) members[sl_at] = "\"service_level\": {" + sl + "}";
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    out += fmt::format("{}{}{}\n", indent, members[k], k + 1 < members.size() ? "," : "");
+  }
 }
 
 std::string csv_cell(std::string_view s) {
@@ -77,20 +127,20 @@ std::string csv_cell(std::string_view s) {
   return out;
 }
 
-std::string csv_number(std::optional<double> v, bool seconds) {
-  if (!v || !std::isfinite(*v)) return "";
-  return fmt::format("{}", seconds ? round_ms(*v) : *v);
+
+std::string csv_header() {
+  std::string out;
+  for (const auto& f : kQueueFigures) out += fmt::format("{}{}", out.empty() ? "" : ",", f.csv);
+  return out + "\n";
 }
 
-std::string csv_row(const m::QueueCounters& c) {
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", c.offered(), c.answered,
-                     c.abandoned, c.short_abandoned, c.timed_out, c.exited_empty, c.exited_key,
-                     c.answered_within_sl, c.abandoned_within_sl, csv_number(m::asa(c), true),
-                     csv_number(m::aht(c), true), csv_number(m::max_wait(c), true),
-                     csv_number(m::service_level(c, m::SlFormula::answered), false),
-                     csv_number(m::service_level(c, m::SlFormula::offered), false),
-                     csv_number(m::service_level(c, m::SlFormula::abandons_positive), false),
-                     csv_number(m::service_level(c, m::SlFormula::abandons_ignored), false));
+std::string csv_row(const QC& c) {
+  std::string out;
+  for (const auto& f : kQueueFigures) {
+    if (&f != kQueueFigures) out += ',';
+    out += figure_text(f, c, "");
+  }
+  return out;
 }
 
 std::string pct(std::optional<double> v) {
@@ -137,9 +187,11 @@ std::string build_report_json(const ReportResult& r, bool with_intervals) {
     out += i == 0 ? "\n    " : ",\n    ";
     json_string(out, r.agents[i].name);
     out += fmt::format(": {{\"answered\": {}, \"ring_noanswer\": {}, \"talk_seconds\": {}, "
-                       "\"paused_seconds\": {}}}",
+                       "\"paused_seconds\": {}, \"handled\": {}, \"aht_seconds\": {}, "
+                       "\"occupancy\": {}}}",
                        c.answered, c.ring_noanswer, json_number(c.talk_seconds, true),
-                       json_number(c.paused_seconds(), true));
+                       json_number(c.paused_seconds(), true), c.handled,
+                       json_number(m::agent_aht(c), true), json_number(m::occupancy(c), false));
   }
   out += r.agents.empty() ? "},\n" : "\n  },\n";
 
@@ -173,10 +225,7 @@ std::string build_report_json(const ReportResult& r, bool with_intervals) {
 
 std::string build_report_csv(const ReportResult& r, bool with_intervals) {
   std::string out = with_intervals ? "queue,start," : "queue,";
-  out +=
-      "offered,answered,abandoned,short_abandoned,timed_out,exited_empty,exited_key,"
-      "answered_within_sl,abandoned_within_sl,asa_seconds,aht_seconds,max_wait_seconds,"
-      "sl_answered,sl_offered,sl_abandons_positive,sl_abandons_ignored\n";
+  out += csv_header();
   // Totals first (start empty), then the intervals.
   for (const auto& q : r.queues) {
     out += csv_cell(q.name);

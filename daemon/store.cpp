@@ -35,53 +35,46 @@ double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// ---- interval columns: one list for the schema, the writes and the reads --------------------
+// ---- interval columns: the counter tables of metrics/ (stats.hpp) -------------------------------
 
-struct IntColumn {
-  const char* name;
-  std::int64_t QueueCounters::*field;
-};
-struct RealColumn {
-  const char* name;
-  double QueueCounters::*field;
-};
-constexpr std::array<IntColumn, 15> kIntColumns = {{
-    {"answered", &QueueCounters::answered},
-    {"abandoned", &QueueCounters::abandoned},
-    {"short_abandoned", &QueueCounters::short_abandoned},
-    {"timed_out", &QueueCounters::timed_out},
-    {"exited_empty", &QueueCounters::exited_empty},
-    {"exited_key", &QueueCounters::exited_key},
-    {"transferred_out", &QueueCounters::transferred_out},
-    {"answered_within_sl", &QueueCounters::answered_within_sl},
-    {"abandoned_within_sl", &QueueCounters::abandoned_within_sl},
-    {"answered_with_wait", &QueueCounters::answered_with_wait},
-    {"handled", &QueueCounters::handled},
-    {"arrivals", &QueueCounters::arrivals},
-    {"ring_noanswer", &QueueCounters::ring_noanswer},
-    {"bounced", &QueueCounters::bounced},
-    {"no_wait_outcomes", &QueueCounters::no_wait_outcomes},
-}};
-constexpr std::array<RealColumn, 5> kRealColumns = {{
-    {"answer_wait_sum", &QueueCounters::answer_wait_sum},
-    {"handle_sum", &QueueCounters::handle_sum},
-    {"talk_sum", &QueueCounters::talk_sum},
-    {"hold_sum", &QueueCounters::hold_sum},
-    {"max_wait", &QueueCounters::max_wait},  // NULL when no visit had a known wait
-}};
+using metrics::kQueueIntFields;
+using metrics::kQueueRealFields;
+constexpr std::size_t kCounterColumns = std::size(kQueueIntFields) + std::size(kQueueRealFields);
 
 std::string interval_columns() {
   std::string out;
-  for (const auto& c : kIntColumns) out += fmt::format(", {}", c.name);
-  for (const auto& c : kRealColumns) out += fmt::format(", {}", c.name);
+  for (const auto& c : kQueueIntFields) out += fmt::format(", {}", c.name);
+  for (const auto& c : kQueueRealFields) out += fmt::format(", {}", c.name);
   return out;
+}
+
+// A counter added after a store was created becomes a column of its table (0 / NULL in the
+// rows written before): the schema only grows, so its version stays.
+void add_missing_columns(SQLite::Database& db) {
+  std::vector<std::string> have;
+  SQLite::Statement info(db, "PRAGMA table_info(queue_interval)");
+  while (info.executeStep()) have.emplace_back(info.getColumn(1).getText());
+  auto missing = [&](std::string_view name) {
+    return std::find(have.begin(), have.end(), name) == have.end();
+  };
+  for (const auto& c : kQueueIntFields) {
+    if (missing(c.name)) {
+      db.exec(fmt::format("ALTER TABLE queue_interval ADD COLUMN {} INTEGER NOT NULL DEFAULT 0", c.name));
+    }
+  }
+  for (const auto& c : kQueueRealFields) {
+    if (missing(c.name)) {
+      db.exec(fmt::format("ALTER TABLE queue_interval ADD COLUMN {} REAL{}", c.name,
+                          c.merge == metrics::Merge::max ? "" : " NOT NULL DEFAULT 0"));
+    }
+  }
 }
 
 std::string schema_sql() {
   std::string interval_cols;
-  for (const auto& c : kIntColumns)
+  for (const auto& c : kQueueIntFields)
     interval_cols += fmt::format("  {} INTEGER NOT NULL,\n", c.name);
-  for (const auto& c : kRealColumns) interval_cols += fmt::format("  {} REAL,\n", c.name);
+  for (const auto& c : kQueueRealFields) interval_cols += fmt::format("  {} REAL,\n", c.name);
   return fmt::format(R"(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint(
@@ -387,8 +380,7 @@ struct Store::Impl {
 
       if (!c.intervals.empty()) {
         std::string placeholders = "?, ?, ?, ?";
-        for (std::size_t i = 0; i < kIntColumns.size() + kRealColumns.size(); ++i)
-          placeholders += ", ?";
+        for (std::size_t i = 0; i < kCounterColumns; ++i) placeholders += ", ?";
         SQLite::Statement iv(*db,
                              fmt::format("INSERT OR REPLACE INTO queue_interval(queue, start, end, "
                                          "offered{}) VALUES ({})",
@@ -399,9 +391,9 @@ struct Store::Impl {
           iv.bind(k++, ci.start);
           iv.bind(k++, ci.end);
           iv.bind(k++, static_cast<std::int64_t>(ci.counters.offered()));
-          for (const auto& col : kIntColumns)
-            iv.bind(k++, static_cast<std::int64_t>(ci.counters.*col.field));
-          for (const auto& col : kRealColumns) bind_real_or_null(iv, k++, ci.counters.*col.field);
+          for (const auto& col : kQueueIntFields)
+            iv.bind(k++, static_cast<std::int64_t>(ci.counters.*col.member));
+          for (const auto& col : kQueueRealFields) bind_real_or_null(iv, k++, ci.counters.*col.member);
           iv.exec();
           iv.reset();
         }
@@ -581,6 +573,7 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
       impl->db->exec("PRAGMA synchronous=NORMAL");
       impl->db->exec("PRAGMA journal_size_limit=16777216");
       impl->db->exec(schema_sql());
+      add_missing_columns(*impl->db);
       SQLite::Statement v(*impl->db,
                           "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
       v.bind(1, std::to_string(kSchemaVersion));
@@ -686,10 +679,24 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
   std::vector<metrics::ClosedInterval> out;
   try {
     if (!impl_->db->tableExists("queue_interval")) return out;
+    // A store of an older daemon opened read-only may lack newer counters: they read as their
+    // initial value.
+    std::string columns;
+    {
+      std::vector<std::string> have;
+      SQLite::Statement info(*impl_->db, "PRAGMA table_info(queue_interval)");
+      while (info.executeStep()) have.emplace_back(info.getColumn(1).getText());
+      auto column = [&](std::string_view name, std::string_view absent) {
+        const bool present = std::find(have.begin(), have.end(), name) != have.end();
+        columns += fmt::format(", {}", present ? name : absent);
+      };
+      for (const auto& c : kQueueIntFields) column(c.name, "0");
+      for (const auto& c : kQueueRealFields) column(c.name, c.merge == metrics::Merge::max ? "NULL" : "0");
+    }
     SQLite::Statement q(*impl_->db,
                         fmt::format("SELECT queue, start, end{} FROM queue_interval WHERE start "
                                     ">= ? AND start < ? ORDER BY start, queue",
-                                    interval_columns()));
+                                    columns));
     q.bind(1, from);
     q.bind(2, to);
     while (q.executeStep()) {
@@ -698,9 +705,9 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
       ci.start = q.getColumn(1).getDouble();
       ci.end = q.getColumn(2).getDouble();
       int k = 3;
-      for (const auto& col : kIntColumns) ci.counters.*col.field = q.getColumn(k++).getInt64();
-      for (const auto& col : kRealColumns)
-        ci.counters.*col.field = column_real_or_nan(q.getColumn(k++));
+      for (const auto& col : kQueueIntFields) ci.counters.*col.member = q.getColumn(k++).getInt64();
+      for (const auto& col : kQueueRealFields)
+        ci.counters.*col.member = column_real_or_nan(q.getColumn(k++));
       out.push_back(std::move(ci));
     }
   } catch (const std::exception& e) {

@@ -638,15 +638,11 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
 
 // ---- [[alert]] ------------------------------------------------------------------------------
 
-constexpr std::string_view kAlertMetrics[] = {"longest_wait",  "calls_waiting",    "service_level",
-                                              "abandon_rate",  "agents_available", "surge_ratio",
-                                              "bounced_calls", "feed_stale"};
+constexpr const auto& kAlertMetrics = metrics::kAlertMetricNames;
+constexpr const auto& kSeverities = metrics::kAlertSeverityNames;
 constexpr std::string_view kAlertWindows[] = {"15m", "1h", "today", "interval"};
-constexpr std::string_view kSeverities[] = {"info", "warning", "critical"};
-// The enums index these lists (AlertWindow after its `live`): keep them in step.
-static_assert(std::size(kAlertMetrics) == static_cast<std::size_t>(AlertMetric::feed_stale) + 1);
+// The enum indexes this list after its `live`: keep them in step.
 static_assert(std::size(kAlertWindows) == static_cast<std::size_t>(AlertWindow::interval));
-static_assert(std::size(kSeverities) == static_cast<std::size_t>(AlertSeverity::critical) + 1);
 
 // "30s", "2m", "1h30m", "0s" -> seconds.
 std::optional<double> parse_duration(std::string_view s) {
@@ -724,7 +720,7 @@ void read_alert(TableReader& r, Config& cfg, std::map<std::string, int>& seen) {
   r.finish();
 
   if (metric_ok) {
-    const std::string_view metric = to_string(a.metric);
+    const std::string_view metric = metrics::to_string(a.metric);
     if (window) {
       const auto* it = std::find(std::begin(kAlertWindows), std::end(kAlertWindows), window->value);
       if (!alert_metric_has_window(a.metric)) {
@@ -963,13 +959,9 @@ std::string ConfigError::to_string() const {
   return fmt::format("{}:{}:{}: {}", file, line, column, message);
 }
 
-std::string_view to_string(AlertMetric m) { return kAlertMetrics[static_cast<int>(m)]; }
-
 std::string_view to_string(AlertWindow w) {
   return w == AlertWindow::live ? "live" : kAlertWindows[static_cast<int>(w) - 1];
 }
-
-std::string_view to_string(AlertSeverity s) { return kSeverities[static_cast<int>(s)]; }
 
 std::string_view to_string(ClientRole r) { return kRoles[static_cast<int>(r)]; }
 

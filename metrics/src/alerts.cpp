@@ -10,10 +10,6 @@
 namespace callwatch::metrics {
 
 namespace {
-constexpr std::array<std::string_view, 8> kMetricNames = {
-    "longest_wait", "calls_waiting", "service_level", "abandon_rate",
-    "agents_available", "surge_ratio", "bounced_calls", "feed_stale"};
-constexpr std::array<std::string_view, 3> kSeverityNames = {"info", "warning", "critical"};
 constexpr std::array<std::string_view, 4> kStateNames = {"inactive", "pending", "firing", "resolved"};
 constexpr std::size_t kMaxHistory = 20000;
 
@@ -35,19 +31,19 @@ bool selected(const std::vector<std::string>& sel, std::string_view name) {
 }
 }  // namespace
 
-std::string_view to_string(AlertMetric m) { return kMetricNames[static_cast<int>(m)]; }
+std::string_view to_string(AlertMetric m) { return kAlertMetricNames[static_cast<int>(m)]; }
 bool parse_alert_metric(std::string_view s, AlertMetric& out) {
-  for (std::size_t i = 0; i < kMetricNames.size(); ++i)
-    if (kMetricNames[i] == s) {
+  for (std::size_t i = 0; i < std::size(kAlertMetricNames); ++i)
+    if (kAlertMetricNames[i] == s) {
       out = static_cast<AlertMetric>(i);
       return true;
     }
   return false;
 }
-std::string_view to_string(AlertSeverity s) { return kSeverityNames[static_cast<int>(s)]; }
+std::string_view to_string(AlertSeverity s) { return kAlertSeverityNames[static_cast<int>(s)]; }
 bool parse_alert_severity(std::string_view s, AlertSeverity& out) {
-  for (std::size_t i = 0; i < kSeverityNames.size(); ++i)
-    if (kSeverityNames[i] == s) {
+  for (std::size_t i = 0; i < std::size(kAlertSeverityNames); ++i)
+    if (kAlertSeverityNames[i] == s) {
       out = static_cast<AlertSeverity>(i);
       return true;
     }
@@ -60,9 +56,8 @@ std::optional<int> surge_agents_needed(const QueueView& q) { return q.staffing_g
 AlertEvaluator::AlertEvaluator(std::vector<AlertRule> rules, double resolved_hold_seconds)
     : rules_(std::move(rules)), resolved_hold_(resolved_hold_seconds) {}
 
-void AlertEvaluator::step(Entry& e, const AlertRule& r, double value, double now,
-                          std::string message, std::vector<AlertTransition>& out) {
-  AlertView& v = e.view;
+bool step_alert(AlertView& v, const AlertRule& r, double value, double now, double resolved_hold,
+                std::string message) {
   const AlertState before = v.state;
   v.value = value;
   v.message = std::move(message);
@@ -80,7 +75,7 @@ void AlertEvaluator::step(Entry& e, const AlertRule& r, double value, double now
         v.acked_by.clear();
         v.ack_comment.clear();
         v.acked_at = 0;
-      } else if (v.state == AlertState::resolved && now - v.since >= resolved_hold_) {
+      } else if (v.state == AlertState::resolved && now - v.since >= resolved_hold) {
         v.state = AlertState::inactive;
         v.since = now;
       }
@@ -103,6 +98,14 @@ void AlertEvaluator::step(Entry& e, const AlertRule& r, double value, double now
       }
       break;
   }
+  return v.state != before;
+}
+
+void AlertEvaluator::step(Entry& e, const AlertRule& r, double value, double now,
+                          std::string message, std::vector<AlertTransition>& out) {
+  AlertView& v = e.view;
+  const AlertState before = v.state;
+  step_alert(v, r, value, now, resolved_hold_, std::move(message));
   if (v.state != before) {
     AlertTransition t{v.id, v.rule, v.queue, v.severity, before, v.state, now, value, v.message};
     out.push_back(t);

@@ -29,16 +29,20 @@ assert set(r) == {"queues", "agents", "data_quality"}, sorted(r)
 q = r["queues"]["sales"]
 assert set(q) == {"offered","answered","abandoned","short_abandoned","timed_out","exited_empty",
                   "exited_key","answered_within_sl","abandoned_within_sl","asa_seconds",
-                  "aht_seconds","max_wait_seconds","service_level"}, sorted(q)
+                  "aht_seconds","max_wait_seconds","service_level",
+                  "bounced","occupancy","utilization"}, sorted(q)
+# Agent/1001 is known from the CONNECT on and on call until the last line: occupancy 1.
 want = dict(offered=1, answered=1, abandoned=0, short_abandoned=0, timed_out=0, exited_empty=0,
             exited_key=0, answered_within_sl=1, abandoned_within_sl=0, asa_seconds=12,
-            aht_seconds=88, max_wait_seconds=12)
+            aht_seconds=88, max_wait_seconds=12, bounced=0, occupancy=1, utilization=1)
 for k, v in want.items():
     assert q[k] == v, (k, q[k], v)
 assert q["service_level"] == {"answered": 1, "offered": 1, "abandons_positive": 1,
                               "abandons_ignored": 1}, q["service_level"]
 a = r["agents"]["Agent/1001"]
-assert a == {"answered": 1, "ring_noanswer": 0, "talk_seconds": 88, "paused_seconds": 0}, a
+# AHT per agent = talk 88 over its 1 handled call; on call the whole time it is known: occupancy 1.
+assert a == {"answered": 1, "ring_noanswer": 0, "talk_seconds": 88, "paused_seconds": 0,
+             "handled": 1, "aht_seconds": 88, "occupancy": 1}, a
 dq = r["data_quality"]
 assert dq == {"events": 3, "rejected": 0, "warnings": []}, dq
 PY
@@ -64,7 +68,7 @@ fi
 # CSV: header + one row per queue.
 if "$D" report --format queue_log --csv "$tmp/q.log" > "$tmp/r.csv"; then
   [ "$(wc -l < "$tmp/r.csv")" -eq 2 ] && head -1 "$tmp/r.csv" | grep -q '^queue,offered,answered,' \
-    && sed -n 2p "$tmp/r.csv" | grep -q '^sales,1,1,0,0,0,0,0,1,0,12,88,12,1,1,1,1$' \
+    && sed -n 2p "$tmp/r.csv" | grep -q '^sales,1,1,0,0,0,0,0,1,0,12,88,12,1,1,1,1,0,1,1$' \
     && ok "--csv header and row" || bad "--csv header and row: $(cat "$tmp/r.csv")"
 else
   bad "report --csv runs"

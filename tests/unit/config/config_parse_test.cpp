@@ -612,7 +612,7 @@ for = "1h2m3s"
   CHECK(cfg.alerts[1].window == config::AlertWindow::today);
   CHECK(cfg.alerts[1].for_seconds == 3723.0);  // 3600 + 2 * 60 + 3
   CHECK(config::to_string(cfg.alerts[1].window) == "today");
-  CHECK(config::to_string(cfg.alerts[1].metric) == "bounced_calls");
+  CHECK(callwatch::metrics::to_string(cfg.alerts[1].metric) == "bounced_calls");
 }
 
 TEST_CASE("a section written the wrong way is an error", "[config]") {

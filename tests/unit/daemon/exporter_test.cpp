@@ -65,6 +65,11 @@ m::Snapshot worked_snapshot() {
   c.answer_wait_sum = 45;
   c.handled = 2;
   c.handle_sum = 600;
+  c.bounced = 1;
+  // Members' time: 300 s busy, 900 s idle, 600 s paused: occupancy 300 / 1200 = 0.25.
+  c.agent_busy_seconds = 300;
+  c.agent_idle_seconds = 900;
+  c.agent_paused_seconds = 600;
   q.total = c;
   q.windows[static_cast<int>(m::WindowKind::sliding_15m)].counters = c;
   q.windows[static_cast<int>(m::WindowKind::sliding_15m)].since = 1767599100;
@@ -84,6 +89,9 @@ m::Snapshot worked_snapshot() {
   q.handle.count = 2;
   q.agents = {1, 4, 0, 2, 1, 3};
   q.agents_required = 7;
+  q.staffed = 8;  // available 4 + on call 2 + wrap-up 1 + ringing 0 (the engine's figure)
+  q.staffing_gap = 0;
+  q.estimated_wait = 12.5;
   q.surge_ratio = 1.5;
   s.queues.push_back(q);
   return s;
@@ -103,6 +111,12 @@ TEST_CASE("a worked queue renders its exact sample lines", "[daemon][exporter]")
   CHECK(has_line(out, "callwatch_queue_calls_abandoned_total" + L + " 2"));
   CHECK(has_line(out, "callwatch_queue_calls_short_abandoned_total" + L + " 1"));
   CHECK(has_line(out, "callwatch_queue_calls_timed_out_total" + L + " 1"));
+  CHECK(has_line(out, "callwatch_queue_calls_bounced_total" + L + " 1"));
+  CHECK(has_line(out, "callwatch_queue_agents_staffed" + L + " 8"));
+  CHECK(has_line(out, "callwatch_queue_estimated_wait_seconds" + L + " 12.5"));
+  CHECK(has_line(out, "callwatch_queue_occupancy_ratio{queue=\"客服\",window=\"today\"} 0.25"));
+  CHECK(has_line(out, "callwatch_queue_occupancy_ratio{queue=\"客服\",window=\"15m\"} 0.25"));
+  CHECK_FALSE(has_prefix_line(out, "callwatch_queue_occupancy_ratio{queue=\"客服\",window=\"1h\"}"));
 
   // Cumulative buckets: 1, 1+1, and +Inf = count.
   CHECK(has_line(out, "callwatch_queue_answer_wait_seconds_bucket{queue=\"客服\",le=\"10\"} 1"));

@@ -490,12 +490,15 @@ TEST_CASE("CSV has a header and one row per queue; names are quoted when needed"
   const auto r = replay({{"q", "1767603600|c1|Sales, \"East\"|NONE|ENTERQUEUE||5551|1\n"
                                 "1767603608|c1|Sales, \"East\"|Ann|CONNECT|8|x|1\n"}});
   const std::string csv = cd::build_report_csv(r, false);
-  // offered 1, answered 1 within (8 <= 20), ASA 8, no completion: AHT empty, max 8; SL 1 each.
+  // offered 1, answered 1 within (8 <= 20), ASA 8, no completion: AHT empty, max 8; SL 1 each;
+  // not bounced; Ann is known from the last line only: no agent time, occupancy and
+  // utilization empty (no data).
   CHECK(csv ==
         "queue,offered,answered,abandoned,short_abandoned,timed_out,exited_empty,exited_key,"
         "answered_within_sl,abandoned_within_sl,asa_seconds,aht_seconds,max_wait_seconds,"
-        "sl_answered,sl_offered,sl_abandons_positive,sl_abandons_ignored\n"
-        "\"Sales, \"\"East\"\"\",1,1,0,0,0,0,0,1,0,8,,8,1,1,1,1\n");
+        "sl_answered,sl_offered,sl_abandons_positive,sl_abandons_ignored,bounced,occupancy,"
+        "utilization\n"
+        "\"Sales, \"\"East\"\"\",1,1,0,0,0,0,0,1,0,8,,8,1,1,1,1,0,,\n");
 }
 
 TEST_CASE("text output says what AHT includes", "[report]") {

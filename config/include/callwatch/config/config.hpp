@@ -9,6 +9,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/settings.hpp"
 #include "callwatch/metrics/timezone.hpp"
 
@@ -46,22 +47,12 @@ struct FeedConfig {
   int line = 0;
 };
 
-enum class AlertMetric : std::uint8_t {
-  longest_wait,      // seconds, live
-  calls_waiting,     // count, live
-  service_level,     // ratio 0..1 over `window`
-  abandon_rate,      // ratio 0..1 over `window`
-  agents_available,  // count, live
-  surge_ratio,       // arrivals in the last 5 min / expected
-  bounced_calls,     // count over `window`
-  feed_stale,        // seconds since a feed's last event (per feed; `queues` does not apply)
-};
+// The metrics and severities of alert rules are metrics/'s own (callwatch/metrics/alerts.hpp).
+using metrics::AlertMetric;
+using metrics::AlertSeverity;
 enum class AlertWindow : std::uint8_t { live, sliding_15m, sliding_1h, today, interval };
-enum class AlertSeverity : std::uint8_t { info, warning, critical };
 
-std::string_view to_string(AlertMetric m);
 std::string_view to_string(AlertWindow w);  // "live", "15m", "1h", "today", "interval"
-std::string_view to_string(AlertSeverity s);
 
 // True for the metrics measured over a window (service_level, abandon_rate, bounced_calls).
 bool alert_metric_has_window(AlertMetric m);

@@ -23,6 +23,16 @@ enum class AlertMetric : std::uint8_t {
   bounced_calls,     // count over `window`
   feed_stale,        // seconds since a feed's last event (per feed, not per queue)
 };
+// The spelling of each metric and severity, indexed by the enums: config/ reads rules in these
+// words and the daemon logs them.
+inline constexpr std::string_view kAlertMetricNames[] = {
+    "longest_wait",     "calls_waiting", "service_level", "abandon_rate",
+    "agents_available", "surge_ratio",   "bounced_calls", "feed_stale"};
+inline constexpr std::string_view kAlertSeverityNames[] = {"info", "warning", "critical"};
+static_assert(std::size(kAlertMetricNames) == static_cast<std::size_t>(AlertMetric::feed_stale) + 1);
+static_assert(std::size(kAlertSeverityNames) ==
+              static_cast<std::size_t>(AlertSeverity::critical) + 1);
+
 std::string_view to_string(AlertMetric m);
 bool parse_alert_metric(std::string_view s, AlertMetric& out);
 std::string_view to_string(AlertSeverity s);
@@ -58,6 +68,13 @@ struct FeedAge {
   std::string feed;
   double seconds_since_last_event = kNoValue;  // NaN: never received anything
 };
+
+// One step of an alert's state machine, for the rules and for the daemon's own alerts alike:
+// beyond the threshold -> pending (or firing at once without `for`) -> firing after `for`;
+// firing -> resolved only past the clear level; resolved -> inactive after `resolved_hold`.
+// Sets the value and message; returns true when the state changed.
+bool step_alert(AlertView& v, const AlertRule& r, double value, double now, double resolved_hold,
+                std::string message);
 
 class AlertEvaluator {
  public:
