@@ -14,17 +14,17 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
-#include "alerts_runtime.hpp"
+#include "runtime/alerts_runtime.hpp"
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
-#include "engine_loop.hpp"
+#include "runtime/engine_loop.hpp"
 #include "feeds/feed_runner.hpp"
-#include "http_server.hpp"
-#include "logging.hpp"
-#include "publisher.hpp"
-#include "security.hpp"
-#include "store.hpp"
-#include "sim/simulator.hpp"
+#include "serve/http_server.hpp"
+#include "runtime/logging.hpp"
+#include "serve/publisher.hpp"
+#include "serve/security.hpp"
+#include "store/store.hpp"
+#include "feeds/sim/simulator.hpp"
 
 namespace callwatch::daemon {
 

@@ -16,15 +16,15 @@
 #include <fstream>
 #include <thread>
 
-#include "feeds/ami_framer.hpp"
-#include "feeds/ami_translator.hpp"
-#include "feeds/esl_framer.hpp"
-#include "feeds/esl_translator.hpp"
+#include "feeds/ami/ami_framer.hpp"
+#include "feeds/ami/ami_translator.hpp"
+#include "feeds/esl/esl_framer.hpp"
+#include "feeds/esl/esl_translator.hpp"
 #include "feeds/feed_common.hpp"
-#include "feeds/native_parser.hpp"
-#include "feeds/queue_log_parser.hpp"
-#include "feeds/queue_log_tail.hpp"
-#include "logging.hpp"
+#include "feeds/native/native_parser.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
+#include "feeds/queue_log/queue_log_tail.hpp"
+#include "runtime/logging.hpp"
 
 namespace callwatch::daemon {
 

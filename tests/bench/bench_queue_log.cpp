@@ -10,8 +10,8 @@
 
 #include "bench.hpp"
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/queue_log_parser.hpp"
-#include "report.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
+#include "report/report.hpp"
 
 namespace callwatch::bench {
 

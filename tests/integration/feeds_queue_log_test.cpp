@@ -16,7 +16,7 @@
 
 #include "callwatch/metrics/engine.hpp"
 #include "feeds/feed_runner.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace cd = callwatch::daemon;
 namespace cf = callwatch::config;

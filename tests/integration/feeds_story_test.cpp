@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "report.hpp"
+#include "report/report.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;

@@ -25,9 +25,9 @@
 #include <zmq.hpp>
 
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/ami_capture.hpp"
+#include "feeds/ami/ami_capture.hpp"
 #include "feeds/feed_runner.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;

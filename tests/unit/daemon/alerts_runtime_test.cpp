@@ -8,12 +8,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "alerts_runtime.hpp"
+#include "runtime/alerts_runtime.hpp"
 #include "callwatch/config/config.hpp"
 #include "callwatch/metrics/engine.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
-#include "feeds/native_parser.hpp"
-#include "sim/simulator.hpp"
+#include "feeds/native/native_parser.hpp"
+#include "feeds/sim/simulator.hpp"
 
 namespace d = callwatch::daemon;
 namespace m = callwatch::metrics;

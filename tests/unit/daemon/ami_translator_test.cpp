@@ -1,7 +1,7 @@
 // AMI framing and translation: the real captures of tests/data/samples (panoramisk = Asterisk 11
 // text, cacofonisk = Asterisk 13 JSON arrays) and one hand-written scenario per pitfall of
 // FEED-SPEC section 5. Expected events are read off the input by hand (see each comment).
-#include "feeds/ami_translator.hpp"
+#include "feeds/ami/ami_translator.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -11,8 +11,8 @@
 
 #include "callwatch/metrics/engine.hpp"
 #include "feed_test_util.hpp"
-#include "feeds/ami_capture.hpp"
-#include "feeds/ami_framer.hpp"
+#include "feeds/ami/ami_capture.hpp"
+#include "feeds/ami/ami_framer.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;

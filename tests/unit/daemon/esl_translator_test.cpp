@@ -1,7 +1,7 @@
 // FreeSWITCH event socket: framing by Content-Length, URL decoding and `_undef_` (P14), the
 // mod_callcenter mapping of FEED-SPEC 6.3 with P15/P16, snapshots and reconnects. Expected
 // events are read off the input by hand.
-#include "feeds/esl_translator.hpp"
+#include "feeds/esl/esl_translator.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "feed_test_util.hpp"
-#include "feeds/esl_capture.hpp"
-#include "feeds/esl_framer.hpp"
+#include "feeds/esl/esl_capture.hpp"
+#include "feeds/esl/esl_framer.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;

@@ -9,7 +9,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "exporter.hpp"
+#include "serve/exporter.hpp"
 
 using callwatch::daemon::ExportOptions;
 using callwatch::daemon::FeedHealth;

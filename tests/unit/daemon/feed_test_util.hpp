@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "feeds/feed_common.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace callwatch::test {
 

@@ -12,7 +12,7 @@
 #include <tuple>
 #include <zmq_addon.hpp>
 
-#include "security.hpp"
+#include "serve/security.hpp"
 
 using namespace callwatch;
 using namespace callwatch::daemon;

@@ -1,6 +1,6 @@
 // The cardinality guard: names known before always pass, new ones up to the cap, and an event
 // that would pass a cap is refused whole, leaving nothing half-remembered.
-#include "name_limits.hpp"
+#include "runtime/name_limits.hpp"
 
 #include <catch2/catch.hpp>
 #include <string_view>

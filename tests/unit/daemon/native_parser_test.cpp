@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 using callwatch::daemon::append_json_string;
 using callwatch::daemon::append_native_json;

@@ -11,8 +11,8 @@
 #include <zmq_addon.hpp>
 
 #include "callwatch/metrics/snapshot_codec.hpp"
-#include "publisher.hpp"
-#include "snapshot_hub.hpp"
+#include "serve/publisher.hpp"
+#include "runtime/snapshot_hub.hpp"
 
 using namespace callwatch;
 using namespace std::chrono_literals;

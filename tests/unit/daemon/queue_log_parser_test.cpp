@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "feeds/queue_log_parser.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;

@@ -1,6 +1,6 @@
 // The live queue_log tailer on real files: start at the end, partial lines, rotation (rename +
 // new file), copytruncate, a stored position, a file that appears later.
-#include "feeds/queue_log_tail.hpp"
+#include "feeds/queue_log/queue_log_tail.hpp"
 
 #include <unistd.h>
 

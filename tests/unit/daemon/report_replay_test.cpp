@@ -10,7 +10,7 @@
 
 #include <simdjson.h>
 
-#include "report.hpp"
+#include "report/report.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;

@@ -11,8 +11,8 @@
 #include <catch2/catch.hpp>
 
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/native_parser.hpp"
-#include "sim/simulator.hpp"
+#include "feeds/native/native_parser.hpp"
+#include "feeds/sim/simulator.hpp"
 
 using callwatch::daemon::NativeParser;
 using callwatch::daemon::sim::SimOptions;

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "../metrics/test_events.hpp"
-#include "checkpointer.hpp"
+#include "store/checkpointer.hpp"
 
 using namespace callwatch;
 using namespace callwatch::daemon;

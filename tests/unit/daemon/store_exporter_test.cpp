@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "exporter.hpp"
+#include "serve/exporter.hpp"
 
 using namespace callwatch;
 using callwatch::daemon::ExportOptions;

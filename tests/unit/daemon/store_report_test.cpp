@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "report_store.hpp"
+#include "report/report_store.hpp"
 
 using namespace callwatch;
 using namespace callwatch::daemon;

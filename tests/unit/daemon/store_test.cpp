@@ -2,7 +2,7 @@
 // alert acks, intervals, alert history, feed positions, gaps), the newest checkpoint wins, and a
 // disk that refuses writes costs only persistence: errors are counted and the data is written
 // once the disk works again.
-#include "store.hpp"
+#include "store/store.hpp"
 
 #include <sys/resource.h>
 #include <unistd.h>
