@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
-#include "keys.hpp"
 
 namespace cd = callwatch::daemon;
 

@@ -82,7 +82,7 @@ bool equal_constant_time(std::string_view a, std::string_view b) {
 tl::expected<ServerSecurity, std::string> load_server_security(const config::SecurityConfig& cfg) {
   ServerSecurity sec;
   const std::filesystem::path dir(cfg.keys_dir);
-  auto server = load_curve_secret((dir / (cfg.server_key + ".key")).string());
+  auto server = protocol::load_curve_secret((dir / (cfg.server_key + ".key")).string());
   if (!server) return tl::unexpected(server.error());
   sec.server = std::move(*server);
   for (const auto& c : cfg.clients) {
@@ -92,11 +92,11 @@ tl::expected<ServerSecurity, std::string> load_server_security(const config::Sec
     if (!c.public_key.empty()) {
       client.public_key = c.public_key;
     } else {
-      auto pub = load_curve_public((dir / (c.name + ".pub")).string());
+      auto pub = protocol::load_curve_public((dir / (c.name + ".pub")).string());
       if (!pub) return tl::unexpected(fmt::format("client \"{}\": {}", c.name, pub.error()));
       client.public_key = std::move(*pub);
     }
-    if (!is_z85_key(client.public_key)) {
+    if (!protocol::is_z85_key(client.public_key)) {
       return tl::unexpected(fmt::format("client \"{}\": not a valid CURVE public key", c.name));
     }
     if (client.public_key == sec.server.public_key) {
@@ -278,7 +278,8 @@ std::string_view role_of_user_id(std::string_view user_id) {
 tl::expected<BasicAuth, std::string> load_basic_auth(const config::MetricsHttpConfig& cfg) {
   BasicAuth a;
   if (cfg.basic_auth_user.empty()) return a;
-  if (auto ok = check_secret_file_mode(cfg.basic_auth_password_file, "metrics password file");
+  if (auto ok =
+          protocol::check_secret_file_mode(cfg.basic_auth_password_file, "metrics password file");
       !ok) {
     return tl::unexpected(ok.error());
   }

@@ -14,7 +14,7 @@
 #include <zmq.hpp>
 
 #include "callwatch/config/config.hpp"
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 
 namespace callwatch::daemon {
 
@@ -32,7 +32,7 @@ struct CurveClient {
 
 // What the daemon needs to run CURVE, loaded once at start-up from [security].
 struct ServerSecurity {
-  CurveKeyPair server;
+  protocol::CurveKeyPair server;
   std::vector<CurveClient> clients;
 };
 

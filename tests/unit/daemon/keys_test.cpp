@@ -1,7 +1,7 @@
 // Key files and the helpers of daemon/security: keygen writes a usable pair with the secret half
 // closed to others, a secret others can read is refused, a public key reads back, roles map to
 // sockets, and basic auth accepts exactly the configured user and password.
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +16,7 @@
 
 using namespace callwatch;
 using namespace callwatch::daemon;
+using namespace callwatch::protocol;
 
 namespace {
 

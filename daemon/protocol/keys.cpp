@@ -1,6 +1,6 @@
 // Key files. The secret file is opened with O_CREAT|O_EXCL and mode 0600 so it never exists with
 // wider permissions, even between open and chmod; reading checks the mode before the content.
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -15,7 +15,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace callwatch::daemon {
+namespace callwatch::protocol {
 
 namespace {
 
@@ -205,21 +205,4 @@ void apply_curve_client(zmq::socket_t& socket, const CurveKeyPair& client,
   socket.set(zmq::sockopt::curve_secretkey, client.secret_key);
 }
 
-int run_keygen(const KeygenOptions& opts) {
-  auto keys = generate_curve_keypair();
-  if (!keys) {
-    std::fprintf(stderr, "callwatchd keygen: %s\n", keys.error().c_str());
-    return 1;
-  }
-  if (auto ok = write_curve_keypair(opts.out_dir, opts.name, *keys, opts.force); !ok) {
-    std::fprintf(stderr, "callwatchd keygen: %s\n", ok.error().c_str());
-    return 1;
-  }
-  const auto dir = std::filesystem::path(opts.out_dir);
-  std::printf("wrote %s (secret, mode 0600) and %s (public)\npublic key: %s\n",
-              (dir / (opts.name + ".key")).c_str(), (dir / (opts.name + ".pub")).c_str(),
-              keys->public_key.c_str());
-  return 0;
-}
-
-}  // namespace callwatch::daemon
+}  // namespace callwatch::protocol

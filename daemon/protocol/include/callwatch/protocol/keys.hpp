@@ -8,17 +8,11 @@
 #include <tl/expected.hpp>
 #include <zmq.hpp>
 
-namespace callwatch::daemon {
+namespace callwatch::protocol {
 
 struct CurveKeyPair {
   std::string public_key;  // Z85, 40 characters
   std::string secret_key;  // Z85, 40 characters; never logged
-};
-
-struct KeygenOptions {
-  std::string out_dir;
-  std::string name;
-  bool force = false;  // replace an existing pair
 };
 
 // A fresh pair from libzmq (libsodium's random source).
@@ -49,7 +43,4 @@ tl::expected<void, std::string> check_secret_file_mode(const std::string& path,
 void apply_curve_client(zmq::socket_t& socket, const CurveKeyPair& client,
                         const std::string& server_public);
 
-// `callwatchd keygen --out DIR --name NAME`: prints the public key and where the files are.
-int run_keygen(const KeygenOptions& opts);
-
-}  // namespace callwatch::daemon
+}  // namespace callwatch::protocol
