@@ -18,6 +18,7 @@
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
 #include "runtime/engine_loop.hpp"
+#include "feeds/feed_registry.hpp"
 #include "feeds/feed_runner.hpp"
 #include "serve/http_server.hpp"
 #include "runtime/logging.hpp"
@@ -221,7 +222,7 @@ int run_daemon(const RunOptions& opts) {
   try {
     std::vector<std::string> endpoints;
     for (const auto& f : cfg.feeds) {
-      if (f.type != "native") continue;  // ami / esl / queue_log: feed threads, started below
+      if (feed_kind(f.type).live) continue;  // ami / esl / queue_log: feed threads, started below
       if (std::find(endpoints.begin(), endpoints.end(), f.address) != endpoints.end()) {
         log->warn("feed \"{}\" shares {} with an earlier native feed; its events count there", f.name, f.address);
         continue;

@@ -36,8 +36,13 @@ int run_report(const ReportOptions& opts) {
     cfg = std::move(*loaded);
   }
 
+  const auto format = config::feed_type_from_string(opts.format);
+  if (!format) {
+    std::fprintf(stderr, "callwatchd report: unknown --format '%s'\n", opts.format.c_str());
+    return 2;
+  }
   ReportRequest req;
-  req.format = opts.format;
+  req.format = *format;
   req.settings = report_engine_settings(cfg.engine, opts);
   req.intervals = opts.interval_minutes.has_value();
   for (const auto& path : opts.files) {

@@ -11,6 +11,7 @@
 
 #include <tl/expected.hpp>
 
+#include "callwatch/config/feed_type.hpp"
 #include "callwatch/metrics/settings.hpp"
 #include "callwatch/metrics/snapshot.hpp"
 #include "callwatch/metrics/stats.hpp"
@@ -24,7 +25,7 @@ struct ReportInput {
 };
 
 struct ReportRequest {
-  std::string format = "queue_log";  // queue_log | native (ami, esl: not yet)
+  config::FeedType format = config::FeedType::queue_log;
   std::vector<ReportInput> inputs;   // one stream, in this order
   metrics::EngineSettings settings;
   bool intervals = false;            // fill ReportResult::intervals (interval length in settings)
@@ -70,7 +71,8 @@ struct ReportResult {
 metrics::EngineSettings report_engine_settings(const metrics::EngineSettings& base,
                                                const ReportOptions& opts);
 
-// Replays the inputs. Errors (unsupported format) are returned; bad lines are counted, never fatal.
+// Replays the inputs. Errors (a capture that cannot be read) are returned; bad lines are counted,
+// never fatal.
 tl::expected<ReportResult, std::string> replay_report(const ReportRequest& req);
 
 // The DESIGN.md "Commands" JSON; "intervals" only when the request asked for them.

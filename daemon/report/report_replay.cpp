@@ -10,8 +10,7 @@
 #include <fmt/format.h>
 
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/ami/ami_capture.hpp"
-#include "feeds/esl/esl_capture.hpp"
+#include "feeds/feed_registry.hpp"
 #include "feeds/native/native_parser.hpp"
 #include "feeds/queue_log/queue_log_parser.hpp"
 #include "report/report.hpp"
@@ -56,7 +55,7 @@ class Replayer {
 
   void run_queue_log();
   void run_native();
-  std::string run_capture();  // ami | esl (daemon/feeds); returns an error or ""
+  std::string run_capture(CaptureReplay replay);  // ami | esl (daemon/feeds); an error or ""
   void finish();
 
  private:
@@ -263,7 +262,7 @@ void Replayer::run_native() {
   }
 }
 
-std::string Replayer::run_capture() {
+std::string Replayer::run_capture(CaptureReplay replay) {
   std::vector<CaptureText> inputs;
   for (const auto& in : req_.inputs) inputs.push_back({in.name, in.text});
   FeedSink sink;
@@ -276,15 +275,7 @@ std::string Replayer::run_capture() {
     warn(fmt::format("rejected ({}): {}", reason, detail));
   };
   sink.warning = [&](std::string_view, const std::string& msg) { warn(msg); };
-  if (req_.format == "ami") {
-    AmiTranslatorOptions o;
-    o.max_name_bytes = req_.settings.max_name_bytes;
-    auto r = replay_ami_texts(inputs, o, sink);
-    return r ? std::string() : r.error();
-  }
-  EslTranslatorOptions o;
-  o.max_name_bytes = req_.settings.max_name_bytes;
-  auto r = replay_esl_texts(inputs, o, sink);
+  auto r = replay(inputs, req_.settings.max_name_bytes, sink);
   return r ? std::string() : r.error();
 }
 
@@ -370,24 +361,23 @@ m::EngineSettings report_engine_settings(const m::EngineSettings& base, const Re
 }
 
 tl::expected<ReportResult, std::string> replay_report(const ReportRequest& req) {
-  if (req.format != "queue_log" && req.format != "native" && req.format != "ami" &&
-      req.format != "esl") {
-    return tl::make_unexpected(fmt::format("unknown --format '{}'", req.format));
-  }
+  const FeedKind& kind = feed_kind(req.format);
   ReportResult res;
-  res.format = req.format;
+  res.format = std::string(config::to_string(req.format));
   res.files = req.inputs.size();
   res.settings = req.settings;
-  res.aht_parts = req.format == "queue_log"
-                      ? "talk only (queue_log logs no hold and no after-call work)"
-                      : "talk + hold + after-call work, as far as the events state them";
+  res.aht_parts = std::string(kind.aht_parts);
   Replayer r(req, res);
-  if (req.format == "queue_log") {
-    r.run_queue_log();
-  } else if (req.format == "ami" || req.format == "esl") {
-    if (auto err = r.run_capture(); !err.empty()) return tl::make_unexpected(err);
-  } else {
-    r.run_native();
+  switch (kind.replay) {
+    case ReplayReader::queue_log_lines:
+      r.run_queue_log();
+      break;
+    case ReplayReader::capture:
+      if (auto err = r.run_capture(kind.capture); !err.empty()) return tl::make_unexpected(err);
+      break;
+    case ReplayReader::native_lines:
+      r.run_native();
+      break;
   }
   r.finish();
   return res;

@@ -47,7 +47,7 @@ std::vector<Figure> bench_queue_log(const BenchConfig& cfg, const Corpus& corpus
   const auto subject = [&]() {
     const auto t0 = std::chrono::steady_clock::now();
     daemon::ReportRequest req;
-    req.format = "queue_log";
+    req.format = callwatch::config::FeedType::queue_log;
     req.inputs.push_back({path, read_file(path)});
     auto res = daemon::replay_report(req);
     const double s = seconds_since(t0);

@@ -46,7 +46,7 @@ TEST_CASE("queue_log feed: follows a file through rotation and partial lines",
   pull.bind(ep);
   cf::FeedConfig f;
   f.name = "pbx-log";
-  f.type = "queue_log";
+  f.type = cf::FeedType::queue_log;
   f.path = log.string();
   cd::FeedRunOptions o;
   o.endpoint = ep;

@@ -194,7 +194,7 @@ cf::FeedConfig feed(const char* name, const char* type, const std::string& addre
                     const std::string& cred) {
   cf::FeedConfig f;
   f.name = name;
-  f.type = type;
+  f.type = *cf::feed_type_from_string(type);
   f.address = address;
   f.credentials_file = cred;
   return f;

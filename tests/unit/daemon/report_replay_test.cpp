@@ -27,7 +27,7 @@ std::string slurp(const std::string& rel) {
 cd::ReportResult replay(std::vector<cd::ReportInput> inputs, std::string format = "queue_log",
                         cd::ReportOptions opts = {}) {
   cd::ReportRequest req;
-  req.format = std::move(format);
+  req.format = *callwatch::config::feed_type_from_string(format);
   req.inputs = std::move(inputs);
   req.settings = cd::report_engine_settings(m::EngineSettings{}, opts);
   req.intervals = opts.interval_minutes.has_value();
@@ -464,13 +464,13 @@ TEST_CASE("ami and esl reports replay captures; a broken JSON capture is an erro
   // The AMI/ESL translators are tested in ami_translator_test / esl_translator_test; here only
   // the dispatch: an AMI JSON-array capture that does not parse is an input error.
   cd::ReportRequest ami;
-  ami.format = "ami";
+  ami.format = callwatch::config::FeedType::ami;
   ami.inputs.push_back({"broken.json", "[{\"Event\": \"Hangup\""});
   auto r = cd::replay_report(ami);
   REQUIRE_FALSE(r.has_value());
   CHECK(r.error().find("broken.json") != std::string::npos);
   cd::ReportRequest esl;
-  esl.format = "esl";
+  esl.format = callwatch::config::FeedType::esl;
   esl.inputs.push_back({"empty.esl", ""});
   auto e = cd::replay_report(esl);
   REQUIRE(e.has_value());
