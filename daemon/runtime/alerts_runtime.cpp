@@ -1,10 +1,8 @@
-// Alert rules from the config (or the demo set), their evaluation on the engine thread, and the
+// Alert rules from the config, their evaluation on the engine thread, and the
 // thread hand-offs for acks and history. The rule logic itself lives in metrics/alerts.cpp.
 #include "runtime/alerts_runtime.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 
 #include <fmt/format.h>
 
@@ -24,25 +22,6 @@ metrics::WindowKind to_window(config::AlertWindow w) {
     case config::AlertWindow::interval: return metrics::WindowKind::interval;
   }
   return metrics::WindowKind::today;
-}
-
-metrics::AlertRule rule(std::string name, metrics::AlertMetric m, bool above, double threshold,
-                        double clear, double for_seconds, metrics::AlertSeverity sev) {
-  metrics::AlertRule r;
-  r.name = std::move(name);
-  r.metric = m;
-  r.above = above;
-  r.threshold = threshold;
-  r.clear = clear;
-  r.for_seconds = for_seconds;
-  r.severity = sev;
-  return r;
-}
-
-bool parse_double(std::string_view s, double& out) {
-  if (s.empty()) return false;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && end == s.data() + s.size() && std::isfinite(out);
 }
 
 }  // namespace
@@ -67,52 +46,6 @@ std::vector<metrics::AlertRule> to_alert_rules(const std::vector<config::AlertRu
     out.push_back(std::move(r));
   }
   return out;
-}
-
-std::vector<metrics::AlertRule> demo_alert_rules() {
-  using M = metrics::AlertMetric;
-  using S = metrics::AlertSeverity;
-  std::vector<metrics::AlertRule> out;
-  // A caller waiting over a minute for 10 s; clears once the oldest caller waited under 45 s.
-  out.push_back(rule("long-wait", M::longest_wait, true, 60, 45, 10, S::critical));
-  // Today's service level (each queue's own formula) under 80 % for a minute; clears at 85 %
-  // so a value hovering at 80 % does not flap.
-  auto sl = rule("service-level-low", M::service_level, false, 0.80, 0.85, 60, S::warning);
-  sl.window = metrics::WindowKind::today;
-  out.push_back(std::move(sl));
-  // Two and a half times the expected arrivals over 5 minutes, for 30 s; the message names the
-  // extra agents Erlang C asks for. Not 1.5: the demo's smallest queue expects ~6 calls in 5
-  // minutes, and Poisson noise alone put 1.5-for-30s over the line 71 times in 6 simulated
-  // hours (2.5: once in 40 hours), while a 4x surge still fires ~2 minutes after it starts.
-  out.push_back(rule("surge", M::surge_ratio, true, 2.5, 1.5, 30, S::critical));
-  // A long queue, whatever the wait.
-  out.push_back(rule("queue-long", M::calls_waiting, true, 10, 6, 15, S::warning));
-  // The simulator silent for a minute: the board shows old numbers as if they were live. Only
-  // the simulator: a native feed nobody sends to in a demo is not news.
-  auto stale = rule("feed-stale", M::feed_stale, true, 60, 60, 0, S::critical);
-  stale.queues = {"sim"};
-  out.push_back(std::move(stale));
-  return out;
-}
-
-std::vector<double> demo_forecast_per_interval(const sim::SimOptions& opts, double interval_minutes) {
-  // The simulator's own arrival split, so the forecast is exactly what it will send.
-  std::vector<double> w = sim::Simulator::queue_shares(opts.queues);
-  for (double& x : w) x = opts.rate * x * interval_minutes * 60.0;
-  return w;
-}
-
-tl::expected<void, std::string> parse_surge(std::string_view text, sim::SimOptions& opts) {
-  const auto at = text.find('@');
-  double factor = 0;
-  double start = 0;
-  if (at == std::string_view::npos || !parse_double(text.substr(0, at), factor) ||
-      !parse_double(text.substr(at + 1), start) || factor < 0 || start < 0) {
-    return tl::unexpected(fmt::format("surge wants FACTOR@SECONDS (e.g. 3@600), got '{}'", text));
-  }
-  opts.surge_factor = factor;
-  opts.surge_at = start;
-  return {};
 }
 
 // ---------------------------------------------------------------------------------------------

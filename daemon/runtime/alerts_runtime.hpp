@@ -1,6 +1,6 @@
-// Alerts inside callwatchd: [[alert]] rules turned into metrics::AlertRule, the rules --demo runs,
-// the evaluation step on the engine thread, and the hand-off of acks (ROUTER -> engine) and of
-// the day's alert history (engine -> ROUTER) between threads.
+// Alerts inside callwatchd: [[alert]] rules turned into metrics::AlertRule, the evaluation step on
+// the engine thread, and the hand-off of acks (ROUTER -> engine) and of the day's alert history
+// (engine -> ROUTER) between threads. The demo's rules are the wiring's (daemon/demo.hpp).
 #pragma once
 
 #include <atomic>
@@ -18,26 +18,11 @@
 #include "callwatch/config/config.hpp"
 #include "callwatch/metrics/alerts.hpp"
 #include "runtime/feed_health.hpp"
-#include "feeds/sim/simulator.hpp"
 
 namespace callwatch::daemon {
 
 // The [[alert]] tables of the config as the evaluator reads them.
 std::vector<metrics::AlertRule> to_alert_rules(const std::vector<config::AlertRuleConfig>& rules);
-
-// What `--demo` watches when the config names no rule, so the board and callwatch_alerts_firing
-// show alerts out of the box: a caller waiting over a minute, today's service level under 80 %,
-// a surge of arrivals, a long queue, and a simulator that went quiet.
-std::vector<metrics::AlertRule> demo_alert_rules();
-
-// Calls per 15-minute interval the demo simulator sends to each queue before its surge (same
-// order as Simulator::make_queue_names): the surge baseline of the demo queues, so the surge
-// ratio has data from the first minutes on instead of after 35 minutes of history.
-std::vector<double> demo_forecast_per_interval(const sim::SimOptions& opts, double interval_minutes);
-
-// "FACTOR@SECONDS" (as callwatch-sim --surge): the demo's surge from the environment
-// (CALLWATCH_DEMO_SURGE), so a test need not wait minutes for it.
-tl::expected<void, std::string> parse_surge(std::string_view text, sim::SimOptions& opts);
 
 // One acknowledgement as the ROUTER received it.
 struct AckRequest {

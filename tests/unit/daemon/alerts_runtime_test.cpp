@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/alerts_runtime.hpp"
+#include "demo.hpp"
 #include "callwatch/config/config.hpp"
 #include "callwatch/metrics/engine.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
