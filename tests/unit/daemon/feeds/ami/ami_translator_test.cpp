@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "callwatch/metrics/engine.hpp"
-#include "feed_test_util.hpp"
+#include "../feed_test_util.hpp"
 #include "feeds/ami/ami_capture.hpp"
 #include "feeds/ami/ami_framer.hpp"
 

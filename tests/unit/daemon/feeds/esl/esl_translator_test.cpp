@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "feed_test_util.hpp"
+#include "../feed_test_util.hpp"
 #include "feeds/esl/esl_capture.hpp"
 #include "feeds/esl/esl_framer.hpp"
 

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "../metrics/test_events.hpp"
+#include "../../metrics/test_events.hpp"
 #include "store/checkpointer.hpp"
 
 using namespace callwatch;

@@ -13,7 +13,7 @@
 #include <fstream>
 #include <thread>
 
-#include "../metrics/test_events.hpp"
+#include "../../metrics/test_events.hpp"
 
 using namespace callwatch;
 using namespace std::chrono_literals;
