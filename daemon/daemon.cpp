@@ -95,6 +95,9 @@ int run_daemon(const RunOptions& opts) {
   std::signal(SIGPIPE, SIG_IGN);
 
   metrics::EngineSettings settings = cfg.engine;
+  // The one wall clock of every thread below (engine, store, feeds, publisher, simulator).
+  const SystemClock clock;
+
   std::optional<DemoSetup> demo;
   if (opts.demo) {
     auto setup = prepare_demo(settings, cfg.site, *log);
@@ -110,7 +113,7 @@ int run_daemon(const RunOptions& opts) {
   // error; a read-only or full disk later is not: it is counted and the service goes on.
   std::shared_ptr<Store> store;
   if (!cfg.storage_path.empty()) {
-    auto opened = Store::open(StoreOptions{.path = cfg.storage_path});
+    auto opened = Store::open(StoreOptions{.path = cfg.storage_path, .clock = &clock});
     if (!opened) {
       log->critical("{} (check [general] storage_path)", opened.error());
       return 1;
@@ -138,7 +141,6 @@ int run_daemon(const RunOptions& opts) {
   std::unique_ptr<ZapHandler> zap;
   if (curve) zap = std::make_unique<ZapHandler>(ctx, *curve);
   SnapshotHub hub;
-  SystemClock clock;
   EngineLoopOptions loop_opts;
   loop_opts.max_message_bytes = kMaxMessageBytes;
   loop_opts.reject_logs_per_second = cfg.log_rate_limit_per_second;
@@ -204,6 +206,7 @@ int run_daemon(const RunOptions& opts) {
   pub_opts.control_endpoint = cfg.listen.control;
   pub_opts.site = cfg.site;
   pub_opts.alerts = alert_control;
+  pub_opts.clock = &clock;
   if (curve) {
     pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
       apply_curve_server(sock, *curve, domain);
@@ -229,6 +232,7 @@ int run_daemon(const RunOptions& opts) {
   FeedRunOptions feed_opts;
   feed_opts.endpoint = kInternalFeedEndpoint;
   feed_opts.max_name_bytes = cfg.engine.max_name_bytes;
+  feed_opts.clock = &clock;
   for (const auto& p : restored.feeds) feed_opts.positions[p.feed] = p.position;
   auto pbx_feeds = start_feeds(
       ctx, cfg.feeds, [&](const std::string& name) { return loop->add_internal_feed(name); }, feed_opts);

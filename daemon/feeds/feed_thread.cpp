@@ -12,10 +12,6 @@
 
 namespace callwatch::daemon::feed_thread {
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 void nap(std::chrono::milliseconds d, const std::atomic<bool>& stop) {
   const auto until = Clock::now() + d;
   while (!stop && Clock::now() < until) {

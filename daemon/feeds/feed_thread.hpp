@@ -36,7 +36,6 @@ namespace feed_thread {
 
 using Clock = std::chrono::steady_clock;
 
-double wall_now();
 // Sleeps up to `d`, waking early when `stop` is set.
 void nap(std::chrono::milliseconds d, const std::atomic<bool>& stop);
 // "host:port" or "[v6]:port".

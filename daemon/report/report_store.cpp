@@ -12,6 +12,7 @@
 #include <map>
 
 #include "callwatch/config/config.hpp"
+#include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
 
@@ -25,10 +26,6 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
     out = out * 10 + (s[i] - '0');
   }
   return true;
-}
-
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
@@ -150,7 +147,7 @@ int run_stored_report(const ReportOptions& opts) {
     return 2;
   }
   auto from = parse_report_time(opts.from, tz);
-  auto to = opts.to.empty() ? tl::expected<double, std::string>(wall_now())
+  auto to = opts.to.empty() ? tl::expected<double, std::string>(system_clock().now())
                             : parse_report_time(opts.to, tz);
   if (!from || !to) {
     std::fprintf(stderr, "callwatchd report: %s\n", (!from ? from.error() : to.error()).c_str());

@@ -58,11 +58,6 @@ struct FeedCounters {
 
 }  // namespace
 
-double SystemClock::now() const {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
-
 struct EngineLoop::Impl {
   EngineLoopOptions opts;
   SnapshotHub& hub;

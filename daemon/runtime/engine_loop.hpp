@@ -18,6 +18,7 @@
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/engine.hpp"
 #include "runtime/snapshot_hub.hpp"
+#include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
 
@@ -42,11 +43,6 @@ struct EngineLoopOptions {
   // Persistence (daemon/store, daemon/checkpointer): null runs without a store.
   std::shared_ptr<Store> store;
   CheckpointerOptions checkpoint;
-};
-
-class SystemClock final : public metrics::Clock {
- public:
-  double now() const override;
 };
 
 class EngineLoop {

@@ -26,11 +26,6 @@ namespace {
 
 std::shared_ptr<spdlog::logger> log() { return component_logger("publisher"); }
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::uint64_t new_stream_id() {
   std::random_device rd;
   std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
@@ -77,7 +72,7 @@ struct Publisher::Impl {
   }
 
   wire::Envelope envelope() const {
-    return wire::Envelope{.seq = seq, .site = opts.site, .sent_at = wall_now(), .stream = stream};
+    return wire::Envelope{.seq = seq, .site = opts.site, .sent_at = opts.clock->now(), .stream = stream};
   }
 
   void publish(std::string_view topic, const std::string& body) {
@@ -182,7 +177,7 @@ struct Publisher::Impl {
       if (who.empty()) who = user.substr(role.size() + (role.empty() ? 0 : 1));
     }
     auto ok = opts.alerts->submit_ack(
-        AckRequest{.alert_id = m.alert_id, .who = who, .comment = m.comment, .role = role, .at = wall_now()},
+        AckRequest{.alert_id = m.alert_id, .who = who, .comment = m.comment, .role = role, .at = opts.clock->now()},
         published);
     if (!ok) {
       reply(frames, wire::encode_error("ack", ok.error(), envelope()));

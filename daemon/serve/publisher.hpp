@@ -13,6 +13,7 @@
 #include "runtime/alerts_runtime.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
 #include "runtime/snapshot_hub.hpp"
+#include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
 
@@ -29,6 +30,8 @@ struct PublisherOptions {
   // Alert acks go to the engine through it and alert_history is read from it; null: both
   // requests are refused.
   std::shared_ptr<AlertControl> alerts;
+  // Wall time of envelopes (sent_at) and of acks as they arrive.
+  const metrics::Clock* clock = &system_clock();
   // CURVE (daemon/security): applied to the XPUB ("publish") and the ROUTER ("control") before
   // they bind. With roles_from_keys, an ack's role is the one the ZAP handler gave the client's
   // key, never what the request claims.

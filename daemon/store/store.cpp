@@ -31,10 +31,6 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kSchemaVersion = 1;
 
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // ---- interval columns: one list for the schema, the writes and the reads --------------------
 
 struct IntColumn {
@@ -278,10 +274,10 @@ double column_real_or_nan(const SQLite::Column& c) {
   return c.isNull() ? metrics::kNoValue : c.getDouble();
 }
 
-std::string new_run_id() {
+std::string new_run_id(double now) {
   std::random_device rd;
   const std::uint64_t r = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return fmt::format("{:x}-{:016x}", static_cast<std::int64_t>(wall_now()), r);
+  return fmt::format("{:x}-{:016x}", static_cast<std::int64_t>(now), r);
 }
 
 }  // namespace
@@ -292,7 +288,7 @@ struct Store::Impl {
   StoreOptions opts;
   std::unique_ptr<SQLite::Database> db;
   std::mutex db_mu;  // the connection: the store thread's writes and other threads' reads
-  std::string run_id = new_run_id();
+  std::string run_id;  // new_run_id(), once opts.clock is set (Store::open)
   std::shared_ptr<spdlog::logger> log = component_logger("store");
 
   // Mailbox, guarded by mu.
@@ -382,7 +378,7 @@ struct Store::Impl {
       cp.bind(5, static_cast<std::int64_t>(alerts_text.size()));
       cp.bind(6, alerts.data(), static_cast<int>(alerts.size()));
       cp.bind(7, CALLWATCH_VERSION);
-      cp.bind(8, wall_now());
+      cp.bind(8, opts.clock->now());
       cp.exec();
 
       if (!c.intervals.empty()) {
@@ -442,7 +438,7 @@ struct Store::Impl {
         fp.bind(1, p->feed);
         fp.bind(2, p->position);
         fp.bind(3, p->last_event_ts);
-        fp.bind(4, p->updated_at > 0 ? p->updated_at : wall_now());
+        fp.bind(4, p->updated_at > 0 ? p->updated_at : opts.clock->now());
         fp.exec();
         fp.reset();
       }
@@ -556,6 +552,7 @@ struct Store::Impl {
 tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
+  impl->run_id = new_run_id(impl->opts.clock->now());
   const std::string& path = impl->opts.path;
   if (path.empty()) return tl::unexpected(std::string("no storage path"));
   try {
@@ -791,7 +788,7 @@ void Store::submit(Checkpoint c) {
 void Store::note_feed_position(FeedPosition p) {
   {
     std::lock_guard lock(impl_->mu);
-    if (p.updated_at <= 0) p.updated_at = wall_now();
+    if (p.updated_at <= 0) p.updated_at = impl_->opts.clock->now();
     std::string name = p.feed;
     impl_->pending.positions.insert_or_assign(std::move(name), std::move(p));
     ++impl_->submitted;

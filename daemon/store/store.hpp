@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "callwatch/metrics/alerts.hpp"
+#include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/snapshot.hpp"
+#include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
 
@@ -84,6 +86,8 @@ struct StoreOptions {
   // hammered; new checkpoints keep replacing the pending one meanwhile (nothing piles up).
   std::chrono::milliseconds retry_after{1000};
   std::size_t max_pending_gaps = 1000;
+  // Wall time of the run id, of written checkpoints and of feed positions.
+  const metrics::Clock* clock = &system_clock();
 };
 
 class Store {

@@ -40,7 +40,7 @@ void run_ami(FeedContext fc) {
     auto last_answer = Clock::now();
     std::uint64_t pings = 0;
     auto on_msg = [&](const AmiMessage& msg) {
-      const double now = wall_now();
+      const double now = fc.opts.clock->now();
       last_answer = Clock::now();
       if (msg.kind == AmiKind::banner) {
         tr.on_message(msg, now);
@@ -73,7 +73,7 @@ void run_ami(FeedContext fc) {
       const long n = tcp.recv(buf.data(), buf.size(), 200);
       if (n < 0) break;
       if (n > 0) framer.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), on_msg);
-      tr.tick(wall_now());
+      tr.tick(fc.opts.clock->now());
       if (logged_in && Clock::now() - last_ping >= fc.opts.ping_interval) {
         last_ping = Clock::now();
         if (!tcp.send_all(fmt::format("Action: Ping\r\nActionID: cw-ping-{}\r\n\r\n", ++pings)))
@@ -87,7 +87,7 @@ void run_ami(FeedContext fc) {
       }
     }
     framer.reset();  // a block cut by the disconnect is dropped
-    tr.on_disconnect(wall_now());
+    tr.on_disconnect(fc.opts.clock->now());
     fc.up->store(false);
     tcp.close();
     if (*fc.stop) break;

@@ -44,7 +44,7 @@ void run_esl(FeedContext fc) {
       if (!tcp.send_all(cmd)) failed = true;
     };
     auto on_msg = [&](const EslMessage& msg) {
-      const double now = wall_now();
+      const double now = fc.opts.clock->now();
       const auto ct = msg.content_type();
       tr.on_message(msg, now);
       if (iequals(ct, "auth/request")) {

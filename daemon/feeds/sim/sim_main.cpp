@@ -20,15 +20,12 @@
 #include <zmq.hpp>
 
 #include "feeds/sim/simulator.hpp"
+#include "runtime/system_clock.hpp"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
-
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -101,7 +98,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  const double start = start_at > 0 ? start_at : wall_now();
+  const double start = start_at > 0 ? start_at : callwatch::daemon::system_clock().now();
   std::unique_ptr<Simulator> sim;
   try {
     sim = std::make_unique<Simulator>(opts, start);
