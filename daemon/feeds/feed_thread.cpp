@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -77,6 +78,20 @@ std::string Tcp::connect(const std::string& address, std::chrono::milliseconds t
   }
   ::freeaddrinfo(res);
   return err;
+}
+
+void back_off(const FeedContext& fc, std::chrono::milliseconds& backoff) {
+  nap(backoff, *fc.stop);
+  backoff = std::min(backoff * 2, fc.opts.backoff_max);
+}
+
+bool connect_or_back_off(Tcp& tcp, const FeedContext& fc, std::chrono::milliseconds& backoff,
+                         spdlog::logger& log) {
+  const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout);
+  if (err.empty()) return true;
+  log.warn("cannot connect to {}: {}; retry in {} ms", fc.cfg.address, err, backoff.count());
+  back_off(fc, backoff);
+  return false;
 }
 
 }  // namespace callwatch::daemon::feed_thread

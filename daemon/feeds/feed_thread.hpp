@@ -135,5 +135,12 @@ class Output {
   std::uint64_t dropped_ = 0;
 };
 
+// The PBX clients' reconnect delay: naps `backoff` (waking on stop), then doubles it up to
+// FeedRunOptions::backoff_max.
+void back_off(const FeedContext& fc, std::chrono::milliseconds& backoff);
+// Connects `tcp` to the feed's address; on failure logs why, backs off and returns false.
+bool connect_or_back_off(Tcp& tcp, const FeedContext& fc, std::chrono::milliseconds& backoff,
+                         spdlog::logger& log);
+
 }  // namespace feed_thread
 }  // namespace callwatch::daemon

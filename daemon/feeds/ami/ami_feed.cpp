@@ -8,7 +8,6 @@
 
 namespace callwatch::daemon {
 
-namespace m = callwatch::metrics;
 using namespace feed_thread;
 
 void run_ami(FeedContext fc) {
@@ -24,13 +23,7 @@ void run_ami(FeedContext fc) {
   std::vector<char> buf(64 * 1024);
   while (!*fc.stop) {
     Tcp tcp;
-    if (const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout);
-        !err.empty()) {
-      log->warn("cannot connect to {}: {}; retry in {} ms", fc.cfg.address, err, backoff.count());
-      nap(backoff, *fc.stop);
-      backoff = std::min(backoff * 2, fc.opts.backoff_max);
-      continue;
-    }
+    if (!connect_or_back_off(tcp, fc, backoff, *log)) continue;
     ++conn;
     framer.reset();
     const std::string login_id = fmt::format("cw-login-{}", conn);
@@ -95,8 +88,7 @@ void run_ami(FeedContext fc) {
         "disconnected from {}; reconnecting in {} ms (events in between are lost; state "
         "is rebuilt from QueueStatus)",
         fc.cfg.address, backoff.count());
-    nap(backoff, *fc.stop);
-    backoff = std::min(backoff * 2, fc.opts.backoff_max);
+    back_off(fc, backoff);
   }
   tr.finish();
 }

@@ -10,7 +10,6 @@
 
 namespace callwatch::daemon {
 
-namespace m = callwatch::metrics;
 using namespace feed_thread;
 
 void run_esl(FeedContext fc) {
@@ -25,13 +24,7 @@ void run_esl(FeedContext fc) {
   std::vector<char> buf(64 * 1024);
   while (!*fc.stop) {
     Tcp tcp;
-    if (const std::string err = tcp.connect(fc.cfg.address, fc.opts.connect_timeout);
-        !err.empty()) {
-      log->warn("cannot connect to {}: {}; retry in {} ms", fc.cfg.address, err, backoff.count());
-      nap(backoff, *fc.stop);
-      backoff = std::min(backoff * 2, fc.opts.backoff_max);
-      continue;
-    }
+    if (!connect_or_back_off(tcp, fc, backoff, *log)) continue;
     framer.reset();
     bool failed = false, closed = false;
     // Snapshot commands first, the event subscription last (its reply ends the snapshot).
@@ -87,8 +80,7 @@ void run_esl(FeedContext fc) {
     tcp.close();
     if (*fc.stop) break;
     log->warn("disconnected from {}; reconnecting in {} ms", fc.cfg.address, backoff.count());
-    nap(backoff, *fc.stop);
-    backoff = std::min(backoff * 2, fc.opts.backoff_max);
+    back_off(fc, backoff);
   }
   tr.finish();
 }
