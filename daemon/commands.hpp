@@ -37,10 +37,17 @@ struct StaffingOptions {
   bool json = false;
 };
 
+struct KeygenOptions {
+  std::string out_dir;
+  std::string name;
+  bool force = false;  // replace an existing pair
+};
+
 int run_daemon(const RunOptions& opts);        // daemon.cpp
 int run_report(const ReportOptions& opts);     // report.cpp
 int run_staffing(const StaffingOptions& opts); // staffing_cmd.cpp
 int run_check_config(const std::string& config_path);  // check_config.cpp
+int run_keygen(const KeygenOptions& opts);     // keygen_cmd.cpp
 
 // The config file the daemon uses when --config is not given.
 std::string default_config_path();

@@ -1,6 +1,6 @@
 // `callwatchd` without a subcommand: load the config, bind every listener (a taken address is a
 // fatal start-up error naming it), run the engine thread, the HTTP exporter, the wallboard
-// publisher and (with --demo) the embedded simulator, until SIGTERM/SIGINT.
+// publisher and (with --demo, daemon/demo.hpp) the embedded simulator, until SIGTERM/SIGINT.
 #include <csignal>
 #include <cstdlib>
 #include <ctime>
@@ -14,17 +14,18 @@
 #include <fmt/format.h>
 #include <zmq.hpp>
 
-#include "alerts_runtime.hpp"
+#include "runtime/alerts_runtime.hpp"
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
-#include "engine_loop.hpp"
+#include "demo.hpp"
+#include "runtime/engine_loop.hpp"
+#include "feeds/feed_registry.hpp"
 #include "feeds/feed_runner.hpp"
-#include "http_server.hpp"
-#include "logging.hpp"
-#include "publisher.hpp"
-#include "security.hpp"
-#include "store.hpp"
-#include "sim/simulator.hpp"
+#include "serve/http_server.hpp"
+#include "runtime/logging.hpp"
+#include "serve/publisher.hpp"
+#include "serve/security.hpp"
+#include "store/store.hpp"
 
 namespace callwatch::daemon {
 
@@ -64,42 +65,6 @@ zmq::socket_t bind_pull(zmq::context_t& ctx, const std::string& endpoint, bool c
   return s;
 }
 
-// The embedded simulator (--demo): paced on the wall clock, pushed through the inproc endpoint.
-void run_simulator(zmq::context_t& ctx, const sim::SimOptions& opts, std::atomic<bool>& stop,
-                   std::atomic<bool>& up) {
-  auto log = component_logger("feed.sim");
-  try {
-    zmq::socket_t push(ctx, zmq::socket_type::push);
-    push.set(zmq::sockopt::linger, 0);
-    push.set(zmq::sockopt::sndtimeo, 200);  // never block shutdown on a full pipe
-    push.connect(kInternalFeedEndpoint);
-    SystemClock clock;
-    sim::Simulator simulator(opts, clock.now());
-    std::uint64_t dropped = 0;
-    auto sink = [&](std::string_view json) {
-      if (!push.send(zmq::buffer(std::string_view("sim")), zmq::send_flags::sndmore) ||
-          !push.send(zmq::buffer(json), zmq::send_flags::none)) {
-        ++dropped;
-      }
-    };
-    up = true;
-    log->info("simulator running: {} queues, {} agents, {} calls/s", opts.queues, opts.agents, opts.rate);
-    while (!stop.load()) {
-      if (!simulator.run_until(clock.now(), sink)) {
-        log->info("simulation finished");
-        break;
-      }
-      // Sleep until the next event, but wake at least every 100 ms to see the stop flag.
-      const double wait = std::clamp(simulator.next_event_time() - clock.now(), 0.005, 0.1);
-      std::this_thread::sleep_for(std::chrono::duration<double>(wait));
-    }
-    if (dropped) log->warn("{} simulated events could not be handed to the engine", dropped);
-  } catch (const std::exception& e) {
-    log->error("simulator stopped: {}", e.what());
-  }
-  up = false;
-}
-
 }  // namespace
 
 
@@ -130,39 +95,17 @@ int run_daemon(const RunOptions& opts) {
   std::signal(SIGPIPE, SIG_IGN);
 
   metrics::EngineSettings settings = cfg.engine;
-  sim::SimOptions sim_opts;
+  // The one wall clock of every thread below (engine, store, feeds, publisher, simulator).
+  const SystemClock clock;
+
+  std::optional<DemoSetup> demo;
   if (opts.demo) {
-    // A visible surge a few minutes in, so the demo shows the service level break, the surge
-    // alert fire (about 4 minutes in: see demo_alert_rules) and everything recover.
-    sim_opts.surge_factor = 4;
-    sim_opts.surge_at = 120;
-    sim_opts.surge_duration = 600;
-    // The lines open with a handful of callers, so the board and /metrics have figures at once.
-    sim_opts.opening_calls = 12;
-    // Hidden knob for tests and rehearsals: CALLWATCH_DEMO_SURGE=FACTOR@SECONDS.
-    if (const char* env = std::getenv("CALLWATCH_DEMO_SURGE"); env && *env) {
-      if (auto ok = parse_surge(env, sim_opts); !ok) {
-        log->critical("CALLWATCH_DEMO_SURGE: {}", ok.error());
-        return 2;
-      }
-      log->info("demo surge from CALLWATCH_DEMO_SURGE: {}x from {} s", sim_opts.surge_factor, sim_opts.surge_at);
+    auto setup = prepare_demo(settings, cfg.site, *log);
+    if (!setup) {
+      log->critical("{}", setup.error());
+      return 2;
     }
-    // Bilingual display names for the simulated queues the config does not name, and the
-    // simulator's own rates as their forecast: the surge baseline from the first minute.
-    const auto names = sim::Simulator::make_queue_names(sim_opts.queues);
-    const auto display = sim::Simulator::make_queue_display_names(sim_opts.queues);
-    const auto forecast = demo_forecast_per_interval(sim_opts, settings.interval_minutes);
-    for (std::size_t i = 0; i < names.size() && i < display.size(); ++i) {
-      if (settings.queues.count(names[i])) continue;
-      metrics::QueueSettings q = settings.queue_defaults;
-      q.display_name = display[i];
-      if (q.site.empty()) q.site = cfg.site;
-      if (q.forecast_per_interval <= 0 && i < forecast.size()) q.forecast_per_interval = forecast[i];
-      // The simulator's mean talk + wrap-up as the planned handle time: staffing (Erlang C) has
-      // figures from the first call instead of after the first calls end.
-      if (q.erlang_aht <= 0) q.erlang_aht = sim_opts.mean_aht + sim_opts.mean_wrap;
-      settings.queues.emplace(names[i], q);
-    }
+    demo = std::move(*setup);
   }
 
   // ---- store and security (daemon/store, daemon/security) -----------------------------------
@@ -170,7 +113,7 @@ int run_daemon(const RunOptions& opts) {
   // error; a read-only or full disk later is not: it is counted and the service goes on.
   std::shared_ptr<Store> store;
   if (!cfg.storage_path.empty()) {
-    auto opened = Store::open(StoreOptions{.path = cfg.storage_path});
+    auto opened = Store::open(StoreOptions{.path = cfg.storage_path, .clock = &clock});
     if (!opened) {
       log->critical("{} (check [general] storage_path)", opened.error());
       return 1;
@@ -198,7 +141,6 @@ int run_daemon(const RunOptions& opts) {
   std::unique_ptr<ZapHandler> zap;
   if (curve) zap = std::make_unique<ZapHandler>(ctx, *curve);
   SnapshotHub hub;
-  SystemClock clock;
   EngineLoopOptions loop_opts;
   loop_opts.max_message_bytes = kMaxMessageBytes;
   loop_opts.reject_logs_per_second = cfg.log_rate_limit_per_second;
@@ -221,7 +163,7 @@ int run_daemon(const RunOptions& opts) {
   try {
     std::vector<std::string> endpoints;
     for (const auto& f : cfg.feeds) {
-      if (f.type != "native") continue;  // ami / esl / queue_log: feed threads, started below
+      if (feed_kind(f.type).live) continue;  // ami / esl / queue_log: feed threads, started below
       if (std::find(endpoints.begin(), endpoints.end(), f.address) != endpoints.end()) {
         log->warn("feed \"{}\" shares {} with an earlier native feed; its events count there", f.name, f.address);
         continue;
@@ -264,6 +206,7 @@ int run_daemon(const RunOptions& opts) {
   pub_opts.control_endpoint = cfg.listen.control;
   pub_opts.site = cfg.site;
   pub_opts.alerts = alert_control;
+  pub_opts.clock = &clock;
   if (curve) {
     pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
       apply_curve_server(sock, *curve, domain);
@@ -289,6 +232,7 @@ int run_daemon(const RunOptions& opts) {
   FeedRunOptions feed_opts;
   feed_opts.endpoint = kInternalFeedEndpoint;
   feed_opts.max_name_bytes = cfg.engine.max_name_bytes;
+  feed_opts.clock = &clock;
   for (const auto& p : restored.feeds) feed_opts.positions[p.feed] = p.position;
   auto pbx_feeds = start_feeds(
       ctx, cfg.feeds, [&](const std::string& name) { return loop->add_internal_feed(name); }, feed_opts);
@@ -308,11 +252,11 @@ int run_daemon(const RunOptions& opts) {
     }
   });
 
-  std::atomic<bool> stop_sim{false};
-  std::thread sim_thread;
-  if (opts.demo) {
-    auto up = loop->add_internal_feed("sim");  // before the engine publishes its first frame
-    sim_thread = std::thread([&ctx, &sim_opts, &stop_sim, up] { run_simulator(ctx, sim_opts, stop_sim, *up); });
+  std::unique_ptr<DemoSimulator> simulator;
+  if (demo) {
+    // Declared before the engine publishes its first frame.
+    auto up = loop->add_internal_feed(std::string(kDemoFeedName));
+    simulator = std::make_unique<DemoSimulator>(ctx, demo->sim, std::move(up), clock);
   }
 
   log->info("ready: /metrics on http://{}/metrics; native feeds: {}; wallboards: {} and {}{}",
@@ -333,8 +277,7 @@ int run_daemon(const RunOptions& opts) {
     }
   }
 
-  stop_sim = true;
-  if (sim_thread.joinable()) sim_thread.join();
+  simulator.reset();  // stops and joins the simulator thread
   (*pbx_feeds)->stop();
   stop_engine = true;
   engine_thread.join();

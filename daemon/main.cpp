@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands.hpp"
-#include "keys.hpp"
+#include "feeds/feed_registry.hpp"
 
 namespace cd = callwatch::daemon;
 
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "replay recorded feeds through the engine and print KPIs");
   std::string interval;
   report->add_option("--format", rep.format, "queue_log|ami|esl|native")
-      ->check(CLI::IsMember({"queue_log", "ami", "esl", "native"}));
+      ->check(CLI::IsMember(cd::feed_type_names()));
   report->add_option("--config", rep.config_path, "TOML configuration file");
   report->add_option("--sl-threshold", rep.sl_threshold, "service-level threshold T, seconds")
       ->check(CLI::PositiveNumber);

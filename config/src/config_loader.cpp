@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -24,29 +25,34 @@ namespace {
 constexpr std::string_view kTables[] = {"general", "listen",  "defaults", "metrics",
                                         "engine",  "storage", "security"};
 constexpr std::string_view kTableArrays[] = {"queue", "feed", "alert"};
-constexpr std::string_view kFeedTypes[] = {"native", "queue_log", "ami", "esl"};
+// [[feed]] type values, from the one table of feed types.
+constexpr auto kFeedTypeNames = [] {
+  std::array<std::string_view, kFeedTypes.size()> out{};
+  for (std::size_t i = 0; i < kFeedTypes.size(); ++i) out[i] = kFeedTypes[i].name;
+  return out;
+}();
 constexpr std::string_view kFormulas[] = {"answered", "offered", "abandons_positive",
                                           "abandons_ignored"};
 
-template <std::size_t N>
-std::vector<std::string> names(const std::string_view (&list)[N]) {
+template <typename List>
+std::vector<std::string> names(const List& list) {
   return {std::begin(list), std::end(list)};
 }
 
-template <std::size_t N>
-std::string one_of(const std::string_view (&list)[N]) {
+template <typename List>
+std::string one_of(const List& list) {
+  const std::size_t n = std::size(list);
   std::string out;
-  for (std::size_t i = 0; i < N; ++i) {
-    if (i > 0) out += i + 1 == N ? " or " : ", ";
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i > 0) out += i + 1 == n ? " or " : ", ";
     out += fmt::format("\"{}\"", list[i]);
   }
   return out;
 }
 
 // "unknown X: did you mean Y?" for values drawn from a fixed list.
-template <std::size_t N>
-std::string not_one_of(std::string_view what, std::string_view got,
-                       const std::string_view (&list)[N]) {
+template <typename List>
+std::string not_one_of(std::string_view what, std::string_view got, const List& list) {
   std::string msg = fmt::format("{} \"{}\" is not one of {}", what, got, one_of(list));
   if (auto s = closest_match(got, names(list))) msg += fmt::format(" (did you mean \"{}\"?)", *s);
   return msg;
@@ -543,19 +549,18 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
   }
   bool type_ok = false;
   if (type) {
-    if (std::find(std::begin(kFeedTypes), std::end(kFeedTypes), type->value) ==
-        std::end(kFeedTypes)) {
-      r.error(*type->node, not_one_of("type", type->value, kFeedTypes));
+    if (const auto t = feed_type_from_string(type->value); !t) {
+      r.error(*type->node, not_one_of("type", type->value, kFeedTypeNames));
     } else {
-      feed.type = type->value;
+      feed.type = *t;
       type_ok = true;
       if (!name) {
-        feed.name = feed.type;  // one feed of a kind needs no name
+        feed.name = to_string(feed.type);  // one feed of a kind needs no name
         r.set_where(fmt::format("[[feed]] \"{}\"", feed.name));
       }
     }
   } else if (r.table().get("type") == nullptr) {
-    r.error_here(fmt::format("type is required: {}", one_of(kFeedTypes)));
+    r.error_here(fmt::format("type is required: {}", one_of(kFeedTypeNames)));
   }
   if (!feed.name.empty() && !names_seen.insert(feed.name).second) {
     const toml::node* at = name ? name->node : (type ? type->node : nullptr);
@@ -576,12 +581,15 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
   r.finish();
   if (!type_ok) return;
 
+  // Which keys apply and which are required: the feed type's row (callwatch/config/feed_type.hpp).
+  const FeedTypeInfo& kind = feed_type_info(feed.type);
   auto not_for = [&](const std::optional<Field<std::string>>& f, std::string_view key) {
-    if (f) r.error(*f->node, fmt::format("{} does not apply to a {} feed", key, feed.type));
+    if (f) r.error(*f->node, fmt::format("{} does not apply to a {} feed", key, kind.name));
   };
-  if (feed.type == "native") {
-    not_for(path, "path");
-    not_for(credentials, "credentials_file");
+  if (kind.address == FeedAddress::none) not_for(address, "address");
+  if (!kind.needs_path) not_for(path, "path");
+  if (!kind.needs_credentials) not_for(credentials, "credentials_file");
+  if (kind.address == FeedAddress::zmq_endpoint) {
     feed.address = address ? address->value : cfg.listen.feed;
     auto e = parse_zmq_endpoint(feed.address);
     if (!e) {
@@ -593,9 +601,20 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
       if (own)
         listeners.push_back({fmt::format("[[feed]] \"{}\" address", feed.name), *e, address->node});
     }
-  } else if (feed.type == "queue_log") {
-    not_for(address, "address");
-    not_for(credentials, "credentials_file");
+  } else if (kind.address == FeedAddress::host_port) {  // TCP clients of the PBX
+    if (!address) {
+      if (r.table().get("address") == nullptr) {
+        r.error_here(
+            fmt::format("address is required for an {} feed (e.g. \"pbx1.example.net:{}\")",
+                        kind.name, kind.default_port));
+      }
+    } else if (auto e = parse_host_port(address->value, false, kind.default_port); !e) {
+      r.error(*address->node, fmt::format("address \"{}\": {}", address->value, e.error()));
+    } else {
+      feed.address = to_host_port(*e);
+    }
+  }
+  if (kind.needs_path) {
     if (!path) {
       if (r.table().get("path") == nullptr) {
         r.error_here(
@@ -606,26 +625,14 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
     } else {
       feed.path = path->value;
     }
-  } else {  // ami, esl: TCP clients of the PBX
-    not_for(path, "path");
-    const int default_port = feed.type == "ami" ? 5038 : 8021;
-    if (!address) {
-      if (r.table().get("address") == nullptr) {
-        r.error_here(
-            fmt::format("address is required for an {} feed (e.g. \"pbx1.example.net:{}\")",
-                        feed.type, default_port));
-      }
-    } else if (auto e = parse_host_port(address->value, false, default_port); !e) {
-      r.error(*address->node, fmt::format("address \"{}\": {}", address->value, e.error()));
-    } else {
-      feed.address = to_host_port(*e);
-    }
+  }
+  if (kind.needs_credentials) {
     if (!credentials) {
       if (r.table().get("credentials_file") == nullptr) {
         r.error_here(fmt::format(
             "credentials_file is required for an {} feed ({} always asks for a "
             "login)",
-            feed.type, feed.type == "ami" ? "the Asterisk manager" : "the event socket"));
+            kind.name, kind.login_by));
       }
     } else if (credentials->value.empty()) {
       r.error(*credentials->node, "credentials_file must not be empty");
@@ -975,7 +982,7 @@ Config default_config() {
   c.source = "<defaults>";
   FeedConfig native;
   native.name = "native";
-  native.type = "native";
+  native.type = FeedType::native;
   native.address = c.listen.feed;
   c.feeds.push_back(native);
   return c;
@@ -1047,7 +1054,7 @@ ConfigResult parse_config(std::string_view toml_text, const std::string& source_
     for (auto& f : cfg.feeds) f.address.clear();
   }
   for (auto& f : cfg.feeds) {
-    if (f.type == "native" && f.address.empty()) f.address = cfg.listen.feed;
+    if (f.type == FeedType::native && f.address.empty()) f.address = cfg.listen.feed;
   }
   check_listeners(listeners, diag);
   std::map<std::string, int> alert_lines;

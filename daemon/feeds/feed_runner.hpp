@@ -24,7 +24,9 @@
 #include <zmq.hpp>
 
 #include "callwatch/config/config.hpp"
+#include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/event.hpp"
+#include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
 
@@ -48,6 +50,8 @@ struct FeedRunOptions {
   // Where each feed stood at the restored checkpoint (FeedPosition::position by feed name):
   // a queue_log feed resumes there ("<inode>:<offset>") instead of at the end of the file.
   std::map<std::string, std::string> positions;
+  // Event and tick times of the PBX translators (the daemon's one clock; see runtime/system_clock).
+  const metrics::Clock* clock = &system_clock();
 };
 
 // The one internal event native JSON cannot carry from outside: append_native_json writes a

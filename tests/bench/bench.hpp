@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "sim/simulator.hpp"
+#include "feeds/sim/simulator.hpp"
 
 namespace callwatch::bench {
 

@@ -9,7 +9,7 @@
 #include <simdjson.h>
 
 #include "bench.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace callwatch::bench {
 

@@ -15,8 +15,8 @@
 
 #include "bench.hpp"
 #include "callwatch/metrics/engine.hpp"
-#include "exporter.hpp"
-#include "feeds/native_parser.hpp"
+#include "serve/exporter.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace callwatch::bench {
 

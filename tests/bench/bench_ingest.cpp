@@ -6,7 +6,7 @@
 
 #include "bench.hpp"
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace callwatch::bench {
 

@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "bench.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace {
 

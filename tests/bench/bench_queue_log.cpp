@@ -10,8 +10,8 @@
 
 #include "bench.hpp"
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/queue_log_parser.hpp"
-#include "report.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
+#include "report/report.hpp"
 
 namespace callwatch::bench {
 
@@ -47,7 +47,7 @@ std::vector<Figure> bench_queue_log(const BenchConfig& cfg, const Corpus& corpus
   const auto subject = [&]() {
     const auto t0 = std::chrono::steady_clock::now();
     daemon::ReportRequest req;
-    req.format = "queue_log";
+    req.format = callwatch::config::FeedType::queue_log;
     req.inputs.push_back({path, read_file(path)});
     auto res = daemon::replay_report(req);
     const double s = seconds_since(t0);

@@ -9,11 +9,11 @@
 #include <string>
 
 #include "bench.hpp"
-#include "feeds/ami_framer.hpp"
-#include "feeds/ami_translator.hpp"
-#include "feeds/esl_framer.hpp"
-#include "feeds/esl_translator.hpp"
-#include "feeds/queue_log_parser.hpp"
+#include "feeds/ami/ami_framer.hpp"
+#include "feeds/ami/ami_translator.hpp"
+#include "feeds/esl/esl_framer.hpp"
+#include "feeds/esl/esl_translator.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
 
 namespace callwatch::bench {
 

@@ -16,8 +16,8 @@
 
 #include "bench.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
-#include "engine_loop.hpp"
-#include "publisher.hpp"
+#include "runtime/engine_loop.hpp"
+#include "serve/publisher.hpp"
 
 #ifdef CALLWATCH_BENCH_WALLBOARD
 #include <imgui.h>

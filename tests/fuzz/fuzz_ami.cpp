@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "feeds/ami_capture.hpp"
-#include "feeds/ami_framer.hpp"
-#include "feeds/ami_translator.hpp"
+#include "feeds/ami/ami_capture.hpp"
+#include "feeds/ami/ami_framer.hpp"
+#include "feeds/ami/ami_translator.hpp"
 
 namespace cd = callwatch::daemon;
 

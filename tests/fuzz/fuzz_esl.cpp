@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "feeds/esl_framer.hpp"
-#include "feeds/esl_translator.hpp"
+#include "feeds/esl/esl_framer.hpp"
+#include "feeds/esl/esl_translator.hpp"
 
 namespace cd = callwatch::daemon;
 

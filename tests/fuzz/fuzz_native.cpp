@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace cd = callwatch::daemon;
 

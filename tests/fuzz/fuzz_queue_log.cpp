@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "feeds/queue_log_parser.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
 
 namespace cd = callwatch::daemon;
 

@@ -6,15 +6,15 @@
 #include <zmq_addon.hpp>
 
 #include "callwatch/metrics/snapshot_codec.hpp"
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 #include "store_test_util.hpp"
 
 using namespace cwtest;
 namespace wire = callwatch::metrics::wire;
-using callwatch::daemon::apply_curve_client;
-using callwatch::daemon::CurveKeyPair;
-using callwatch::daemon::load_curve_public;
-using callwatch::daemon::load_curve_secret;
+using callwatch::protocol::apply_curve_client;
+using callwatch::protocol::CurveKeyPair;
+using callwatch::protocol::load_curve_public;
+using callwatch::protocol::load_curve_secret;
 
 namespace {
 

@@ -16,7 +16,7 @@
 
 #include "callwatch/metrics/engine.hpp"
 #include "feeds/feed_runner.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace cd = callwatch::daemon;
 namespace cf = callwatch::config;
@@ -46,7 +46,7 @@ TEST_CASE("queue_log feed: follows a file through rotation and partial lines",
   pull.bind(ep);
   cf::FeedConfig f;
   f.name = "pbx-log";
-  f.type = "queue_log";
+  f.type = cf::FeedType::queue_log;
   f.path = log.string();
   cd::FeedRunOptions o;
   o.endpoint = ep;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `callwatchd report --format ami|esl` on real and hand-written captures, through the binary.
-# Expected numbers are read off the captures by hand (see tests/unit/daemon/ami_translator_test.cpp
+# Expected numbers are read off the captures by hand (see tests/unit/daemon/feeds/ami/ami_translator_test.cpp
 # and tests/data/story/make_story.py).
 set -u
 BIN=${1:?bin dir}

@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "report.hpp"
+#include "report/report.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;
@@ -22,7 +22,7 @@ std::string slurp(const std::string& path) {
 
 cd::ReportResult report(const char* format, const char* file) {
   cd::ReportRequest req;
-  req.format = format;
+  req.format = *callwatch::config::feed_type_from_string(format);
   req.inputs.push_back({file, slurp(std::string(CALLWATCH_TEST_DATA) + "/story/" + file)});
   REQUIRE(!req.inputs[0].text.empty());
   auto r = cd::replay_report(req);

@@ -25,9 +25,9 @@
 #include <zmq.hpp>
 
 #include "callwatch/metrics/engine.hpp"
-#include "feeds/ami_capture.hpp"
+#include "feeds/ami/ami_capture.hpp"
 #include "feeds/feed_runner.hpp"
-#include "feeds/native_parser.hpp"
+#include "feeds/native/native_parser.hpp"
 
 namespace cd = callwatch::daemon;
 namespace m = callwatch::metrics;
@@ -194,7 +194,7 @@ cf::FeedConfig feed(const char* name, const char* type, const std::string& addre
                     const std::string& cred) {
   cf::FeedConfig f;
   f.name = name;
-  f.type = type;
+  f.type = *cf::feed_type_from_string(type);
   f.address = address;
   f.credentials_file = cred;
   return f;

@@ -22,7 +22,7 @@
 #include "system_clock.hpp"
 #include "ui/ui.hpp"
 #include "vm/board.hpp"
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 #include "vm/ack.hpp"
 #include "vm/glyphs.hpp"
 #include "vm/history.hpp"
@@ -67,12 +67,12 @@ int main(int argc, char** argv) {
   const bool shot = !opts.screenshot.empty();
   cw::app::SubscriberOptions sub_opts;
   if (!opts.key_file.empty()) {
-    auto pair = callwatch::daemon::load_curve_secret(opts.key_file);
+    auto pair = callwatch::protocol::load_curve_secret(opts.key_file);
     if (!pair) {
       std::fprintf(stderr, "callwatch-wallboard: --key: %s\n", pair.error().c_str());
       return 2;
     }
-    auto server = callwatch::daemon::load_curve_public(opts.server_key);
+    auto server = callwatch::protocol::load_curve_public(opts.server_key);
     if (!server) {
       std::fprintf(stderr, "callwatch-wallboard: --server-key: %s\n", server.error().c_str());
       return 2;

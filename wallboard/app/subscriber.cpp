@@ -70,7 +70,7 @@ struct Subscriber::Impl {
     sub.set(zmq::sockopt::reconnect_ivl, 250);
     sub.set(zmq::sockopt::reconnect_ivl_max, 5000);
     sub.set(zmq::sockopt::subscribe, "");
-    if (opts.curve_client) daemon::apply_curve_client(sub, *opts.curve_client, opts.curve_server_public);
+    if (opts.curve_client) protocol::apply_curve_client(sub, *opts.curve_client, opts.curve_server_public);
     const std::string mon_ep = "inproc://callwatch-wb-monitor-" +
                                std::to_string(g_monitor_counter.fetch_add(1));
     if (zmq_socket_monitor(sub.handle(), mon_ep.c_str(),
@@ -85,7 +85,7 @@ struct Subscriber::Impl {
     zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
     dealer.set(zmq::sockopt::linger, 0);
     if (opts.curve_client) {
-      daemon::apply_curve_client(dealer, *opts.curve_client, opts.curve_server_public);
+      protocol::apply_curve_client(dealer, *opts.curve_client, opts.curve_server_public);
     }
     dealer.connect(ep.control);
     // Acks sent on this connection, oldest first: the ROUTER answers in order, and an error reply

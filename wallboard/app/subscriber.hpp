@@ -13,7 +13,7 @@
 #include <zmq.hpp>
 
 #include "callwatch/metrics/clock.hpp"
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 #include "feed_store.hpp"
 
 namespace callwatch::wallboard::app {
@@ -29,7 +29,7 @@ struct SubscriberOptions {
   std::chrono::milliseconds backoff_max{10000};
   int receive_high_water_mark = 10000;  // beyond it ZeroMQ drops and we resync
   // CURVE (--key, --server-key): on both the SUB and the control socket; none: plain TCP.
-  std::optional<daemon::CurveKeyPair> curve_client;
+  std::optional<protocol::CurveKeyPair> curve_client;
   std::string curve_server_public;
 };
 

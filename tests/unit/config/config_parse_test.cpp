@@ -188,7 +188,7 @@ above = 60
 
   REQUIRE(cfg.feeds.size() == 3);
   CHECK(cfg.feeds[0].name == "pbx1");
-  CHECK(cfg.feeds[0].type == "ami");
+  CHECK(cfg.feeds[0].type == config::FeedType::ami);
   CHECK(cfg.feeds[0].address == "pbx1.example.net:5038");  // AMI's port filled in
   CHECK(cfg.feeds[0].credentials_file == "/etc/callwatch/pbx1.secret");
   CHECK(cfg.feeds[0].queues == std::vector<std::string>{"support"});
@@ -250,7 +250,7 @@ TEST_CASE("an empty file and the built-in defaults agree with DESIGN.md", "[conf
     // No [[feed]]: the daemon still takes native events on [listen] feed.
     REQUIRE(cfg.feeds.size() == 1);
     CHECK(cfg.feeds[0].name == "native");
-    CHECK(cfg.feeds[0].type == "native");
+    CHECK(cfg.feeds[0].type == config::FeedType::native);
     CHECK(cfg.feeds[0].address == "tcp://127.0.0.1:7701");
   }
   CHECK(config::default_config().source == "<defaults>");
@@ -710,6 +710,6 @@ TEST_CASE("the shipped example config/callwatch.toml parses with no errors", "[c
   CHECK(r->engine.queues.at("sales").display_name == "销售 Sales");
   CHECK(r->engine.queues.at("support").display_name == "技术支持");
   CHECK(r->feeds.size() == 1);
-  CHECK(r->feeds[0].type == "native");
+  CHECK(r->feeds[0].type == config::FeedType::native);
   CHECK(r->alerts.size() >= 3);
 }

@@ -23,7 +23,7 @@
 
 #include "callwatch/metrics/snapshot_codec.hpp"
 #include "feed_store.hpp"
-#include "keys.hpp"
+#include "callwatch/protocol/keys.hpp"
 #include "options.hpp"
 #include "subscriber.hpp"
 #include "system_clock.hpp"
@@ -140,10 +140,10 @@ TEST_CASE("with CURVE, the client's key decides: a kiosk key is refused, a super
   auto options = app::parse_options({"--connect", daemon.pub, "--control", daemon.ctl, "--key",
                                      dir + "/floor.key", "--server-key", dir + "/server.pub"});
   REQUIRE(options);
-  auto server = callwatch::daemon::load_curve_public(options->server_key);
+  auto server = callwatch::protocol::load_curve_public(options->server_key);
   REQUIRE(server);
-  auto floor_key = callwatch::daemon::load_curve_secret(options->key_file);
-  auto alice_key = callwatch::daemon::load_curve_secret(dir + "/alice.key");
+  auto floor_key = callwatch::protocol::load_curve_secret(options->key_file);
+  auto alice_key = callwatch::protocol::load_curve_secret(dir + "/alice.key");
   REQUIRE(floor_key);
   REQUIRE(alice_key);
 

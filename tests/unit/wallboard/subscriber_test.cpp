@@ -14,7 +14,7 @@
 #include "callwatch/metrics/snapshot_codec.hpp"
 #include "feed_store.hpp"
 #include "options.hpp"
-#include "publisher.hpp"
+#include "serve/publisher.hpp"
 #include "subscriber.hpp"
 
 using namespace callwatch;

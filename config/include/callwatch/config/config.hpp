@@ -9,6 +9,7 @@
 #include <tl/expected.hpp>
 #include <vector>
 
+#include "callwatch/config/feed_type.hpp"
 #include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/settings.hpp"
 #include "callwatch/metrics/timezone.hpp"
@@ -39,7 +40,7 @@ struct ListenConfig {
 // [listen].feed is configured.
 struct FeedConfig {
   std::string name;                 // label value of callwatch_feed_* metrics; unique
-  std::string type;                 // native | queue_log | ami | esl
+  FeedType type = FeedType::native;
   std::string address;              // native: ZeroMQ endpoint; ami/esl: host:port; queue_log: ""
   std::string path;                 // queue_log file (required for queue_log, else "")
   std::string credentials_file;     // ami/esl login; never logged

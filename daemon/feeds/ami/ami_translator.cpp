@@ -1,0 +1,917 @@
+#include "feeds/ami/ami_translator.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace callwatch::daemon {
+
+namespace m = callwatch::metrics;
+
+namespace {
+
+constexpr char kSep = '\x1f';  // joins (call, queue) and (queue, interface) keys
+
+std::string key2(std::string_view a, std::string_view b) {
+  std::string k;
+  k.reserve(a.size() + b.size() + 1);
+  k.append(a).push_back(kSep);
+  k.append(b);
+  return k;
+}
+std::string_view key_second(std::string_view k) {
+  const auto p = k.find(kSep);
+  return p == std::string_view::npos ? std::string_view() : k.substr(p + 1);
+}
+std::string_view key_first(std::string_view k) { return k.substr(0, k.find(kSep)); }
+
+bool is(std::string_view a, std::string_view b) { return iequals(a, b); }
+
+// "unknown" and "<unknown>" are how Asterisk spells a missing caller id.
+std::string_view caller_id(std::string_view v) {
+  if (is(v, "unknown") || is(v, "<unknown>")) return {};
+  return v;
+}
+
+enum class Act : std::uint8_t { none, ringing, on_call };
+
+}  // namespace
+
+struct AmiTranslator::Impl {
+  AmiTranslatorOptions opts;
+  FeedSink sink;
+  AmiTranslatorStats stats;
+  std::string version;
+  std::uint64_t conn = 0;
+  double clock = m::kNoValue;      // feed time of the message being handled
+  double last_ts = m::kNoValue;    // newest Timestamp header / receipt time
+  double uid_clock = m::kNoValue;  // newest Uniqueid epoch (replay fallback only)
+  // Live: the local receipt time. Hold-back deadlines run on it, so a PBX clock that differs
+  // from ours (Timestamp headers) cannot release an outcome before its deciding event.
+  double receipt_clock = m::kNoValue;
+  double deadline_clock() const { return std::isfinite(receipt_clock) ? receipt_clock : clock; }
+  bool dialplan_seen = false;      // a VarSet arrived on this connection
+  bool agent_events_seen = false;  // AgentCalled/Connect/Complete seen (eventwhencalled=yes)
+  bool warned_no_agent_events = false;
+  std::string expected_qs;
+
+  struct Visit {
+    double joined = m::kNoValue;
+    std::uint64_t conn = 0;
+    std::string caller;
+  };
+  std::map<std::string, Visit, std::less<>> open;       // key (call, queue)
+  std::set<std::string, std::less<>> closed_this_conn;  // outcomes seen since the banner
+
+  enum class PendingKind : std::uint8_t { abandon, leave };
+  struct Pending {
+    PendingKind kind = PendingKind::abandon;
+    std::string call, queue;
+    double ts = 0;              // the AMI event's time
+    double hold = m::kNoValue;  // HoldTime stated by QueueCallerAbandon
+    double joined = m::kNoValue;
+    double deadline = 0;
+  };
+  std::vector<Pending> pending;
+  std::map<std::string, std::string, std::less<>> queuestatus;  // uniqueid -> QUEUESTATUS
+
+  struct Member {
+    std::string name;
+    int status = -1, paused = -1, incall = -1;
+    std::string reason;
+    bool present = false;  // logged in to the queue as far as the engine was told
+    bool seen = false;     // a status was recorded (dedupe baseline)
+  };
+  std::map<std::string, Member, std::less<>> members;     // key (queue, interface)
+  std::map<std::string, std::string, std::less<>> alias;  // interface -> member name
+  struct AgentAct {
+    int calls = 0;        // answered and not completed, by call events
+    Act qms = Act::none;  // activity this translator set from device state
+  };
+  std::map<std::string, AgentAct, std::less<>> acts;
+
+  struct Answered {
+    std::string queue, agent, transfer_to;
+  };
+  std::map<std::string, Answered, std::less<>> answered;  // caller uniqueid
+
+  struct EntryRow {
+    std::string call, queue, caller;
+    double wait = m::kNoValue;
+  };
+  struct MemberRow {
+    std::string queue, iface, name, reason;
+    int status = -1, paused = -1, incall = -1;
+  };
+  struct List {
+    std::set<std::string, std::less<>> queues;
+    std::vector<EntryRow> entries;
+    std::vector<MemberRow> members;
+  };
+  std::map<std::string, List, std::less<>> lists;  // by ActionID
+  std::optional<List> deferred;                    // complete, but no time known yet (replay)
+
+  Impl(AmiTranslatorOptions o, FeedSink s) : opts(std::move(o)), sink(std::move(s)) {}
+
+  // ---- output ------------------------------------------------------------------------------
+  void emit(OwnedEvent& oe) {
+    if (!std::isfinite(clock)) {
+      // A replay before any time is known (a capture opening with its QueueStatus answer): the
+      // event waits for the capture's first time instead of being stamped 1970.
+      if (timeless.size() < opts.max_tracked) timeless.push_back(oe);
+      return;
+    }
+    ++stats.emitted;
+    if (sink.event) sink.event(oe.view());
+  }
+  std::vector<OwnedEvent> timeless;
+  void flush_timeless() {
+    auto waiting = std::move(timeless);
+    timeless.clear();
+    for (auto& oe : waiting) {
+      oe.event.ts = clock;
+      emit(oe);
+    }
+    if (deferred) {
+      auto l = std::move(*deferred);
+      deferred.reset();
+      reconcile(l);
+    }
+  }
+  void warn(std::string_view kind, const std::string& msg) {
+    if (sink.warning) sink.warning(kind, msg);
+  }
+  void reject(std::string_view reason, const std::string& detail) {
+    ++stats.rejected;
+    if (sink.reject) sink.reject(reason, detail);
+  }
+
+  bool wanted(std::string_view queue) const {
+    if (opts.queues.empty()) return true;
+    return std::find(opts.queues.begin(), opts.queues.end(), queue) != opts.queues.end();
+  }
+
+  double now() const {
+    if (std::isfinite(clock)) return clock;
+    return 0;
+  }
+
+  // ---- time --------------------------------------------------------------------------------
+  void set_time(const AmiMessage& msg, double receipt) {
+    for (const auto& h : msg.headers) {
+      const auto n = h.name;
+      if (n.size() >= 8 && (iequals(n.substr(n.size() - 8), "uniqueid") ||
+                            iequals(n.substr(n.size() - 8), "linkedid"))) {
+        const double e = uniqueid_epoch(h.value);
+        if (std::isfinite(e) && (!std::isfinite(uid_clock) || e > uid_clock)) uid_clock = e;
+      }
+    }
+    double stamped = m::kNoValue;
+    if (const auto t = msg.get("Timestamp"); !t.empty()) {
+      double v = 0;
+      if (parse_decimal(t, v) && v > 0) stamped = v;
+    }
+    if (std::isfinite(stamped)) {
+      clock = stamped;
+      if (!std::isfinite(last_ts) || stamped > last_ts) last_ts = stamped;
+    } else if (std::isfinite(receipt)) {
+      clock = receipt;
+      if (!std::isfinite(last_ts) || receipt > last_ts) last_ts = receipt;
+    } else {
+      // Replay without a Timestamp on this message: the newest time known.
+      double c = last_ts;
+      if (std::isfinite(uid_clock) && (!std::isfinite(c) || uid_clock > c)) c = uid_clock;
+      if (std::isfinite(c)) clock = c;
+    }
+    if (std::isfinite(clock) && (!timeless.empty() || deferred)) flush_timeless();
+  }
+
+  // ---- names -------------------------------------------------------------------------------
+  static std::string_view interface_of(const AmiMessage& msg) {
+    for (const char* h : {"Interface", "Location", "Member", "AgentCalled"}) {
+      const auto v = msg.get(h);
+      if (!v.empty()) return v;
+    }
+    return {};
+  }
+  std::string agent_name(std::string_view name, std::string_view iface) {
+    if (!name.empty() && !iface.empty() && name != iface) {
+      alias[std::string(iface)] = std::string(name);
+      return std::string(name);
+    }
+    if (!iface.empty()) {
+      if (auto it = alias.find(iface); it != alias.end()) return it->second;
+      return std::string(iface);
+    }
+    return std::string(name);
+  }
+  std::string agent_of(const AmiMessage& msg) {
+    std::string_view name = msg.get("MemberName");
+    if (name.empty()) name = msg.get("AgentName");
+    return agent_name(name, interface_of(msg));
+  }
+
+  bool name_ok(std::string_view what, std::string_view v) {
+    if (v.size() > opts.max_name_bytes) {
+      reject("name_too_long",
+             fmt::format("{} is {} bytes, the limit is {}", what, v.size(), opts.max_name_bytes));
+      return false;
+    }
+    return true;
+  }
+
+  // A stated number: absent -> NaN; present and not a number -> the event is rejected.
+  bool number(const AmiMessage& msg, std::string_view header, double& out) {
+    const auto v = msg.get(header);
+    out = m::kNoValue;
+    if (v.empty()) return true;
+    double d = 0;
+    if (!parse_decimal(v, d) || d < 0) {
+      reject("bad_number", fmt::format("{} {} '{}' is not a number", msg.get("Event"), header, v));
+      return false;
+    }
+    out = d;
+    return true;
+  }
+
+  OwnedEvent make(m::EventType t, double ts) {
+    OwnedEvent oe(t, ts);
+    return oe;
+  }
+  static void set(std::string& dst, std::string_view v) { assign_utf8(dst, v); }
+
+  // ---- agent states ------------------------------------------------------------------------
+  void emit_state(const std::string& agent, m::AgentState st, std::string_view queue,
+                  std::string_view reason = {}) {
+    if (agent.empty()) return;
+    if (!queue.empty() && !wanted(queue)) return;
+    OwnedEvent oe = make(m::EventType::agent_state, now());
+    set(oe.agent, agent);
+    oe.event.state = st;
+    set(oe.reason, reason);
+    if (!queue.empty()) oe.queues.emplace_back(queue);
+    emit(oe);
+    AgentAct& a = acts[agent];
+    if (st == m::AgentState::available || st == m::AgentState::logged_out)
+      a.qms = Act::none;
+    else if (st == m::AgentState::ringing)
+      a.qms = Act::ringing;
+    else if (st == m::AgentState::on_call)
+      a.qms = Act::on_call;
+  }
+
+  enum class MemberSource : std::uint8_t { status, added, pause, snapshot };
+
+  void member_update(std::string_view queue, std::string_view iface, std::string_view name,
+                     int status, int paused, int incall, std::string_view reason,
+                     MemberSource src) {
+    if (queue.empty() || iface.empty()) return;
+    if (!wanted(queue)) return;
+    const std::string key = key2(queue, iface);
+    if (members.size() >= opts.max_tracked && !members.count(key)) return;
+    Member& mb = members[key];
+    if (!name.empty() && name != iface) mb.name = std::string(name);
+    const std::string agent = agent_name(mb.name, iface);
+    if (src == MemberSource::status && mb.seen && mb.status == status && mb.paused == paused &&
+        mb.incall == incall) {
+      return;  // P11: the same device state again
+    }
+    const int prev_paused = mb.paused;
+    if (src == MemberSource::added) mb.present = false;
+    if (status >= 0) mb.status = status;
+    if (paused >= 0) mb.paused = paused;
+    if (incall >= 0) mb.incall = incall;
+    if (src != MemberSource::pause) mb.seen = true;
+    if (paused == 1) mb.reason = std::string(reason);
+    AgentAct& act = acts[agent];
+    const bool on_call = act.calls > 0;
+
+    const bool unavailable = mb.status == 4 || mb.status == 5;
+    if (unavailable && !on_call && src != MemberSource::pause) {
+      if (mb.present) {
+        mb.present = false;
+        emit_state(agent, m::AgentState::logged_out, queue);
+      }
+      return;
+    }
+    auto membership = [&] {
+      if (mb.paused == 1) {
+        emit_state(agent, m::AgentState::paused, queue, mb.reason);
+      } else {
+        emit_state(agent, m::AgentState::available, queue);
+        // `available` ends any activity in the engine: a call still up stays a call.
+        if (on_call) emit_state(agent, m::AgentState::on_call, queue);
+      }
+    };
+    if (!mb.present) {
+      mb.present = true;
+      membership();
+    } else if (mb.paused >= 0 && mb.paused != prev_paused) {
+      membership();
+    }
+    if (on_call || src == MemberSource::pause) return;
+    const bool ringing = mb.status == 6 || mb.status == 7;
+    const bool in_call = mb.incall == 1 && (mb.status == 2 || mb.status == 3 || mb.status == 8);
+    if (ringing) {
+      if (act.qms != Act::ringing) emit_state(agent, m::AgentState::ringing, queue);
+    } else if (in_call) {
+      if (act.qms != Act::on_call) emit_state(agent, m::AgentState::on_call, queue);
+    } else if (mb.status == 1 && act.qms != Act::none) {
+      // The ring or call this translator reported from device state is over.
+      if (mb.paused == 1)
+        act.qms = Act::none;
+      else
+        emit_state(agent, m::AgentState::available, queue);
+    }
+  }
+
+  static int int_header(const AmiMessage& msg, std::string_view h) {
+    long long v = -1;
+    const auto s = msg.get(h);
+    if (s.empty() || !parse_int(s, v) || v < 0 || v > 1000) return -1;
+    return static_cast<int>(v);
+  }
+  static int incall_of(const AmiMessage& msg) {
+    int v = int_header(msg, "InCall");
+    if (v < 0) v = int_header(msg, "IsInCall");  // Asterisk 11 spelling
+    return v;
+  }
+  static std::string_view pause_reason(const AmiMessage& msg) {
+    auto r = msg.get("PausedReason");
+    if (r.empty()) r = msg.get("Reason");
+    return r;
+  }
+
+  // ---- held-back outcomes ------------------------------------------------------------------
+  void release_due(double t) {
+    if (pending.empty() || !std::isfinite(t)) return;
+    std::vector<Pending> due;
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (it->deadline <= t) {
+        due.push_back(std::move(*it));
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& p : due) resolve(p, {});
+  }
+  void release_all() {
+    auto all = std::move(pending);
+    pending.clear();
+    for (auto& p : all) resolve(p, {});
+  }
+  void release_uniqueid(std::string_view uid, std::string_view qstatus) {
+    std::vector<Pending> hit;
+    for (auto it = pending.begin(); it != pending.end();) {
+      if (it->call == uid) {
+        hit.push_back(std::move(*it));
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto& p : hit) resolve(p, qstatus);
+  }
+  bool any_member_available(std::string_view queue) const {
+    for (const auto& [k, mb] : members) {
+      if (key_first(k) != queue) continue;
+      if (mb.present && mb.paused != 1 && mb.status != 4 && mb.status != 5) return true;
+    }
+    return false;
+  }
+
+  void resolve(Pending& p, std::string_view qstatus) {
+    OwnedEvent oe;
+    oe.event.ts = p.ts;
+    set(oe.call, p.call);
+    set(oe.queue, p.queue);
+    double wait = p.hold;
+    if (!std::isfinite(wait) && std::isfinite(p.joined)) wait = std::max(0.0, p.ts - p.joined);
+    oe.event.wait = wait;
+    auto exited = [&](m::ExitReason r) {
+      oe.event.type = m::EventType::call_exited;
+      oe.event.exit_reason = r;
+    };
+    const bool withdraw = is(qstatus, "WITHDRAW");
+    if (is(qstatus, "TIMEOUT")) {
+      exited(m::ExitReason::timeout);
+    } else if (is(qstatus, "LEAVEEMPTY") || is(qstatus, "LEAVEUNAVAIL") || withdraw) {
+      exited(m::ExitReason::empty);
+    } else if (p.kind == PendingKind::leave) {
+      exited(m::ExitReason::key);
+      oe.event.inferred = true;
+    } else if (!qstatus.empty() || dialplan_seen) {
+      oe.event.type = m::EventType::call_abandoned;
+    } else {
+      // P4 steps 2-4: no QUEUESTATUS to read.
+      oe.event.inferred = true;
+      const auto to = opts.queue_timeout_seconds.find(p.queue);
+      if (to != opts.queue_timeout_seconds.end() && std::isfinite(p.hold) &&
+          p.hold >= to->second - 1) {
+        exited(m::ExitReason::timeout);
+      } else if (opts.leave_when_empty.count(p.queue) && !any_member_available(p.queue)) {
+        exited(m::ExitReason::empty);
+      } else {
+        oe.event.type = m::EventType::call_abandoned;
+      }
+    }
+    if (withdraw) {
+      warn("withdraw", fmt::format("call {} withdrawn from {} by AMI: counted as exited_empty",
+                                   p.call, p.queue));
+    }
+    emit(oe);
+  }
+
+  // ---- call events -------------------------------------------------------------------------
+  bool call_and_queue(const AmiMessage& msg, std::string_view& call, std::string_view& queue) {
+    call = msg.get("Uniqueid");
+    queue = msg.get("Queue");
+    if (call.empty() || queue.empty()) {
+      reject("missing_field",
+             fmt::format("{} without {}", msg.get("Event"), call.empty() ? "Uniqueid" : "Queue"));
+      return false;
+    }
+    return name_ok("Uniqueid", call) && name_ok("Queue", queue);
+  }
+
+  void on_join(const AmiMessage& msg) {
+    std::string_view call, queue;
+    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    std::string key = key2(call, queue);
+    if (open.count(key)) return;  // already known (QueueStatus listed it first)
+    if (open.size() >= opts.max_tracked) {
+      warn("tracking_limit", "too many open visits: oldest forgotten");
+      open.erase(open.begin());
+    }
+    closed_this_conn.erase(key);
+    const std::string_view caller = caller_id(msg.get("CallerIDNum"));
+    open[key] = Visit{now(), conn, std::string(caller)};
+    OwnedEvent oe = make(m::EventType::call_enqueued, now());
+    set(oe.call, call);
+    set(oe.queue, queue);
+    set(oe.caller, caller);
+    emit(oe);
+  }
+
+  void close_visit(std::string_view call, std::string_view queue, double* joined = nullptr) {
+    const std::string key = key2(call, queue);
+    if (auto it = open.find(key); it != open.end()) {
+      if (joined) *joined = it->second.joined;
+      open.erase(it);
+    }
+    if (closed_this_conn.size() < opts.max_tracked) closed_this_conn.insert(key);
+  }
+
+  void hold_back(PendingKind kind, std::string_view call, std::string_view queue, double hold) {
+    Pending p;
+    p.kind = kind;
+    p.call = std::string(call);
+    p.queue = std::string(queue);
+    p.ts = now();
+    p.hold = hold;
+    close_visit(call, queue, &p.joined);
+    p.deadline = deadline_clock() + opts.hold_seconds;
+    if (auto it = queuestatus.find(call); it != queuestatus.end()) {
+      const std::string qs = it->second;
+      queuestatus.erase(it);
+      resolve(p, qs);
+      return;
+    }
+    pending.push_back(std::move(p));
+  }
+
+  void on_leave(const AmiMessage& msg) {
+    std::string_view call, queue;
+    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    if (!open.count(key2(call, queue))) return;  // outcome already known (P2)
+    if (!agent_events_seen && !warned_no_agent_events) {
+      warned_no_agent_events = true;
+      warn("no_agent_events",
+           "no AgentConnect/AgentCalled events on this AMI feed (queues.conf eventwhencalled=no?): "
+           "a caller leaving without abandon cannot be told answered; counted as exited_key, "
+           "inferred");
+    }
+    hold_back(PendingKind::leave, call, queue, m::kNoValue);
+  }
+
+  void on_abandon(const AmiMessage& msg) {
+    std::string_view call, queue;
+    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    double hold = 0;
+    if (!number(msg, "HoldTime", hold)) return;
+    // A Leave held back for this visit (versions that send Leave first) yields to the abandon.
+    pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                 [&](const Pending& p) {
+                                   return p.kind == PendingKind::leave && p.call == call &&
+                                          p.queue == queue;
+                                 }),
+                  pending.end());
+    hold_back(PendingKind::abandon, call, queue, hold);
+  }
+
+  void on_connect(const AmiMessage& msg) {
+    agent_events_seen = true;
+    std::string_view call, queue;
+    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    double wait = 0;
+    if (!number(msg, "HoldTime", wait)) return;
+    const std::string agent = agent_of(msg);
+    if (agent.empty()) {
+      reject("missing_field", "AgentConnect without MemberName/Interface");
+      return;
+    }
+    if (!name_ok("MemberName", agent)) return;
+    // The answer decides a Leave held back for this visit (P2: Leave comes first).
+    pending.erase(std::remove_if(pending.begin(), pending.end(),
+                                 [&](const Pending& p) {
+                                   return p.kind == PendingKind::leave && p.call == call &&
+                                          p.queue == queue;
+                                 }),
+                  pending.end());
+    double joined = m::kNoValue;
+    close_visit(call, queue, &joined);
+    OwnedEvent oe = make(m::EventType::call_answered, now());
+    set(oe.call, call);
+    set(oe.queue, queue);
+    set(oe.agent, agent);
+    oe.event.wait = wait;
+    emit(oe);
+    AgentAct& a = acts[agent];
+    ++a.calls;
+    a.qms = Act::none;
+    if (answered.size() >= opts.max_tracked) answered.erase(answered.begin());
+    answered[std::string(call)] = Answered{std::string(queue), agent, {}};
+  }
+
+  void on_complete(const AmiMessage& msg) {
+    agent_events_seen = true;
+    std::string_view call, queue;
+    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    double talk = 0, hold = 0;
+    if (!number(msg, "TalkTime", talk) || !number(msg, "HoldTime", hold)) return;
+    const std::string agent = agent_of(msg);
+    if (agent.empty()) {
+      reject("missing_field", "AgentComplete without MemberName/Interface");
+      return;
+    }
+    if (!name_ok("MemberName", agent)) return;
+    const auto reason = msg.get("Reason");
+    OwnedEvent oe = make(m::EventType::call_ended, now());
+    set(oe.call, call);
+    set(oe.queue, queue);
+    set(oe.agent, agent);
+    oe.event.talk = talk;
+    oe.event.wait = hold;
+    const bool transfer = is(reason, "transfer");
+    oe.event.by = transfer               ? m::EndedBy::transfer
+                  : is(reason, "agent")  ? m::EndedBy::agent
+                  : is(reason, "caller") ? m::EndedBy::caller
+                                         : m::EndedBy::unknown;
+    emit(oe);
+    std::string target;
+    if (auto it = answered.find(call); it != answered.end()) {
+      target = it->second.transfer_to;
+      answered.erase(it);
+    }
+    if (transfer) {
+      OwnedEvent x = make(m::EventType::call_transferred, now());
+      set(x.call, call);
+      set(x.agent, agent);
+      set(x.to, target.empty() ? std::string_view("unknown") : std::string_view(target));
+      emit(x);
+    }
+    AgentAct& a = acts[agent];
+    if (a.calls > 0) --a.calls;
+  }
+
+  void on_transfer(const AmiMessage& msg, bool blind) {
+    const auto transferee = msg.get("TransfereeUniqueid");
+    auto it = answered.find(transferee);
+    if (it == answered.end()) return;
+    std::string to;
+    if (blind) {
+      const auto ext = msg.get("Extension");
+      const auto ctx = msg.get("Context");
+      to = std::string(ext);
+      if (!ctx.empty()) to += "@" + std::string(ctx);
+    } else {
+      to = std::string(msg.get("TransferTargetChannel"));
+      if (to.empty()) to = std::string(msg.get("DestApp"));
+    }
+    if (!to.empty() && to.size() <= opts.max_name_bytes) it->second.transfer_to = to;
+  }
+
+  void on_agent_called(const AmiMessage& msg) {
+    agent_events_seen = true;
+    const auto queue = msg.get("Queue");
+    if (queue.empty() || !wanted(queue)) return;
+    const std::string agent = agent_of(msg);
+    if (agent.empty() || !name_ok("MemberName", agent)) return;
+    if (acts[agent].calls > 0) return;
+    emit_state(agent, m::AgentState::ringing, queue);
+  }
+
+  void on_ring_noanswer(const AmiMessage& msg) {
+    agent_events_seen = true;
+    std::string_view call, queue;
+    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    double ring_ms = 0;
+    if (!number(msg, "RingTime", ring_ms)) return;  // P1: milliseconds on this event
+    if (!std::isfinite(ring_ms)) {
+      reject("missing_number", "AgentRingNoAnswer without RingTime");
+      return;
+    }
+    const std::string agent = agent_of(msg);
+    if (agent.empty() || !name_ok("MemberName", agent)) {
+      if (agent.empty()) reject("missing_field", "AgentRingNoAnswer without MemberName/Interface");
+      return;
+    }
+    OwnedEvent oe = make(m::EventType::agent_ring_noanswer, now());
+    set(oe.call, call);
+    set(oe.queue, queue);
+    set(oe.agent, agent);
+    oe.event.ring_ms = ring_ms;
+    emit(oe);
+    acts[agent].qms = Act::none;
+  }
+
+  void on_agent_login(const AmiMessage& msg, bool login) {
+    std::string_view id = msg.get("Agent");
+    if (id.empty()) return;
+    // P7: 12+ names the agent `1001`, its member interface is `Agent/1001`.
+    std::string iface = id.rfind("Agent/", 0) == 0 ? std::string(id) : "Agent/" + std::string(id);
+    std::string agent = agent_name({}, iface);
+    if (!name_ok("Agent", agent)) return;
+    OwnedEvent oe = make(m::EventType::agent_state, now());
+    set(oe.agent, agent);
+    oe.event.state = login ? m::AgentState::available : m::AgentState::logged_out;
+    emit(oe);
+  }
+
+  // ---- QueueStatus answers (P17: routed by ActionID) ---------------------------------------
+  List* list_for(const AmiMessage& msg) {
+    const auto id = msg.get("ActionID");
+    if (!expected_qs.empty() && id != expected_qs) return nullptr;
+    if (lists.size() > 16 && !lists.count(id)) lists.erase(lists.begin());
+    return &lists[std::string(id)];
+  }
+
+  void on_list_item(const AmiMessage& msg, std::string_view ev) {
+    List* l = list_for(msg);
+    if (!l) return;
+    const auto queue = msg.get("Queue");
+    if (queue.empty() || !wanted(queue)) return;
+    if (queue.size() > opts.max_name_bytes) return;
+    l->queues.insert(std::string(queue));
+    if (is(ev, "QueueEntry")) {
+      EntryRow r;
+      r.call = std::string(msg.get("Uniqueid"));
+      r.queue = std::string(queue);
+      r.caller = std::string(caller_id(msg.get("CallerIDNum")));
+      double w = 0;
+      if (parse_decimal(msg.get("Wait"), w) && w >= 0) r.wait = w;
+      if (!r.call.empty() && r.call.size() <= opts.max_name_bytes)
+        l->entries.push_back(std::move(r));
+    } else if (is(ev, "QueueMember")) {
+      MemberRow r;
+      r.queue = std::string(queue);
+      r.iface = std::string(interface_of(msg));
+      r.name = std::string(msg.get("Name"));
+      if (r.name.empty()) r.name = std::string(msg.get("MemberName"));
+      r.status = int_header(msg, "Status");
+      r.paused = int_header(msg, "Paused");
+      r.incall = incall_of(msg);
+      r.reason = std::string(pause_reason(msg));
+      if (!r.iface.empty()) l->members.push_back(std::move(r));
+    }
+    if (l->entries.size() + l->members.size() > opts.max_tracked) {
+      lists.erase(std::string(msg.get("ActionID")));
+      warn("tracking_limit", "QueueStatus answer too large: ignored");
+    }
+  }
+
+  void on_list_complete(const AmiMessage& msg) {
+    const auto id = msg.get("ActionID");
+    if (!expected_qs.empty() && id != expected_qs) return;
+    auto it = lists.find(id);
+    List l;
+    if (it != lists.end()) {
+      l = std::move(it->second);
+      lists.erase(it);
+    }
+    if (!std::isfinite(clock)) {
+      deferred = std::move(l);  // entered at now - Wait: needs a now
+      return;
+    }
+    reconcile(l);
+  }
+
+  void reconcile(const List& l) {
+    ++stats.resyncs;
+    const double t = now();
+    std::set<std::string, std::less<>> listed;
+    for (const auto& e : l.entries) listed.insert(key2(e.call, e.queue));
+    std::vector<std::string> missing;
+    for (const auto& [k, v] : open) {
+      if (v.conn < conn && l.queues.count(key_second(k)) && !listed.count(k)) missing.push_back(k);
+    }
+    if (!missing.empty()) {
+      // Visits that ended while the feed was down: their outcome is unknown. The engine can only
+      // close them all at once (feed_restart); the ones still waiting are entered again with their
+      // original entry time, so no visit is counted twice.
+      for (const auto& k : missing) open.erase(k);
+      OwnedEvent r = make(m::EventType::feed_restart, t);
+      emit(r);
+      warn("ami_resync",
+           fmt::format("AMI reconnect: {} visit(s) ended while disconnected, closed without an "
+                       "outcome",
+                       missing.size()));
+      for (auto& [name, a] : acts) a = AgentAct{};
+      for (const auto& [k, v] : open) {
+        OwnedEvent oe = make(m::EventType::call_enqueued, v.joined);
+        set(oe.call, key_first(k));
+        set(oe.queue, key_second(k));
+        set(oe.caller, v.caller);
+        emit(oe);
+      }
+    }
+    for (const auto& e : l.entries) {
+      const std::string k = key2(e.call, e.queue);
+      if (open.count(k) || closed_this_conn.count(k)) continue;
+      double joined = t;
+      if (std::isfinite(e.wait))
+        joined = t - e.wait;
+      else
+        warn("unknown_wait", fmt::format("QueueEntry {} without Wait: entered now", e.call));
+      if (open.size() >= opts.max_tracked) break;
+      open[k] = Visit{joined, conn, e.caller};
+      OwnedEvent oe = make(m::EventType::call_enqueued, joined);
+      set(oe.call, e.call);
+      set(oe.queue, e.queue);
+      set(oe.caller, e.caller);
+      emit(oe);
+    }
+    std::set<std::string, std::less<>> seen_members;
+    for (const auto& r : l.members) {
+      seen_members.insert(key2(r.queue, r.iface));
+      member_update(r.queue, r.iface, r.name, r.status, r.paused, r.incall, r.reason,
+                    MemberSource::snapshot);
+    }
+    for (auto& [k, mb] : members) {
+      if (!l.queues.count(key_first(k)) || seen_members.count(k) || !mb.present) continue;
+      mb.present = false;
+      emit_state(agent_name(mb.name, key_second(k)), m::AgentState::logged_out, key_first(k));
+    }
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------
+  void on_banner(const AmiMessage& msg) {
+    release_all();
+    version = std::string(msg.version);
+    ++conn;
+    ++stats.connections;
+    dialplan_seen = false;
+    closed_this_conn.clear();
+    lists.clear();
+    queuestatus.clear();
+    if (conn > 1) {
+      warn("feed_gap", fmt::format("AMI connection {} (Asterisk Call Manager/{}): events between "
+                                   "connections are lost; state is rebuilt from QueueStatus",
+                                   conn, version));
+    }
+  }
+
+  void on_event(const AmiMessage& msg) {
+    ++stats.events_in;
+    const std::string_view ev = msg.first_value();
+    if (is(ev, "QueueCallerJoin") || is(ev, "Join")) {
+      on_join(msg);
+    } else if (is(ev, "QueueCallerLeave") || is(ev, "Leave")) {
+      on_leave(msg);
+    } else if (is(ev, "QueueCallerAbandon")) {
+      on_abandon(msg);
+    } else if (is(ev, "AgentConnect")) {
+      on_connect(msg);
+    } else if (is(ev, "AgentComplete")) {
+      on_complete(msg);
+    } else if (is(ev, "AgentCalled")) {
+      on_agent_called(msg);
+    } else if (is(ev, "AgentRingNoAnswer")) {
+      on_ring_noanswer(msg);
+    } else if (is(ev, "AgentDump")) {
+      agent_events_seen = true;  // caller keeps waiting: no outcome
+    } else if (is(ev, "QueueMemberStatus") || is(ev, "QueueMemberPenalty") ||
+               is(ev, "QueueMemberRinginuse")) {
+      member_update(msg.get("Queue"), interface_of(msg), msg.get("MemberName"),
+                    int_header(msg, "Status"), int_header(msg, "Paused"), incall_of(msg),
+                    pause_reason(msg), MemberSource::status);
+    } else if (is(ev, "QueueMemberAdded")) {
+      member_update(msg.get("Queue"), interface_of(msg), msg.get("MemberName"),
+                    int_header(msg, "Status"), int_header(msg, "Paused"), incall_of(msg),
+                    pause_reason(msg), MemberSource::added);
+    } else if (is(ev, "QueueMemberPause") || is(ev, "QueueMemberPaused")) {
+      const int p = int_header(msg, "Paused");
+      if (p < 0) {
+        reject("bad_value", fmt::format("{} without a 0/1 Paused", ev));
+        return;
+      }
+      member_update(msg.get("Queue"), interface_of(msg), msg.get("MemberName"), -1, p, -1,
+                    pause_reason(msg), MemberSource::pause);
+    } else if (is(ev, "QueueMemberRemoved")) {
+      const auto queue = msg.get("Queue");
+      const auto iface = interface_of(msg);
+      if (queue.empty() || iface.empty() || !wanted(queue)) return;
+      auto it = members.find(key2(queue, iface));
+      std::string name(msg.get("MemberName"));
+      if (it != members.end()) {
+        if (name.empty()) name = it->second.name;
+        members.erase(it);
+      }
+      emit_state(agent_name(name, iface), m::AgentState::logged_out, queue);
+    } else if (is(ev, "AgentLogin") || is(ev, "Agentlogin")) {
+      on_agent_login(msg, true);
+    } else if (is(ev, "AgentLogoff") || is(ev, "Agentlogoff")) {
+      on_agent_login(msg, false);
+    } else if (is(ev, "VarSet")) {
+      dialplan_seen = true;
+      if (is(msg.get("Variable"), "QUEUESTATUS")) {
+        const auto uid = msg.get("Uniqueid");
+        const auto value = msg.get("Value");
+        bool held = false;
+        for (const auto& p : pending) held = held || p.call == uid;
+        if (held) {
+          release_uniqueid(uid, value);
+        } else if (!uid.empty() && uid.size() <= opts.max_name_bytes) {
+          if (queuestatus.size() >= 4096) queuestatus.clear();
+          queuestatus[std::string(uid)] = std::string(value);
+        }
+      }
+    } else if (is(ev, "Hangup")) {
+      const auto uid = msg.get("Uniqueid");
+      release_uniqueid(uid, {});
+      if (auto it = queuestatus.find(uid); it != queuestatus.end()) queuestatus.erase(it);
+    } else if (is(ev, "BlindTransfer")) {
+      on_transfer(msg, true);
+    } else if (is(ev, "AttendedTransfer")) {
+      on_transfer(msg, false);
+    } else if (is(ev, "QueueParams") || is(ev, "QueueEntry") || is(ev, "QueueMember")) {
+      on_list_item(msg, ev);
+    } else if (is(ev, "QueueStatusComplete")) {
+      on_list_complete(msg);
+    }
+    // Every other event (channel, bridge, CEL, peer...) carries nothing for queue KPIs.
+  }
+
+  void on_message(const AmiMessage& msg, double receipt) {
+    ++stats.messages;
+    if (std::isfinite(receipt)) receipt_clock = receipt;
+    if (msg.kind == AmiKind::banner) {
+      if (std::isfinite(receipt)) clock = receipt;
+      on_banner(msg);
+      return;
+    }
+    if (msg.kind == AmiKind::response) {
+      set_time(msg, receipt);  // a Ping answer's Timestamp keeps a replay's clock honest
+      return;
+    }
+    if (msg.kind != AmiKind::event) return;  // the client's actions, junk
+    set_time(msg, receipt);
+    release_due(deadline_clock());
+    on_event(msg);
+  }
+};
+
+AmiTranslator::AmiTranslator(AmiTranslatorOptions opts, FeedSink sink)
+    : impl_(std::make_unique<Impl>(std::move(opts), std::move(sink))) {}
+AmiTranslator::~AmiTranslator() = default;
+
+void AmiTranslator::on_message(const AmiMessage& msg, double receipt) {
+  impl_->on_message(msg, receipt);
+}
+void AmiTranslator::on_disconnect(double now) {
+  if (std::isfinite(now)) impl_->clock = now;
+  impl_->release_all();
+}
+void AmiTranslator::tick(double now) { impl_->release_due(now); }
+void AmiTranslator::finish() {
+  impl_->release_all();
+  if (!std::isfinite(impl_->clock) && (!impl_->timeless.empty() || impl_->deferred)) {
+    impl_->warn("no_time", "the AMI capture carries no time at all (no Timestamp header, no "
+                           "Uniqueid): its events are stamped 0 (1970-01-01)");
+    impl_->clock = 0;
+    impl_->flush_timeless();
+  }
+}
+void AmiTranslator::expect_queue_status(std::string action_id) {
+  impl_->expected_qs = std::move(action_id);
+}
+double AmiTranslator::clock() const { return impl_->clock; }
+const AmiTranslatorStats& AmiTranslator::stats() const { return impl_->stats; }
+std::string_view AmiTranslator::ami_version() const { return impl_->version; }
+
+}  // namespace callwatch::daemon

@@ -1,0 +1,91 @@
+// Asterisk AMI messages (framed by AmiFramer) -> native events (FEED-SPEC 1.2-1.6, mapping 6.2),
+// for Asterisk 11 and 12+ alike. No I/O: the live client, the capture replayer and the fuzzer
+// drive it the same way, so a recorded stream replays exactly as it ran.
+//
+// Decisions (pitfall numbers of FEED-SPEC section 5):
+// - P1 units: AgentRingNoAnswer RingTime is ms, HoldTime/TalkTime/Wait are s.
+// - P2/P3: QueueCallerLeave/Leave never counts an outcome; AgentConnect is the answer. A Leave
+//   neither preceded by QueueCallerAbandon nor followed by AgentConnect within `hold_seconds`
+//   is a key exit, marked inferred (6.2); a QUEUESTATUS VarSet seen for it decides instead.
+// - P4: QueueCallerAbandon is held back until the caller's QUEUESTATUS VarSet (exact), the
+//   caller's Hangup or `hold_seconds` of feed time. Without a VarSet: when dialplan events are
+//   seen on the connection, a real abandon; otherwise (inferred) timed_out when HoldTime >= the
+//   configured queue timeout - 1 s, exited_empty when leavewhenempty is configured and no
+//   member is available, else abandoned.
+// - P5/P6: both naming generations are understood on every connection; the caller is always
+//   `Uniqueid`, the member `Interface`/`Location`/`Member`.
+// - P7: agents are named by member name; an interface seen in QueueMember/QueueMemberStatus/
+//   QueueMemberAdded with a name is remembered and mapped back to it.
+// - P11: QueueMemberStatus is deduplicated on (queue, interface, Status, Paused, InCall).
+// - P12/P18 reconnect: a new banner starts a connection. Live events apply at once; the
+//   QueueStatus answer of the connection (routed by ActionID, P17) rebuilds state: callers
+//   waiting that are not known are enqueued at now - Wait; members are set from QueueMember.
+//   Visits open from an earlier connection that the answer no longer lists ended unseen: then a
+//   feed_restart closes the open visits without counting them and the visits still waiting are
+//   enqueued again with their original entry time, so nothing is counted twice.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "feeds/ami/ami_framer.hpp"
+#include "feeds/feed_common.hpp"
+
+namespace callwatch::daemon {
+
+struct AmiTranslatorOptions {
+  std::vector<std::string> queues;  // only these queues (FeedConfig::queues); empty = all
+  // P4 step 2 and 3 inputs (queues.conf `timeout`, `leavewhenempty`), when known.
+  std::map<std::string, double, std::less<>> queue_timeout_seconds;
+  std::set<std::string, std::less<>> leave_when_empty;
+  double hold_seconds = 2.0;  // how long an outcome waits for the event that decides it
+  std::size_t max_name_bytes = 256;
+  std::size_t max_tracked = 200000;  // cap of each per-call table (memory bound)
+};
+
+struct AmiTranslatorStats {
+  std::uint64_t messages = 0;   // framed messages seen (all kinds)
+  std::uint64_t events_in = 0;  // AMI events seen
+  std::uint64_t emitted = 0;    // native events emitted
+  std::uint64_t rejected = 0;
+  std::uint64_t connections = 0;  // banners seen
+  std::uint64_t resyncs = 0;      // QueueStatus answers applied
+};
+
+class AmiTranslator {
+ public:
+  AmiTranslator(AmiTranslatorOptions opts, FeedSink sink);
+  ~AmiTranslator();
+  AmiTranslator(const AmiTranslator&) = delete;
+  AmiTranslator& operator=(const AmiTranslator&) = delete;
+
+  // One framed message. `receipt` is the wall-clock time it arrived (live); NaN in a replay,
+  // where time is the last `Timestamp` header seen (else the newest Uniqueid epoch seen).
+  void on_message(const AmiMessage& m, double receipt);
+  // The live connection dropped: held-back outcomes are decided now with what is known.
+  void on_disconnect(double now);
+  // Live time passes: held-back outcomes whose wait is over are released.
+  void tick(double now);
+  // End of a replay: everything held back is released.
+  void finish();
+
+  // Live client: the ActionID of its own QueueStatus request (answers with other ActionIDs
+  // are then ignored). Replays accept any QueueStatus answer.
+  void expect_queue_status(std::string action_id);
+
+  double clock() const;  // current feed time (NaN before any time is known)
+  const AmiTranslatorStats& stats() const;
+  // The version of the last banner (`1.3`, `2.10.5`), empty before one.
+  std::string_view ami_version() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace callwatch::daemon

@@ -1,0 +1,386 @@
+// Replay of recorded feeds for `callwatchd report`: lines -> events -> metrics::Engine (replay
+// mode), with the data-quality counting of METRICS.md ("Counting rules").
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <set>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "callwatch/metrics/engine.hpp"
+#include "feeds/feed_registry.hpp"
+#include "feeds/native/native_parser.hpp"
+#include "feeds/queue_log/queue_log_parser.hpp"
+#include "report/report.hpp"
+
+namespace callwatch::daemon {
+
+namespace m = callwatch::metrics;
+
+namespace {
+
+constexpr std::size_t kMaxListedWarnings = 1000;
+// Agent figures are per day in the engine (AgentView::today); the replay reads them just before
+// each day boundary. The engine's span accounting is exact, so reading 10 us early loses at most
+// 10 us per open span and day; figures are printed to the millisecond.
+constexpr double kDayEdge = 1e-5;
+
+struct Rec {
+  std::uint32_t file = 0;
+  std::uint64_t line = 0;
+  std::string_view text;
+  double key = 0;
+};
+
+std::string_view trim_line_end(std::string_view s) {
+  while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_blank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
+}
+
+bool has_activity(const m::QueueCounters& c) {
+  return c.offered() > 0 || c.arrivals > 0 || c.transferred_out > 0 || c.handled > 0 ||
+         c.ring_noanswer > 0;
+}
+
+class Replayer {
+ public:
+  Replayer(const ReportRequest& req, ReportResult& res)
+      : req_(req), res_(res), engine_(req.settings, nullptr) {}
+
+  void run_queue_log();
+  void run_native();
+  std::string run_capture(CaptureReplay replay);  // ami | esl (daemon/feeds); an error or ""
+  void finish();
+
+ private:
+  std::vector<Rec> split(bool native);
+  void order(std::vector<Rec>& recs);
+  std::string where(const Rec* rec) const;
+  void warn(std::string msg);
+  void apply(const m::Event& e, const Rec* rec);
+  void roll_days(double t);
+  void note_queue(std::string_view q) {
+    if (!q.empty() && !queue_names_.contains(q)) queue_names_.emplace(q);
+  }
+  void accepted_line(double ts) {
+    ++res_.events;
+    if (!seen_ts_) {
+      res_.first_ts = res_.last_ts = ts;
+      seen_ts_ = true;
+    }
+    res_.first_ts = std::min(res_.first_ts, ts);
+    res_.last_ts = std::max(res_.last_ts, ts);
+  }
+
+  const ReportRequest& req_;
+  ReportResult& res_;
+  m::Engine engine_;
+  std::set<std::string, std::less<>> queue_names_;
+  std::map<std::string, m::AgentCounters, std::less<>> agents_done_;  // closed days
+  bool day_known_ = false;
+  double next_day_ = 0;
+  bool seen_ts_ = false;
+  std::size_t unlisted_warnings_ = 0;
+};
+
+std::string Replayer::where(const Rec* rec) const {
+  if (rec == nullptr) return "end of input";
+  if (req_.inputs.size() > 1) return fmt::format("{}:{}", req_.inputs[rec->file].name, rec->line);
+  return fmt::format("line {}", rec->line);
+}
+
+void Replayer::warn(std::string msg) {
+  if (res_.warnings.size() < kMaxListedWarnings) {
+    res_.warnings.push_back(std::move(msg));
+  } else {
+    ++unlisted_warnings_;
+  }
+}
+
+std::vector<Rec> Replayer::split(bool native) {
+  std::vector<Rec> recs;
+  for (std::uint32_t f = 0; f < req_.inputs.size(); ++f) {
+    std::string_view text = req_.inputs[f].text;
+    std::uint64_t line = 0;
+    while (!text.empty()) {
+      const auto nl = text.find('\n');
+      const std::string_view l = text.substr(0, nl);
+      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+      recs.push_back(Rec{f, ++line, l, 0});
+    }
+  }
+  res_.lines = recs.size();
+  // Sort keys: the line's own time; a line without one keeps its place after its predecessor.
+  double last = -std::numeric_limits<double>::infinity();
+  const Rec* last_rec = nullptr;
+  std::optional<NativeParser> native_parser;
+  if (native) native_parser.emplace(64 * 1024, req_.settings.max_name_bytes);
+  for (Rec& r : recs) {
+    const std::string_view l = trim_line_end(r.text);
+    double ts = 0;
+    bool ok = false;
+    if (native) {
+      if (!is_blank(l)) {
+        auto ev = native_parser->parse(l);
+        if (ev) {
+          ts = (*ev)->ts;
+          ok = true;
+        }
+      }
+    } else {
+      ok = parse_queue_log_number(l.substr(0, l.find('|')), ts);
+    }
+    r.key = ok ? ts : last;
+    if (!ok) continue;
+    // P13: collected files go backwards; the replay is in time order. Said once where the
+    // order breaks (not for every line after it).
+    if (last_rec != nullptr && ts < last) {
+      warn(fmt::format("{}: time {} is {} s before the line above ({}, {}): replayed in time order",
+                       where(&r), ts, last - ts, where(last_rec), last));
+    }
+    last = ts;
+    last_rec = &r;
+  }
+  return recs;
+}
+
+void Replayer::order(std::vector<Rec>& recs) {
+  std::stable_sort(recs.begin(), recs.end(),
+                   [](const Rec& a, const Rec& b) { return a.key < b.key; });
+}
+
+// Reads the agents' per-day figures just before every day boundary up to `t`.
+void Replayer::roll_days(double t) {
+  const auto& s = req_.settings;
+  if (!day_known_) {
+    const double day = s.tz.day_start(t, s.day_start_seconds);
+    // 26 h after a day's start always lies in the next day (days last 23 to 25 h).
+    next_day_ = s.tz.day_start(day + 26 * 3600.0, s.day_start_seconds);
+    day_known_ = true;
+    return;
+  }
+  while (t >= next_day_) {
+    if (next_day_ - kDayEdge >= engine_.now()) engine_.advance_to(next_day_ - kDayEdge);
+    const m::Snapshot snap = engine_.snapshot();
+    for (const auto& a : snap.agents) agents_done_[a.name].add(a.today);
+    if (t - next_day_ > 2 * 86400.0) {
+      // The engine skips a gap of days in one jump (open spans do not run through it), so the
+      // days inside hold nothing: continue from the day of `t`.
+      next_day_ = s.tz.day_start(s.tz.day_start(t, s.day_start_seconds) + 26 * 3600.0,
+                                 s.day_start_seconds);
+      break;
+    }
+    next_day_ = s.tz.day_start(next_day_ + 26 * 3600.0, s.day_start_seconds);
+  }
+}
+
+void Replayer::apply(const m::Event& e, const Rec* rec) {
+  roll_days(e.ts);
+  note_queue(e.queue);
+  for (const auto q : e.queues) note_queue(q);
+  note_queue(e.to_queue);
+  const auto& msgs = engine_.data_quality().warnings;
+  const std::size_t before = msgs.size();
+  engine_.apply(e);
+  // The engine's warnings (second outcome, completion without answer, ...) get the line.
+  for (std::size_t i = before; i < msgs.size(); ++i) warn(fmt::format("{}: {}", where(rec), msgs[i]));
+}
+
+void Replayer::run_queue_log() {
+  std::vector<Rec> recs = split(false);
+  order(recs);
+  const Rec* current = nullptr;
+  QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = req_.settings.max_name_bytes},
+                        [&](const QueueLogWarning& w) {
+                          warn(fmt::format("{}: {}", where(current), w.message));
+                        });
+  for (const Rec& r : recs) {
+    current = &r;
+    const QueueLogLine& l = parser.parse(r.text, r.line);
+    switch (l.status) {
+      case QueueLogLineStatus::blank:
+        ++res_.blank;
+        break;
+      case QueueLogLineStatus::rejected:
+        ++res_.rejected;
+        warn(fmt::format("{}: rejected ({}): {}", where(&r), l.reject_reason, l.reject_detail));
+        break;
+      case QueueLogLineStatus::duplicate:
+        ++res_.duplicates;  // the parser's warning names it
+        break;
+      case QueueLogLineStatus::accepted:
+        accepted_line(l.ts);
+        note_queue(l.queue);
+        for (const m::Event& e : l.events) apply(e, &r);
+        break;
+    }
+  }
+  current = nullptr;
+  for (const m::Event& e : parser.flush()) apply(e, nullptr);
+  if (!parser.refused_on_join().empty()) {
+    std::string by;
+    std::uint64_t n = 0;
+    for (const auto& [verb, count] : parser.refused_on_join()) {
+      by += fmt::format("{}{} {}", by.empty() ? "" : ", ", verb, count);
+      n += count;
+    }
+    warn(fmt::format("{} caller(s) refused before entering a queue ({}): not offered", n, by));
+  }
+}
+
+void Replayer::run_native() {
+  std::vector<Rec> recs = split(true);
+  order(recs);
+  NativeParser parser(64 * 1024, req_.settings.max_name_bytes);
+  std::unordered_set<std::string_view> seen;
+  for (const Rec& r : recs) {
+    const std::string_view l = trim_line_end(r.text);
+    if (is_blank(l)) {
+      ++res_.blank;
+      continue;
+    }
+    auto ev = parser.parse(l);
+    if (!ev) {
+      ++res_.rejected;
+      warn(fmt::format("{}: rejected ({})", where(&r), to_string(ev.error())));
+      continue;
+    }
+    if (!seen.insert(l).second) {
+      ++res_.duplicates;
+      warn(fmt::format("{}: duplicate of an earlier line, dropped", where(&r)));
+      continue;
+    }
+    const m::Event& e = **ev;
+    accepted_line(e.ts);
+    apply(e, &r);
+  }
+}
+
+std::string Replayer::run_capture(CaptureReplay replay) {
+  std::vector<CaptureText> inputs;
+  for (const auto& in : req_.inputs) inputs.push_back({in.name, in.text});
+  FeedSink sink;
+  sink.event = [&](const m::Event& e) {
+    accepted_line(e.ts);
+    apply(e, nullptr);
+  };
+  sink.reject = [&](std::string_view reason, const std::string& detail) {
+    ++res_.rejected;
+    warn(fmt::format("rejected ({}): {}", reason, detail));
+  };
+  sink.warning = [&](std::string_view, const std::string& msg) { warn(msg); };
+  auto r = replay(inputs, req_.settings.max_name_bytes, sink);
+  return r ? std::string() : r.error();
+}
+
+void Replayer::finish() {
+  if (seen_ts_) {
+    roll_days(res_.last_ts);
+    engine_.finish(res_.last_ts);
+  }
+  const m::Snapshot snap = engine_.snapshot();
+  const m::DataQuality& dq = engine_.data_quality();
+
+  std::map<std::string_view, const m::QueueView*> views;
+  for (const auto& q : snap.queues) views[q.name] = &q;
+  for (const auto& name : queue_names_) {
+    ReportQueue q{name, {}};
+    if (auto it = views.find(name); it != views.end()) q.counters = it->second->total;
+    res_.queues.push_back(std::move(q));
+  }
+
+  std::map<std::string, m::AgentCounters, std::less<>> agents = agents_done_;
+  for (const auto& a : snap.agents) agents[a.name].add(a.today);
+  for (auto& [name, c] : agents) res_.agents.push_back(ReportAgent{name, std::move(c)});
+
+  if (req_.intervals) {
+    std::set<std::pair<double, std::string>> have;
+    for (const auto& ci : engine_.closed_intervals()) {
+      if (!queue_names_.contains(ci.queue) || !has_activity(ci.counters)) continue;
+      if (!have.emplace(ci.start, ci.queue).second) continue;
+      res_.intervals.push_back(ReportInterval{ci.queue, ci.start, ci.counters});
+    }
+    for (const auto& q : snap.queues) {
+      const auto& w = q.windows[static_cast<int>(m::WindowKind::interval)];
+      if (!queue_names_.contains(q.name) || !has_activity(w.counters)) continue;
+      // `since` is clipped to the first event; the interval itself starts on the aligned edge.
+      const double start =
+          req_.settings.tz.interval_start(w.since, req_.settings.interval_minutes);
+      if (!have.emplace(start, q.name).second) continue;
+      res_.intervals.push_back(ReportInterval{q.name, start, w.counters});
+    }
+    std::stable_sort(res_.intervals.begin(), res_.intervals.end(),
+                     [](const ReportInterval& a, const ReportInterval& b) {
+                       return a.start != b.start ? a.start < b.start : a.queue < b.queue;
+                     });
+  }
+
+  if (dq.restarts > 0) {
+    warn(fmt::format("{} PBX restart(s): {} visit(s) still open were cut without an outcome "
+                     "(not offered); figures around the restart are incomplete",
+                     dq.restarts, dq.visits_cut));
+  }
+  std::uint64_t engine_total = 0;
+  for (const auto& [kind, n] : dq.warning_counts) engine_total += n;
+  if (engine_total > dq.warnings.size()) {
+    std::string by;
+    for (const auto& [kind, n] : dq.warning_counts) {
+      by += fmt::format("{}{} {}", by.empty() ? "" : ", ", kind, n);
+    }
+    warn(fmt::format("engine warnings by kind (not all listed): {}", by));
+  }
+  if (res_.duplicates > 0) {
+    warn(fmt::format("{} duplicate line(s) dropped", res_.duplicates));
+  }
+  if (unlisted_warnings_ > 0) {
+    res_.warnings.push_back(fmt::format("{} more warning(s) not listed", unlisted_warnings_));
+  }
+}
+
+}  // namespace
+
+m::EngineSettings report_engine_settings(const m::EngineSettings& base, const ReportOptions& opts) {
+  m::EngineSettings s = base;
+  if (opts.sl_threshold) {
+    s.queue_defaults.sl_threshold = *opts.sl_threshold;
+    for (auto& [name, q] : s.queues) q.sl_threshold = *opts.sl_threshold;
+  }
+  if (opts.short_abandon) {
+    s.queue_defaults.short_abandon = *opts.short_abandon;
+    for (auto& [name, q] : s.queues) q.short_abandon = *opts.short_abandon;
+  }
+  if (opts.interval_minutes) s.interval_minutes = *opts.interval_minutes;
+  s.max_closed_intervals = std::numeric_limits<std::size_t>::max();
+  return s;
+}
+
+tl::expected<ReportResult, std::string> replay_report(const ReportRequest& req) {
+  const FeedKind& kind = feed_kind(req.format);
+  ReportResult res;
+  res.format = std::string(config::to_string(req.format));
+  res.files = req.inputs.size();
+  res.settings = req.settings;
+  res.aht_parts = std::string(kind.aht_parts);
+  Replayer r(req, res);
+  switch (kind.replay) {
+    case ReplayReader::queue_log_lines:
+      r.run_queue_log();
+      break;
+    case ReplayReader::capture:
+      if (auto err = r.run_capture(kind.capture); !err.empty()) return tl::make_unexpected(err);
+      break;
+    case ReplayReader::native_lines:
+      r.run_native();
+      break;
+  }
+  r.finish();
+  return res;
+}
+
+}  // namespace callwatch::daemon

@@ -1,0 +1,55 @@
+// /metrics text exposition (Prometheus text format 0.0.4), rendered by hand from a Snapshot into a
+// reused buffer: the metric table of DESIGN.md, declared once in exporter.cpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "callwatch/metrics/snapshot.hpp"
+#include "runtime/feed_health.hpp"
+
+namespace callwatch::daemon {
+
+// Health of the store (daemon/store) as /metrics shows it; absent without storage configured.
+struct StoreHealthSample {
+  std::uint64_t errors = 0;        // callwatch_store_errors_total
+  double last_checkpoint_at = 0;   // engine time of the newest checkpoint on disk; 0 = none yet
+};
+
+struct ExportOptions {
+  bool agent_state = false;  // callwatch_agent_state (opt-in: one series per agent and state)
+  // Most agents callwatch_agent_state shows (first by name); the rest are only counted in
+  // callwatch_agent_state_omitted_agents, so a huge floor cannot blow up the scrape.
+  std::size_t agent_state_max_agents = 2000;
+  std::string version = CALLWATCH_VERSION;
+  // Read at every scrape (any thread); empty when the daemon runs without storage.
+  std::function<StoreHealthSample()> store_health = {};
+};
+
+// One row of the metric table: every family /metrics can show, in the order it shows them.
+// Docs and tests read the same table.
+struct MetricInfo {
+  std::string_view name;
+  std::string_view type;    // counter | gauge | histogram
+  std::string_view labels;  // comma-separated label names, for docs
+  std::string_view help;
+  // A queue counter family (`_total` per queue): the field of metrics' counter table it reads.
+  std::int64_t metrics::QueueCounters::*counter = nullptr;
+};
+std::span<const MetricInfo> metric_table();
+
+// Replaces the contents of `out` (its capacity is kept: pass the same string every scrape).
+void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
+                    const ExportOptions& opts, std::string& out);
+
+// Label value escaping of the text format: backslash, double quote and newline.
+void append_label_value(std::string_view v, std::string& out);
+// A sample value as Prometheus reads it: shortest round-trip decimal, +Inf, -Inf, NaN.
+void append_sample_value(double v, std::string& out);
+
+}  // namespace callwatch::daemon
