@@ -198,20 +198,6 @@ class FieldReader {
   bool ok_ = true;
 };
 
-constexpr std::array<metrics::AlertState, 4> kAlertStates = {
-    metrics::AlertState::inactive, metrics::AlertState::pending, metrics::AlertState::firing,
-    metrics::AlertState::resolved};
-
-bool parse_alert_state(std::string_view s, metrics::AlertState& out) {
-  for (auto st : kAlertStates) {
-    if (metrics::to_string(st) == s) {
-      out = st;
-      return true;
-    }
-  }
-  return false;
-}
-
 std::string encode_alerts(const std::vector<metrics::AlertView>& alerts) {
   std::string out;
   for (const auto& a : alerts) {

@@ -50,6 +50,14 @@ bool parse_alert_severity(std::string_view s, AlertSeverity& out) {
   return false;
 }
 std::string_view to_string(AlertState s) { return kStateNames[static_cast<int>(s)]; }
+bool parse_alert_state(std::string_view s, AlertState& out) {
+  for (std::size_t i = 0; i < kStateNames.size(); ++i)
+    if (kStateNames[i] == s) {
+      out = static_cast<AlertState>(i);
+      return true;
+    }
+  return false;
+}
 
 std::optional<int> surge_agents_needed(const QueueView& q) { return q.staffing_gap; }
 

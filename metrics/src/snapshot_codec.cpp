@@ -2,6 +2,8 @@
 // written with std::to_chars (shortest text that reads back to the same double), NaN as null.
 #include "callwatch/metrics/snapshot_codec.hpp"
 
+#include "callwatch/metrics/alerts.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -117,42 +119,10 @@ void member(Writer& w, std::string_view k, const T& v) {
   w.value_done();
 }
 
-std::string_view severity_name(AlertSeverity s) {
-  switch (s) {
-    case AlertSeverity::info: return "info";
-    case AlertSeverity::warning: return "warning";
-    case AlertSeverity::critical: return "critical";
-  }
-  return "warning";
-}
-bool parse_severity(std::string_view s, AlertSeverity& out) {
-  for (auto v : {AlertSeverity::info, AlertSeverity::warning, AlertSeverity::critical}) {
-    if (severity_name(v) == s) {
-      out = v;
-      return true;
-    }
-  }
-  return false;
-}
-std::string_view alert_state_name(AlertState s) {
-  switch (s) {
-    case AlertState::inactive: return "inactive";
-    case AlertState::pending: return "pending";
-    case AlertState::firing: return "firing";
-    case AlertState::resolved: return "resolved";
-  }
-  return "inactive";
-}
-bool parse_alert_state(std::string_view s, AlertState& out) {
-  for (auto v : {AlertState::inactive, AlertState::pending, AlertState::firing,
-                 AlertState::resolved}) {
-    if (alert_state_name(v) == s) {
-      out = v;
-      return true;
-    }
-  }
-  return false;
-}
+// Severity and alert-state words are alerts.hpp's: the wire spells them as the config does.
+std::string_view severity_name(AlertSeverity s) { return to_string(s); }
+bool parse_severity(std::string_view s, AlertSeverity& out) { return parse_alert_severity(s, out); }
+std::string_view alert_state_name(AlertState s) { return to_string(s); }
 
 void write_counters(Writer& w, const QueueCounters& c) {
   w.open_obj();

@@ -38,6 +38,7 @@ bool parse_alert_metric(std::string_view s, AlertMetric& out);
 std::string_view to_string(AlertSeverity s);
 bool parse_alert_severity(std::string_view s, AlertSeverity& out);
 std::string_view to_string(AlertState s);
+bool parse_alert_state(std::string_view s, AlertState& out);
 
 struct AlertRule {
   std::string name;
