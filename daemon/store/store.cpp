@@ -46,10 +46,16 @@ std::string interval_columns() {
 
 // A counter added after a store was created becomes a column of its table (0 / NULL in the
 // rows written before): the schema only grows, so its version stays.
-void add_missing_columns(SQLite::Database& db) {
+// The columns queue_interval has in this file (a store of an older daemon may lack some).
+std::vector<std::string> interval_table_columns(SQLite::Database& db) {
   std::vector<std::string> have;
   SQLite::Statement info(db, "PRAGMA table_info(queue_interval)");
   while (info.executeStep()) have.emplace_back(info.getColumn(1).getText());
+  return have;
+}
+
+void add_missing_columns(SQLite::Database& db) {
+  const std::vector<std::string> have = interval_table_columns(db);
   auto missing = [&](std::string_view name) {
     return std::find(have.begin(), have.end(), name) == have.end();
   };
@@ -666,9 +672,7 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
     // initial value.
     std::string columns;
     {
-      std::vector<std::string> have;
-      SQLite::Statement info(*impl_->db, "PRAGMA table_info(queue_interval)");
-      while (info.executeStep()) have.emplace_back(info.getColumn(1).getText());
+      const std::vector<std::string> have = interval_table_columns(*impl_->db);
       auto column = [&](std::string_view name, std::string_view absent) {
         const bool present = std::find(have.begin(), have.end(), name) != have.end();
         columns += fmt::format(", {}", present ? name : absent);
