@@ -141,6 +141,14 @@ void read_engine(TableReader& r, Config& cfg) {
       cfg.engine.max_name_bytes = static_cast<std::size_t>(f->value);
     }
   }
+  if (auto f = r.number("max_lateness_seconds")) {
+    if (!(f->value >= 0 && f->value <= 3600)) {
+      r.error(*f->node, fmt::format("max_lateness_seconds = {} is out of range: 0 to 3600 seconds",
+                                    f->value));
+    } else {
+      cfg.engine.max_lateness_seconds = f->value;
+    }
+  }
   if (auto f = r.integer("interval_minutes")) {
     // Intervals must tile the hour so that every interval starts on the same minutes each hour.
     if (f->value < 1 || f->value > 60 || 60 % f->value != 0) {
@@ -866,6 +874,7 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"wrap_up_after_call", "[engine]"},
       {"max_name_bytes", "[engine]"},
       {"interval_minutes", "[engine]"},
+      {"max_lateness_seconds", "[engine]"},
       {"max_queues", "[engine]"},
       {"max_agents", "[engine]"},
       {"checkpoint_seconds", "[storage]"},

@@ -47,6 +47,9 @@ struct Event {
   std::string_view reason;    // pause reason (agent_state)
   std::string_view to_queue;  // call_transferred: target queue, when a queue
   std::string_view to;        // call_transferred: target extension / agent
+  // The feed that delivered the event (set by the daemon's ingest, empty in a single-feed
+  // replay): a feed_restart ends the calls and pauses of that feed's agents only.
+  std::string_view feed;
 
   // Stated by the feed; kNoValue when the feed does not say (then timestamps are used).
   double wait = kNoValue;     // seconds in queue up to this outcome

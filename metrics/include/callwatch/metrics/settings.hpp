@@ -38,6 +38,9 @@ struct EngineSettings {
   bool wrap_up_after_call = false;     // agent goes wrap_up (not available) after call_ended
   std::size_t max_name_bytes = 256;    // longer names are rejected by feeds
   std::size_t max_closed_intervals = 96 * 8;  // kept in memory per engine
+  // An event older than what was applied by up to this many seconds is put in its place by
+  // timestamp (METRICS.md "Event time, order and repeats"); later ones count as `late`.
+  double max_lateness_seconds = 10;
   // Extra histogram bucket bounds (seconds); every configured SL threshold is added to these.
   std::vector<double> wait_buckets = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600};
   std::vector<double> handle_buckets = {30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600};
