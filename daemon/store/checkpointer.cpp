@@ -120,6 +120,14 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine,
   std::size_t first = closed.size();
   while (first > 0 && closed[first - 1].start > watermark) --first;
   c.intervals.assign(closed.begin() + static_cast<std::ptrdiff_t>(first), closed.end());
+  // Older ones that a late event corrected since the last checkpoint (METRICS.md: "the interval
+  // it names is corrected, even a closed one") are written again.
+  std::uint64_t newest = sent_revision_;
+  for (std::size_t i = 0; i < first; ++i) {
+    if (closed[i].revision > sent_revision_) c.intervals.push_back(closed[i]);
+  }
+  for (const auto& ci : closed) newest = std::max(newest, ci.revision);
+  sent_revision_ = newest;
 
   // New alert transitions by their run-wide number; drop the ones the store confirmed.
   for (std::size_t i = 0; i < history.size(); ++i) {

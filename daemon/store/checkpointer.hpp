@@ -113,6 +113,9 @@ class Checkpointer {
   std::atomic<std::uint64_t> child_failures_{0};
   std::uint64_t taken_ = 0;
   std::uint64_t next_seq_ = 1;  // the first transition number not yet queued for the store
+  // Closed intervals corrected by late events after the store had them: written again when
+  // their revision passes this one.
+  std::uint64_t sent_revision_ = 0;
   std::deque<AlertEvent> unconfirmed_events_;
   std::uint64_t alert_events_dropped_ = 0;
   // Built-in store alert.

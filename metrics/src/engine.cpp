@@ -1,6 +1,14 @@
 // The engine: calls, visits, queues and agents as state machines, and the windows of METRICS.md.
 // Everything here runs on one thread; names are interned once so the hot path hashes a name at
 // most once per event and works on integer ids afterwards.
+//
+// Order (METRICS.md "Event time, order and repeats"): every count lands in the interval, day and
+// minute its own timestamp names. A call keeps its events, sorted by time, while it is in flight;
+// an event that arrives out of order for its call takes back what the call contributed and plays
+// the call again in time order. An agent keeps the state it had before its recent events (the
+// last max_lateness_seconds) and those events; one out of order takes back the agent's time since
+// then and walks it again. In-order events take the fast path: one step, no replay. A finished
+// call is kept as a small record until its day closes, so a repeat is a duplicate however late.
 #include "callwatch/metrics/engine.hpp"
 
 #include <algorithm>
@@ -24,14 +32,55 @@ namespace {
 using Id = internal::Id;
 constexpr Id kNone = internal::kNoId;
 constexpr double kSkewTolerance = 5.0;           // live: event ahead of our clock by more = skew
-// How long a call is remembered after its last event: long enough to recognise a repeated
-// outcome or a late completion, short enough that a busy center's memory stays flat.
-constexpr double kFinishedRetention = 180.0;      // every visit has its outcome, no call in talk
 constexpr double kTalkingRetention = 8 * 3600.0;  // answered and not yet ended
 constexpr double kStaleVisit = 6 * 3600.0;        // a caller "waiting" this long lost its outcome
 constexpr std::size_t kMaxWarnings = 1000;
+constexpr std::size_t kMaxJournal = 512;    // an agent's recent events kept for reordering
+constexpr std::size_t kMaxCallOps = 256;    // a call's events kept for reordering
 
 enum class Activity : std::uint8_t { none, ringing, on_call, wrap_up };
+
+// ---- calls ------------------------------------------------------------------------------------
+
+// One event of a call, with names as ids: what the call's replay needs, nothing more.
+struct CallOp {
+  double ts = 0;
+  std::uint64_t seq = 0;  // arrival order: ties of time keep it
+  // PBX restarts of the call before this event arrived: a restart is a barrier, events are not
+  // moved across it (a reconnect re-enters waiting callers with their first entry time).
+  std::uint16_t epoch = 0;
+  EventType type = EventType::call_enqueued;
+  ExitReason exit_reason = ExitReason::timeout;
+  bool inferred = false;
+  Id queue = kNone;
+  Id agent = kNone;
+  double wait = kNoValue, talk = kNoValue, hold = kNoValue, wrap = kNoValue, ring_ms = kNoValue;
+
+  // Events of one second in the order a call lives them: entry, rings, outcome, completion.
+  static int rank(EventType t) {
+    switch (t) {
+      case EventType::call_enqueued: return 0;
+      case EventType::agent_ring_noanswer: return 1;
+      case EventType::call_transferred: return 2;
+      case EventType::call_ended: return 4;
+      case EventType::feed_restart: return 5;
+      default: return 3;
+    }
+  }
+  bool before(const CallOp& o) const {
+    if (epoch != o.epoch) return epoch < o.epoch;
+    if (ts != o.ts) return ts < o.ts;
+    if (rank(type) != rank(o.type)) return rank(type) < rank(o.type);
+    return seq < o.seq;
+  }
+  static bool same_num(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+  bool same(const CallOp& o) const {
+    return ts == o.ts && epoch == o.epoch && type == o.type && exit_reason == o.exit_reason && queue == o.queue &&
+           agent == o.agent && inferred == o.inferred && same_num(wait, o.wait) &&
+           same_num(talk, o.talk) && same_num(hold, o.hold) && same_num(wrap, o.wrap) &&
+           same_num(ring_ms, o.ring_ms);
+  }
+};
 
 struct Visit {
   Id queue = kNone;
@@ -39,7 +88,8 @@ struct Visit {
   bool done = false;          // has its outcome (or was cut)
 };
 
-struct CallState {
+// What a call's events give when played in time order (rebuilt by every replay).
+struct CallDerived {
   std::vector<Visit> visits;
   std::vector<Id> agents_offered;
   int queues_entered = 0;
@@ -49,7 +99,72 @@ struct CallState {
   Id answered_queue = kNone;
   Id answered_agent = kNone;
   double answer_ts = kNoValue;
+};
+
+struct CallState {
+  std::vector<CallOp> ops;  // sorted by (ts, seq)
+  CallDerived d;
   double last_ts = 0;
+  std::uint16_t feed = 0;
+  std::uint16_t epoch = 0;  // restarts applied to it
+  bool legacy = false;  // restored from a state without events: applied in arrival order only
+};
+
+// ---- agents -----------------------------------------------------------------------------------
+
+enum class AgentOpKind : std::uint8_t { state, answer, end, ring_stop, reset };
+
+// One event of an agent's state machine: its own agent_state events and what its calls do to it.
+struct AgentOp {
+  double ts = 0;
+  std::uint64_t seq = 0;
+  AgentOpKind kind = AgentOpKind::state;
+  AgentState state = AgentState::available;
+  bool wrap_stated = false;  // end: the call_ended stated its after-call work
+  Id queue = kNone;          // answer / end: the call's queue
+  std::uint64_t call = 0;    // answer / end / ring_stop: the call (its key), so a replay finds it
+  std::vector<Id> queues;    // state: the queues it applies to (empty: all)
+  std::string reason;        // state paused: the reason
+
+  // Events of one second keep their arrival order (a queue_log has one-second times and its
+  // order is the truth), except where the order is plain: one call's answer comes before its
+  // end, and an agent's call ends before the agent answers another one.
+  bool before(const AgentOp& o) const {
+    if (ts != o.ts) return ts < o.ts;
+    const bool calls = call != 0 && o.call != 0;
+    if (calls && kind == AgentOpKind::answer && o.kind == AgentOpKind::end) return call == o.call;
+    if (calls && kind == AgentOpKind::end && o.kind == AgentOpKind::answer) return call != o.call;
+    return seq < o.seq;
+  }
+  bool same(const AgentOp& o) const {
+    return ts == o.ts && kind == o.kind && state == o.state && wrap_stated == o.wrap_stated &&
+           queue == o.queue && call == o.call && queues == o.queues && reason == o.reason;
+  }
+};
+
+struct AgentMachine {
+  bool logged_in = false;
+  std::vector<Id> members;    // queues, sorted
+  std::vector<Id> paused_in;  // queues, sorted
+  bool paused_all = false;
+  std::string pause_reason;
+  Activity activity = Activity::none;
+  AgentState state = AgentState::logged_out;
+  double state_since = 0;  // when the current state began (shown as "time in state")
+  double wrap_started = 0;
+  bool wrap_stated = false;  // the last call_ended stated its after-call work: not timed again
+  Id last_call_queue = kNone;
+};
+
+struct AgentStateRec {
+  std::string name;
+  AgentMachine m;     // now: after every event of the journal
+  AgentMachine base;  // before the journal's events
+  double base_t = 0;  // time of `base`
+  std::vector<AgentOp> journal;  // sorted by (ts, seq), all at or after base_t
+  double accounted_to = 0;  // time in state is counted up to here
+  AgentCounters interval, today;
+  std::uint16_t feed = 0;
 };
 
 struct QueueState {
@@ -63,31 +178,19 @@ struct QueueState {
   bool gap = false;
 };
 
-struct AgentStateRec {
-  std::string name;
-  bool logged_in = false;
-  std::vector<Id> members;  // queues, sorted
-  std::vector<Id> paused_in;  // queues, sorted
-  bool paused_all = false;
-  std::string pause_reason;
-  Activity activity = Activity::none;
-  AgentState state = AgentState::logged_out;
-  double state_since = 0;   // when the current state began (shown as "time in state")
-  double accounted_to = 0;  // time in state is counted up to here (interval closes move it)
-  double reason_since = 0;  // pause time by reason: start of the current reason's share
-  double wrap_started = 0;
-  bool wrap_stated = false;  // the last call_ended stated its after-call work: not timed again
-  AgentCounters interval, today;
-  Id last_call_queue = kNone;
-};
-
 // Calls in flight and recently finished: a slab of states with a flat index on the call id.
 class CallTable {
  public:
+  CallState* find(std::string_view id, std::uint64_t h) {
+    const Id found = index_.find(id, h, [this](Id i) { return std::string_view(ids_[i]); });
+    return found == internal::FlatIndex::kEmpty ? nullptr : &states_[found];
+  }
   CallState& get_or_add(std::string_view id) {
     const std::uint64_t h = internal::hash_key(id);
-    const Id found = index_.find(id, h, [this](Id i) { return std::string_view(ids_[i]); });
-    if (found != internal::FlatIndex::kEmpty) return states_[found];
+    if (CallState* c = find(id, h)) return *c;
+    return add(id, h);
+  }
+  CallState& add(std::string_view id, std::uint64_t h) {
     const Id n = static_cast<Id>(ids_.size());
     ids_.emplace_back(id);
     hashes_.push_back(h);
@@ -98,17 +201,17 @@ class CallTable {
   std::size_t size() const { return ids_.size(); }
   template <typename F>
   void for_each(F&& f) {
-    for (std::size_t i = 0; i < ids_.size(); ++i) f(ids_[i], states_[i]);
+    for (std::size_t i = 0; i < ids_.size(); ++i) f(ids_[i], hashes_[i], states_[i]);
   }
   template <typename F>
   void for_each(F&& f) const {
-    for (std::size_t i = 0; i < ids_.size(); ++i) f(ids_[i], states_[i]);
+    for (std::size_t i = 0; i < ids_.size(); ++i) f(ids_[i], hashes_[i], states_[i]);
   }
   template <typename Pred>
   void remove_if(Pred&& pred) {
     auto key = [this](Id i) { return std::string_view(ids_[i]); };
     for (std::size_t i = 0; i < ids_.size();) {
-      if (!pred(states_[i])) {
+      if (!pred(hashes_[i], states_[i])) {
         ++i;
         continue;
       }
@@ -131,6 +234,90 @@ class CallTable {
   std::vector<std::uint64_t> hashes_;
   std::vector<CallState> states_;
   internal::FlatIndex index_;
+};
+
+// Finished calls until their day closes: 16 bytes each (the call id's 64-bit hash, the first two
+// queues it visited, whether it completed). A million calls a day take 32 MB at most.
+class FinishedCalls {
+ public:
+  struct Rec {
+    std::uint64_t key = 0;  // 0: empty slot
+    Id q0 = kNone;
+    Id q1 = kNone;  // kMany: more queues, listed in many_
+  };
+  static constexpr Id kMany = kNone - 1;
+
+  const Rec* find(std::uint64_t key) const {
+    if (slots_.empty()) return nullptr;
+    key = fix(key);
+    for (std::size_t i = key & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].key == 0) return nullptr;
+      if (slots_[i].key == key) return &slots_[i];
+    }
+  }
+  bool visited(const Rec& r, Id q) const {
+    if (q == kNone) return true;
+    if (r.q0 == q || r.q1 == q) return true;
+    if (r.q1 != kMany) return false;
+    auto it = many_.find(r.key);
+    return it != many_.end() && std::find(it->second.begin(), it->second.end(), q) != it->second.end();
+  }
+  void add(std::uint64_t key, const std::vector<Id>& queues) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    key = fix(key);
+    Rec r{key, queues.empty() ? kNone : queues[0], queues.size() > 1 ? queues[1] : kNone};
+    if (queues.size() > 2) {
+      r.q1 = kMany;
+      many_[key] = queues;
+    }
+    if (place(r)) ++size_;
+  }
+  void clear() {
+    slots_.clear();
+    many_.clear();
+    mask_ = 0;
+    size_ = 0;
+  }
+  std::size_t size() const { return size_; }
+  std::size_t bytes() const { return slots_.size() * sizeof(Rec); }
+  template <typename F>
+  void for_each(F&& f) const {
+    for (const Rec& r : slots_) {
+      if (r.key == 0) continue;
+      std::vector<Id> qs;
+      if (r.q0 != kNone) qs.push_back(r.q0);
+      if (r.q1 == kMany) qs = many_.at(r.key);
+      else if (r.q1 != kNone) qs.push_back(r.q1);
+      f(r.key, qs);
+    }
+  }
+
+ private:
+  static std::uint64_t fix(std::uint64_t k) { return k == 0 ? 1 : k; }
+  bool place(const Rec& r) {
+    for (std::size_t i = r.key & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i].key == r.key) {
+        slots_[i] = r;
+        return false;
+      }
+      if (slots_[i].key == 0) {
+        slots_[i] = r;
+        return true;
+      }
+    }
+  }
+  void grow() {
+    std::vector<Rec> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Rec{});
+    mask_ = slots_.size() - 1;
+    for (const Rec& r : old)
+      if (r.key != 0) place(r);
+  }
+  std::vector<Rec> slots_;
+  std::unordered_map<std::uint64_t, std::vector<Id>> many_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
 };
 
 void insert_sorted(std::vector<Id>& v, Id id) {
@@ -168,6 +355,20 @@ Histogram make_histogram(const std::vector<double>& bounds) {
   return h;
 }
 
+// A histogram observation taken back (sign -1) or made (+1).
+void observe(Histogram& h, double v, int sign) {
+  if (sign > 0) {
+    h.observe(v);
+    return;
+  }
+  if (h.counts.size() != h.bounds.size() + 1) return;
+  const auto it = std::lower_bound(h.bounds.begin(), h.bounds.end(), v);
+  auto& c = h.counts[static_cast<std::size_t>(it - h.bounds.begin())];
+  if (c > 0) --c;
+  h.sum -= v;
+  if (h.count > 0) --h.count;
+}
+
 std::string fmt_ts(double t) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f", t);
@@ -199,24 +400,41 @@ struct Engine::Impl {
   const Clock* clock = nullptr;
   std::vector<double> wait_bounds, handle_bounds;
 
-  internal::Interner queue_names, agent_names;
+  internal::Interner queue_names, agent_names, feed_names;
   std::vector<QueueState> queues;
   std::vector<AgentStateRec> agents;
   CallTable calls;
+  FinishedCalls finished;
   double last_prune = 0;
   std::vector<Id> scratch_ids;
 
   bool started = false;
   double start_time = 0;  // first instant the engine saw (replay: first event)
   double now = 0;
+  double max_ts = -1e300;  // newest event time applied (the lateness bound counts from it)
+  std::uint64_t seq = 0;   // arrival number of events
   double interval_start = 0;
   double interval_end = 0;
   double day_start = 0;
   double next_day_start = 0;
   std::vector<ClosedInterval> closed;
+  std::uint64_t revision = 0;  // closed intervals corrected so far
   DataQuality dq;
   std::uint64_t version = 0;
   std::uint64_t events_applied = 0;
+
+  // Replays: -1 takes a contribution back, +1 makes it, 0 only rebuilds state (restore).
+  int sign = 1;
+  bool replaying = false;  // warnings are counted but their text is not listed again
+  bool rebuilding = false;  // a call replay: the waiting list is redone once at its end
+
+  // Lateness counts per feed: two PBXs whose clocks differ by more than the bound do not make
+  // each other's events late.
+  std::vector<double> feed_max_ts{-1e300};
+  double horizon(std::uint16_t feed = 0) const {
+    const double m = feed < feed_max_ts.size() ? feed_max_ts[feed] : max_ts;
+    return m - settings.max_lateness_seconds;
+  }
 
   // ---- time -------------------------------------------------------------------------------
   void start_at(double t) {
@@ -229,9 +447,99 @@ struct Engine::Impl {
     next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
   }
 
+  // ---- where a count lands: by its own time ----------------------------------------------
+  // The closed interval of queue q that holds time t, made when a late count needs it.
+  QueueCounters* closed_at(const QueueState& q, double t, bool create) {
+    for (std::size_t i = closed.size(); i-- > 0;) {
+      ClosedInterval& ci = closed[i];
+      if (ci.end <= t) break;
+      if (ci.start <= t && ci.queue == q.name) {
+        ci.revision = ++revision;
+        return &ci.counters;
+      }
+    }
+    if (!create || t < day_start) return nullptr;  // older days: in the total only
+    const double start = settings.tz.interval_start(t, settings.interval_minutes);
+    double end = settings.tz.interval_start(start + settings.interval_minutes * 60.0 + 1,
+                                            settings.interval_minutes);
+    if (end <= start) end = start + settings.interval_minutes * 60.0;
+    auto at = std::upper_bound(closed.begin(), closed.end(), start,
+                               [](double s, const ClosedInterval& c) { return s < c.start; });
+    at = closed.insert(at, ClosedInterval{q.name, start, end, QueueCounters{}, ++revision});
+    return &at->counters;
+  }
+
+  template <typename F>
+  void count(QueueState& q, double t, F&& f) {
+    f(q.total);
+    if (t >= day_start) f(q.today);
+    if (t >= interval_start) {
+      f(q.interval);
+    } else {
+      if (QueueCounters* c = closed_at(q, t, sign > 0)) f(*c);
+      if (q.previous && t >= q.previous->since && t < q.previous->until) f(q.previous->counters);
+    }
+    if (QueueCounters* b = q.ring.find(t, std::max(now, t))) f(*b);
+  }
+  template <typename F>
+  void count_agent(AgentStateRec& a, double t, F&& f) {
+    if (t >= day_start) f(a.today);
+    if (t >= interval_start) f(a.interval);
+  }
+
+  // A span [from, to) of a queue's member time into the windows it overlaps.
+  void span_queue(QueueState& q, double QueueCounters::*field, double from, double to) {
+    if (!(to > from)) return;
+    const double s = sign;
+    q.total.*field += s * (to - from);
+    if (to > day_start) q.today.*field += s * (to - std::max(from, day_start));
+    if (to > interval_start) q.interval.*field += s * (to - std::max(from, interval_start));
+    if (from < interval_start) {
+      // Only a replay of an agent's time reaches back here: correct the closed intervals.
+      for (std::size_t i = closed.size(); i-- > 0;) {
+        ClosedInterval& ci = closed[i];
+        if (ci.end <= from) break;
+        if (ci.queue != q.name || ci.start >= to) continue;
+        const double d = std::min(to, ci.end) - std::max(from, ci.start);
+        if (d > 0) {
+          ci.counters.*field += s * d;
+          ci.revision = ++revision;
+        }
+      }
+      if (q.previous) {
+        const double d = std::min(to, q.previous->until) - std::max(from, q.previous->since);
+        if (d > 0) q.previous->counters.*field += s * d;
+      }
+    }
+    const double ring_now = std::max(now, to);
+    for (double t = std::max(from, to - internal::MinuteRing<QueueCounters>::kMinutes * 60.0); t < to;) {
+      const double end = std::min(to, std::floor(t / 60.0) * 60.0 + 60.0);
+      if (QueueCounters* b = q.ring.find(t, ring_now)) b->*field += s * (end - t);
+      t = end;
+    }
+  }
+  void span_agent(AgentStateRec& a, const AgentMachine& m, double from, double to) {
+    if (!(to > from)) return;
+    if (m.state == AgentState::logged_out) return;  // time logged out is not counted
+    const double s = sign;
+    const int st = static_cast<int>(m.state);
+    auto add = [&](AgentCounters& c, double lo) {
+      const double d = to - std::max(from, lo);
+      if (d <= 0) return;
+      c.state_seconds[st] += s * d;
+      if (m.state == AgentState::paused) {
+        double& r = c.paused_by_reason[m.pause_reason];
+        r += s * d;
+        if (std::abs(r) < 1e-9) c.paused_by_reason.erase(m.pause_reason);
+      }
+    };
+    add(a.today, day_start);
+    add(a.interval, interval_start);
+  }
+
   // A member's state as one of its queues sees it: paused only where it is paused (or paused in
   // all), available elsewhere.
-  static AgentState state_in(const AgentStateRec& a, Id q) {
+  static AgentState state_in(const AgentMachine& a, Id q) {
     if (!a.logged_in) return AgentState::logged_out;
     AgentState st = a.state;
     if (st == AgentState::paused || st == AgentState::available) {
@@ -253,42 +561,20 @@ struct Engine::Impl {
     return nullptr;
   }
 
-  // The span [from, to) of an agent into each of its queues: interval, today and total, and the
-  // minute buckets it covers so the sliding windows hold it where it happened.
-  void accrue_queues(const AgentStateRec& a, double from, double to) {
-    const double ring_now = std::max(now, to);
-    const double ring_from = std::max(from, to - internal::MinuteRing<QueueCounters>::kMinutes * 60.0);
-    for (Id q : a.members) {
-      double QueueCounters::*field = agent_time_field(state_in(a, q));
-      if (!field) continue;
-      QueueState& qs = queues[q];
-      const double d = to - from;
-      qs.interval.*field += d;
-      qs.today.*field += d;
-      qs.total.*field += d;
-      for (double t = ring_from; t < to;) {
-        const double end = std::min(to, std::floor(t / 60.0) * 60.0 + 60.0);
-        qs.ring.at(t, ring_now).*field += end - t;
-        t = end;
-      }
+  // The time [from, to) of an agent in machine state m: its own counters and its queues'.
+  void accrue(AgentStateRec& a, const AgentMachine& m, double from, double to) {
+    if (sign == 0 || !(to > from)) return;
+    span_agent(a, m, from, to);
+    for (Id q : m.members) {
+      if (double QueueCounters::*field = agent_time_field(state_in(m, q))) span_queue(queues[q], field, from, to);
     }
   }
-
   void accrue_agent(AgentStateRec& a, double t) {
     if (t <= a.accounted_to) return;
-    const double d = t - a.accounted_to;
-    accrue_queues(a, a.accounted_to, t);
-    const int s = static_cast<int>(a.state);
-    a.interval.state_seconds[s] += d;
-    a.today.state_seconds[s] += d;
-    if (a.state == AgentState::paused) {
-      const double from = std::max(a.reason_since, a.accounted_to);
-      if (t > from) {
-        a.interval.paused_by_reason[a.pause_reason] += t - from;
-        a.today.paused_by_reason[a.pause_reason] += t - from;
-      }
-      a.reason_since = t;
-    }
+    const int saved = sign;
+    sign = 1;
+    accrue(a, a.m, a.accounted_to, t);
+    sign = saved;
     a.accounted_to = t;
   }
 
@@ -297,7 +583,7 @@ struct Engine::Impl {
     for (auto& q : queues) {
       if (q.interval.offered() > 0 || q.interval.arrivals > 0 || q.interval.handled > 0 ||
           q.interval.transferred_out > 0 || q.interval.ring_noanswer > 0) {
-        closed.push_back(ClosedInterval{q.name, interval_start, boundary, q.interval});
+        closed.push_back(ClosedInterval{q.name, interval_start, boundary, q.interval, 0});
       }
       Window w;
       w.counters = q.interval;
@@ -320,6 +606,7 @@ struct Engine::Impl {
       day_start = next_day_start;
       next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
       dq.gap = false;
+      finished.clear();  // repeats are recognised within their day
     }
     ++version;
   }
@@ -339,6 +626,7 @@ struct Engine::Impl {
       for (auto& a : agents) a.accounted_to = std::max(a.accounted_to, new_start);
       for (auto& q : queues) q.today = QueueCounters{};
       for (auto& a : agents) a.today = AgentCounters{};
+      finished.clear();
       interval_start = new_start;
       interval_end = new_start + span;
       day_start = settings.tz.day_start(t, settings.day_start_seconds);
@@ -360,12 +648,13 @@ struct Engine::Impl {
     if (t - last_prune < 60) return;
     last_prune = t;
     std::uint64_t stale = 0;
-    calls.for_each([&](const std::string&, CallState& c) {
-      for (auto& v : c.visits) {
+    calls.for_each([&](const std::string&, std::uint64_t, CallState& c) {
+      for (auto& v : c.d.visits) {
         if (v.done || !has_value(v.entered) || t - v.entered < kStaleVisit) continue;
         // The feed lost this visit's outcome: stop counting it as waiting, never as offered.
         leave_waiting(queues[v.queue], v);
         v.done = true;
+        c.legacy = true;  // its events no longer replay to this state
         queues[v.queue].gap = true;
         ++stale;
       }
@@ -376,12 +665,20 @@ struct Engine::Impl {
                               std::to_string(static_cast<int>(kStaleVisit / 3600)) +
                               " h without an outcome were closed (not offered)");
     }
-    calls.remove_if([&](const CallState& c) {
-      const bool open = std::any_of(c.visits.begin(), c.visits.end(),
+    // Finished and settled (nothing can arrive in time to change them): keep a small record.
+    calls.remove_if([&](std::uint64_t key, const CallState& c) {
+      const double settled = std::min(horizon(c.feed), t - settings.max_lateness_seconds);
+      const bool open = std::any_of(c.d.visits.begin(), c.d.visits.end(),
                                     [](const Visit& v) { return !v.done; });
       if (open) return false;
-      const bool talking = c.answered && !c.ended;
-      return t - c.last_ts > (talking ? kTalkingRetention : kFinishedRetention);
+      const bool talking = c.d.answered && !c.d.ended;
+      if (talking ? t - c.last_ts <= kTalkingRetention : c.last_ts >= settled) return false;
+      std::vector<Id> qs;
+      for (const auto& v : c.d.visits) {
+        if (std::find(qs.begin(), qs.end(), v.queue) == qs.end()) qs.push_back(v.queue);
+      }
+      finished.add(key, qs);
+      return true;
     });
   }
 
@@ -405,28 +702,253 @@ struct Engine::Impl {
     if (added) {
       AgentStateRec a;
       a.name = std::string(name);
-      a.state_since = now;
-      a.accounted_to = now;
-      a.reason_since = now;
+      a.m.state_since = now;
+      a.accounted_to = -1e300;  // nothing counted yet: its first event may be older than now
+      a.base = a.m;
+      a.base_t = -1e300;
       agents.push_back(std::move(a));
     }
     return id;
   }
+  std::uint16_t feed_id(std::string_view name) {
+    if (name.empty()) return 0;
+    auto [id, added] = feed_names.intern(name);
+    const auto fid = static_cast<std::uint16_t>(std::min<Id>(id + 1, 65535));
+    if (feed_max_ts.size() <= fid) feed_max_ts.resize(fid + 1u, -1e300);
+    return fid;
+  }
 
   void warn(std::string_view kind, std::string msg) {
     auto it = dq.warning_counts.find(kind);
+    if (sign < 0) {
+      if (it != dq.warning_counts.end() && it->second > 0) --it->second;
+      return;
+    }
+    if (sign == 0) return;
     if (it == dq.warning_counts.end()) dq.warning_counts.emplace(std::string(kind), 1);
     else ++it->second;
-    if (dq.warnings.size() < kMaxWarnings) dq.warnings.push_back(std::move(msg));
+    if (!replaying && dq.warnings.size() < kMaxWarnings) dq.warnings.push_back(std::move(msg));
   }
 
-  // ---- counting ---------------------------------------------------------------------------
+  // ---- agents: the state machine and its journal ------------------------------------------
+  // Applies one op to machine m at time `at`; wrap-up time it ends counts at `at`.
+  void step_agent(AgentStateRec& a, AgentMachine& m, const AgentOp& op) {
+    const double at = op.ts;
+    switch (op.kind) {
+      case AgentOpKind::answer:
+        m.logged_in = true;
+        if (op.queue != kNone) insert_sorted(m.members, op.queue);
+        m.activity = Activity::on_call;
+        m.last_call_queue = op.queue;
+        m.wrap_stated = false;
+        break;
+      case AgentOpKind::end:
+        if (op.wrap_stated) m.wrap_stated = true;
+        if (m.activity == Activity::on_call || m.activity == Activity::ringing) {
+          m.activity = settings.wrap_up_after_call ? Activity::wrap_up : Activity::none;
+        }
+        if (op.queue != kNone) m.last_call_queue = op.queue;
+        break;
+      case AgentOpKind::ring_stop:
+        if (m.activity == Activity::ringing) m.activity = Activity::none;
+        break;
+      case AgentOpKind::reset:
+        // PBX restart: its calls and pauses are over; what follows tells the new state.
+        m.activity = Activity::none;
+        m.paused_in.clear();
+        m.paused_all = false;
+        break;
+      case AgentOpKind::state: step_agent_state(m, op); break;
+    }
+    update_state(a, m, at);
+  }
+
+  void step_agent_state(AgentMachine& m, const AgentOp& op) {
+    const auto& qs = op.queues;
+    switch (op.state) {
+      case AgentState::logged_out:
+        if (qs.empty()) {
+          m.members.clear();
+        } else {
+          for (Id q : qs) {
+            erase_sorted(m.members, q);
+            erase_sorted(m.paused_in, q);
+          }
+        }
+        if (m.members.empty()) {
+          m.logged_in = false;
+          m.activity = Activity::none;
+          m.paused_in.clear();
+          m.paused_all = false;
+        }
+        break;
+      case AgentState::paused: {
+        m.logged_in = true;
+        const bool was_paused = m.paused_all || !m.paused_in.empty();
+        if (!was_paused || op.reason != m.pause_reason) m.pause_reason = op.reason;
+        if (qs.empty()) {
+          // Paused in every queue it is in: unpausing one of them later leaves the others paused.
+          m.paused_all = true;
+          for (Id q : m.members) insert_sorted(m.paused_in, q);
+        } else {
+          for (Id q : qs) {
+            insert_sorted(m.members, q);
+            insert_sorted(m.paused_in, q);
+          }
+        }
+        break;
+      }
+      case AgentState::available:
+        m.logged_in = true;
+        if (qs.empty()) {
+          m.paused_in.clear();
+          m.paused_all = false;
+        } else {
+          for (Id q : qs) {
+            insert_sorted(m.members, q);
+            erase_sorted(m.paused_in, q);
+          }
+          m.paused_all = false;  // the queues still listed stay paused
+        }
+        // Available ends ringing and after-call work; a call ends only with its call_ended (an
+        // unpause during a call leaves the agent on the call: one state at a time).
+        if (m.activity != Activity::on_call) m.activity = Activity::none;
+        break;
+      case AgentState::ringing:
+      case AgentState::on_call:
+      case AgentState::wrap_up:
+        m.logged_in = true;
+        for (Id q : qs) insert_sorted(m.members, q);
+        m.activity = op.state == AgentState::ringing  ? Activity::ringing
+                     : op.state == AgentState::on_call ? Activity::on_call
+                                                       : Activity::wrap_up;
+        break;
+    }
+  }
+
+  void update_state(AgentStateRec& a, AgentMachine& m, double at) {
+    AgentState s;
+    if (!m.logged_in) s = AgentState::logged_out;
+    else if (m.activity == Activity::on_call) s = AgentState::on_call;
+    else if (m.activity == Activity::ringing) s = AgentState::ringing;
+    else if (m.activity == Activity::wrap_up) s = AgentState::wrap_up;
+    else if (m.paused_all || !m.paused_in.empty()) s = AgentState::paused;
+    else s = AgentState::available;
+    if (s == m.state) return;
+    if (m.state == AgentState::wrap_up && m.last_call_queue != kNone && !m.wrap_stated && sign != 0) {
+      // After-call work belongs to the handle time of the call it followed (unless the feed
+      // already stated it on call_ended).
+      const double wrap = at - m.wrap_started;
+      if (wrap > 0) {
+        const double sw = sign * wrap;
+        count_agent(a, at, [&](AgentCounters& c) { c.wrap_seconds += sw; });
+        count(queues[m.last_call_queue], at, [&](QueueCounters& k) { k.handle_sum += sw; });
+      }
+    }
+    if (m.state == AgentState::wrap_up) m.wrap_stated = false;
+    if (s == AgentState::wrap_up) m.wrap_started = at;
+    m.state = s;
+    m.state_since = at;
+  }
+
+  // Plays the journal from `base`, counting time up to `until` with the current sign.
+  AgentMachine walk(AgentStateRec& a, double until) {
+    AgentMachine m = a.base;
+    double t = a.base_t;
+    for (const AgentOp& op : a.journal) {
+      if (op.ts > t) {
+        accrue(a, m, t, op.ts);
+        t = op.ts;
+      }
+      step_agent(a, m, op);
+    }
+    if (until > t) accrue(a, m, t, until);
+    return m;
+  }
+
+  // Events older than the lateness bound are final: they move into `base`.
+  void settle(AgentStateRec& a) {
+    const double h = horizon(a.feed);
+    std::size_t n = 0;
+    while (n < a.journal.size() && (a.journal[n].ts < h || a.journal.size() - n > kMaxJournal)) ++n;
+    if (n == 0) return;
+    const int saved = sign;
+    sign = 0;
+    for (std::size_t i = 0; i < n; ++i) step_agent(a, a.base, a.journal[i]);
+    sign = saved;
+    a.base_t = a.journal[n - 1].ts;
+    a.journal.erase(a.journal.begin(), a.journal.begin() + static_cast<long>(n));
+  }
+
+  // Takes back the agent's time since `base`, changes the journal, and walks it again.
   template <typename F>
-  void count(QueueState& q, double t, F&& f) {
-    f(q.interval);
-    f(q.today);
-    f(q.total);
-    f(q.ring.at(t, now));
+  void rewalk(AgentStateRec& a, F&& change) {
+    const int saved = sign;
+    const bool saved_replaying = replaying;
+    replaying = true;
+    sign = -1;
+    walk(a, a.accounted_to);
+    change();
+    double until = a.accounted_to;
+    if (!a.journal.empty()) until = std::max(until, a.journal.back().ts);
+    sign = 1;
+    a.m = walk(a, until);
+    a.accounted_to = until;
+    sign = saved;
+    replaying = saved_replaying;
+  }
+
+  // One op for agent `aid`. Returns false for an identical repeat. An op older than the agent's
+  // settled state leaves the state alone (late).
+  bool agent_op(Id aid, AgentOp op, std::uint16_t feed) {
+    AgentStateRec& a = agents[aid];
+    if (feed != 0) a.feed = feed;
+    settle(a);
+    if (op.ts < a.base_t) return true;  // later than the bound: states untouched
+    for (const AgentOp& o : a.journal) {
+      if (o.same(op)) return false;
+    }
+    const bool in_order = (a.journal.empty() || !op.before(a.journal.back())) && op.ts >= a.accounted_to;
+    if (in_order && sign == 1) {
+      accrue_agent(a, op.ts);
+      step_agent(a, a.m, op);
+      a.journal.push_back(std::move(op));
+      return true;
+    }
+    // Later than the bound and not after everything the agent did: its states and spans are
+    // not rewritten (the event still counts as late).
+    if (op.ts < horizon(a.feed)) return true;
+    rewalk(a, [&] {
+      auto at = std::upper_bound(a.journal.begin(), a.journal.end(), op,
+                                 [](const AgentOp& x, const AgentOp& y) { return x.before(y); });
+      a.journal.insert(at, std::move(op));
+    });
+    return true;
+  }
+
+  // Removes an op a call replay no longer gives (false when it is settled already).
+  void agent_op_remove(Id aid, const AgentOp& op) {
+    AgentStateRec& a = agents[aid];
+    auto it = std::find_if(a.journal.begin(), a.journal.end(), [&](const AgentOp& o) { return o.same(op); });
+    if (it == a.journal.end() || op.ts < horizon(a.feed)) return;
+    const std::size_t idx = static_cast<std::size_t>(it - a.journal.begin());
+    rewalk(a, [&] { a.journal.erase(a.journal.begin() + static_cast<long>(idx)); });
+  }
+
+  // ---- calls: one step per event, replayed in time order when one comes out of order --------
+  struct Emitted {
+    Id agent;
+    AgentOp op;
+  };
+  std::vector<Emitted>* emit_to = nullptr;  // a replay collects the agent ops of its call here
+  std::uint64_t call_key = 0;               // the call being stepped
+  std::uint16_t call_feed = 0;
+
+  void emit(Id aid, AgentOp op) {
+    if (sign == 0) return;
+    op.call = call_key;
+    if (emit_to) emit_to->push_back(Emitted{aid, std::move(op)});
+    else agent_op(aid, std::move(op), call_feed);
   }
 
   static void note_max_wait(QueueCounters& c, double wait) {
@@ -434,17 +956,18 @@ struct Engine::Impl {
     c.max_wait = has_value(c.max_wait) ? std::max(c.max_wait, wait) : wait;
   }
 
-  void check_bounce(CallState& c, Id queue) {
+  void check_bounce(CallDerived& c, Id queue, double t) {
     if (c.bounced || queue == kNone) return;
     if (static_cast<int>(c.agents_offered.size()) >= 3 || c.queues_entered >= 3) {
       c.bounced = true;
-      count(queues[queue], now, [](QueueCounters& k) { ++k.bounced; });
+      const std::int64_t s = sign;
+      count(queues[queue], t, [s](QueueCounters& k) { k.bounced += s; });
     }
   }
 
   // Finds the visit of (call, queue) that an outcome closes: the latest open one, else the
   // latest one (a second outcome), else none.
-  static Visit* find_visit(CallState& c, Id queue) {
+  static Visit* find_visit(CallDerived& c, Id queue) {
     Visit* last = nullptr;
     for (auto it = c.visits.rbegin(); it != c.visits.rend(); ++it) {
       if (it->queue != queue) continue;
@@ -459,41 +982,41 @@ struct Engine::Impl {
     auto it = q.waiting.find(v.entered);
     if (it != q.waiting.end()) q.waiting.erase(it);
   }
-
-  CallState& call(std::string_view id, double t) {
-    CallState& c = calls.get_or_add(id);
-    c.last_ts = std::max(c.last_ts, t);
-    return c;
+  // Visit changes touch the waiting list only on the fast path; a replay redoes it as a whole.
+  void waiting_add(const Visit& v) {
+    if (sign == 1 && !rebuilding && has_value(v.entered)) queues[v.queue].waiting.insert(v.entered);
+  }
+  void waiting_remove(const Visit& v) {
+    if (sign == 1 && !rebuilding) leave_waiting(queues[v.queue], v);
   }
 
-  ApplyResult on_enqueued(const Event& e, double t) {
-    const Id qid = queue_id(e.queue);
-    CallState& c = call(e.call, t);
+  std::string call_name;  // the call id of the event being applied (for warnings)
+
+  ApplyResult step_enqueued(CallDerived& c, const CallOp& e) {
     for (const auto& v : c.visits) {
-      if (v.queue == qid && !v.done) {
-        warn("duplicate_enqueue", "call " + std::string(e.call) + " entered queue " +
-                                      std::string(e.queue) + " twice without an outcome");
+      if (v.queue == e.queue && !v.done) {
+        warn("duplicate_enqueue", "call " + call_name + " entered queue " + queues[e.queue].name +
+                                      " twice without an outcome");
         return ApplyResult::ignored_duplicate;
       }
     }
-    c.visits.push_back(Visit{qid, e.ts, false});
+    c.visits.push_back(Visit{e.queue, e.ts, false});
     ++c.queues_entered;
-    QueueState& q = queues[qid];
-    q.waiting.insert(e.ts);
-    count(q, t, [](QueueCounters& k) { ++k.arrivals; });
-    check_bounce(c, qid);
+    waiting_add(c.visits.back());
+    const std::int64_t s = sign;
+    count(queues[e.queue], e.ts, [s](QueueCounters& k) { k.arrivals += s; });
+    check_bounce(c, e.queue, e.ts);
     return ApplyResult::applied;
   }
 
   enum class Outcome { answered, abandoned, timed_out, exited_empty, exited_key, transferred_out };
 
-  ApplyResult on_outcome(const Event& e, double t, Outcome o) {
-    const Id qid = queue_id(e.queue);
-    CallState& c = call(e.call, t);
+  ApplyResult step_outcome(CallDerived& c, const CallOp& e, Outcome o) {
+    const Id qid = e.queue;
     Visit* v = find_visit(c, qid);
     if (v && v->done) {
-      warn("duplicate_outcome", "call " + std::string(e.call) + " in queue " +
-                                    std::string(e.queue) + ": second outcome ignored");
+      warn("duplicate_outcome", "call " + call_name + " in queue " + queues[qid].name +
+                                    ": second outcome ignored");
       return ApplyResult::ignored_duplicate;
     }
     if (!v) {
@@ -502,47 +1025,50 @@ struct Engine::Impl {
       v = &c.visits.back();
     }
     QueueState& q = queues[qid];
-    leave_waiting(q, *v);
+    waiting_remove(*v);
     v->done = true;
     double wait = e.wait;
     if (!has_value(wait) && has_value(v->entered)) wait = e.ts - v->entered;
     if (has_value(wait) && wait < 0) {
-      warn("negative_wait", "call " + std::string(e.call) + ": outcome before entry, wait taken as 0");
+      warn("negative_wait", "call " + call_name + ": outcome before entry, wait taken as 0");
       wait = 0;
     }
     if (!has_value(wait) && o != Outcome::transferred_out) {
-      warn("unknown_wait", "call " + std::string(e.call) + " in queue " + std::string(e.queue) +
+      warn("unknown_wait", "call " + call_name + " in queue " + q.name +
                                ": outcome without a known wait counts in no wait-based figure");
     }
-    if (e.inferred) ++dq.inferred_outcomes;
+    if (e.inferred && sign != 0) dq.inferred_outcomes += static_cast<std::uint64_t>(static_cast<std::int64_t>(sign));
     const double T = q.settings.sl_threshold;
     const double S = q.settings.short_abandon;
     const bool known = has_value(wait);
-    count(q, t, [&](QueueCounters& k) {
-      switch (o) {
-        case Outcome::answered:
-          ++k.answered;
-          if (known) {
-            ++k.answered_with_wait;
-            k.answer_wait_sum += wait;
-            if (wait <= T) ++k.answered_within_sl;
-          }
-          break;
-        case Outcome::abandoned:
-          ++k.abandoned;
-          if (known && wait <= T) ++k.abandoned_within_sl;
-          if (known && wait < S) ++k.short_abandoned;
-          break;
-        case Outcome::timed_out: ++k.timed_out; break;
-        case Outcome::exited_empty: ++k.exited_empty; break;
-        case Outcome::exited_key: ++k.exited_key; break;
-        case Outcome::transferred_out: ++k.transferred_out; return;
-      }
-      if (!known) ++k.no_wait_outcomes;
-      note_max_wait(k, wait);
-    });
-    if (known && o == Outcome::answered) q.answer_wait.observe(wait);
-    if (known && o == Outcome::abandoned) q.abandon_wait.observe(wait);
+    const std::int64_t s = sign;
+    if (s != 0) {
+      count(q, e.ts, [&](QueueCounters& k) {
+        switch (o) {
+          case Outcome::answered:
+            k.answered += s;
+            if (known) {
+              k.answered_with_wait += s;
+              k.answer_wait_sum += static_cast<double>(s) * wait;
+              if (wait <= T) k.answered_within_sl += s;
+            }
+            break;
+          case Outcome::abandoned:
+            k.abandoned += s;
+            if (known && wait <= T) k.abandoned_within_sl += s;
+            if (known && wait < S) k.short_abandoned += s;
+            break;
+          case Outcome::timed_out: k.timed_out += s; break;
+          case Outcome::exited_empty: k.exited_empty += s; break;
+          case Outcome::exited_key: k.exited_key += s; break;
+          case Outcome::transferred_out: k.transferred_out += s; return;
+        }
+        if (!known) k.no_wait_outcomes += s;
+        if (s > 0) note_max_wait(k, wait);  // a largest wait is not taken back
+      });
+      if (known && o == Outcome::answered) observe(q.answer_wait, wait, sign);
+      if (known && o == Outcome::abandoned) observe(q.abandon_wait, wait, sign);
+    }
 
     if (o == Outcome::answered) {
       // A new leg (e.g. transferred to another queue and answered there) gets its own completion.
@@ -550,251 +1076,301 @@ struct Engine::Impl {
       c.ended = false;
       c.answered_queue = qid;
       c.answer_ts = e.ts;
-      if (!e.agent.empty()) {
-        const Id aid = agent_id(e.agent);
-        c.answered_agent = aid;
-        if (!contains_sorted(c.agents_offered, aid)) insert_sorted(c.agents_offered, aid);
-        AgentStateRec& a = agents[aid];
-        accrue_agent(a, std::max(t, a.accounted_to));  // before it joins the answered queue
-        ++a.interval.answered;
-        ++a.today.answered;
-        a.logged_in = true;
-        insert_sorted(a.members, qid);
-        a.activity = Activity::on_call;
-        a.last_call_queue = qid;
-        a.wrap_stated = false;
-        update_state(a, t);
+      if (e.agent != kNone) {
+        c.answered_agent = e.agent;
+        if (!contains_sorted(c.agents_offered, e.agent)) insert_sorted(c.agents_offered, e.agent);
+        count_agent(agents[e.agent], e.ts, [s](AgentCounters& k) { k.answered += s; });
+        AgentOp op;
+        op.ts = e.ts;
+        op.seq = e.seq;
+        op.kind = AgentOpKind::answer;
+        op.queue = qid;
+        emit(e.agent, std::move(op));
       }
-      check_bounce(c, qid);
+      check_bounce(c, qid, e.ts);
     }
     return ApplyResult::applied;
   }
 
-  ApplyResult on_ended(const Event& e, double t) {
-    CallState& c = call(e.call, t);
+  ApplyResult step_ended(CallDerived& c, const CallOp& e) {
     if (c.ended) {
-      warn("duplicate_completion", "call " + std::string(e.call) + ": second completion ignored");
+      warn("duplicate_completion", "call " + call_name + ": second completion ignored");
       return ApplyResult::ignored_duplicate;
     }
     c.ended = true;
     c.answered = false;  // the leg is over: a later visit of the same call can be answered again
     Id qid = c.answered_queue;
-    if (qid == kNone && !e.queue.empty()) qid = queue_id(e.queue);
-    Id aid = kNone;
-    if (!e.agent.empty()) aid = agent_id(e.agent);
-    else aid = c.answered_agent;
+    if (qid == kNone) qid = e.queue;
+    const Id aid = e.agent != kNone ? e.agent : c.answered_agent;
     const double hold = has_value(e.hold) ? e.hold : 0.0;
     double talk = e.talk;
     if (!has_value(talk) && has_value(c.answer_ts)) talk = std::max(0.0, e.ts - c.answer_ts - hold);
     const double wrap = has_value(e.wrap) ? e.wrap : 0.0;
+    const std::int64_t s = sign;
+    const double sd = static_cast<double>(s);
     if (qid == kNone) {
-      warn("unattributed_completion",
-           "call " + std::string(e.call) + " ended with no known queue: not in AHT");
+      warn("unattributed_completion", "call " + call_name + " ended with no known queue: not in AHT");
     } else if (!has_value(talk)) {
-      warn("unknown_talk", "call " + std::string(e.call) + " ended with no known talk time");
-    } else {
+      warn("unknown_talk", "call " + call_name + " ended with no known talk time");
+    } else if (s != 0) {
       QueueState& q = queues[qid];
       const double handle = talk + hold + wrap;
-      count(q, t, [&](QueueCounters& k) {
-        ++k.handled;
-        k.handle_sum += handle;
-        k.talk_sum += talk;
-        k.hold_sum += hold;
+      count(q, e.ts, [&](QueueCounters& k) {
+        k.handled += s;
+        k.handle_sum += sd * handle;
+        k.talk_sum += sd * talk;
+        k.hold_sum += sd * hold;
       });
-      q.handle.observe(handle);
+      observe(q.handle, handle, sign);
     }
     if (aid != kNone) {
-      AgentStateRec& a = agents[aid];
-      if (has_value(talk)) {
-        // A completed call: it counts in the agent's AHT with its talk, hold and wrap-up.
-        a.interval.talk_seconds += talk;
-        a.today.talk_seconds += talk;
-        ++a.interval.handled;
-        ++a.today.handled;
-      }
-      a.interval.hold_seconds += hold;
-      a.today.hold_seconds += hold;
-      if (has_value(e.wrap)) {
-        a.interval.wrap_seconds += wrap;
-        a.today.wrap_seconds += wrap;
-        a.wrap_stated = true;  // already in the queue's handle time above
-      }
-      if (a.activity == Activity::on_call || a.activity == Activity::ringing) {
-        a.activity = settings.wrap_up_after_call ? Activity::wrap_up : Activity::none;
-      }
-      a.last_call_queue = qid;
-      update_state(a, t);
+      count_agent(agents[aid], e.ts, [&](AgentCounters& k) {
+        if (has_value(talk)) {
+          // A completed call: it counts in the agent's AHT with its talk, hold and wrap-up.
+          k.talk_seconds += sd * talk;
+          k.handled += s;
+        }
+        k.hold_seconds += sd * hold;
+        if (has_value(e.wrap)) k.wrap_seconds += sd * wrap;
+      });
+      AgentOp op;
+      op.ts = e.ts;
+      op.seq = e.seq;
+      op.kind = AgentOpKind::end;
+      op.queue = qid;
+      op.wrap_stated = has_value(e.wrap);
+      emit(aid, std::move(op));
     }
     return ApplyResult::applied;
   }
 
-  ApplyResult on_transferred(const Event& e, double t) {
-    CallState& c = call(e.call, t);
-    if (!c.answered && !e.queue.empty()) {
-      // Before answer: the visit leaves its queue by transfer (not offered).
-      const Id qid = queue_id(e.queue);
-      Visit* v = find_visit(c, qid);
-      if (v && !v->done) {
-        Event closing = e;
-        return on_outcome(closing, t, Outcome::transferred_out);
-      }
-    }
-    return ApplyResult::applied;  // after answer: informational (call_ended carries the figures)
-  }
-
-  ApplyResult on_ring_noanswer(const Event& e, double t) {
-    const Id aid = agent_id(e.agent);
-    AgentStateRec& a = agents[aid];
-    if (a.activity == Activity::ringing) {
-      a.activity = Activity::none;
-      update_state(a, t);
-    }
+  ApplyResult step_ring_noanswer(CallDerived* c, const CallOp& e) {
+    const Id aid = e.agent;
+    AgentOp op;
+    op.ts = e.ts;
+    op.seq = e.seq;
+    op.kind = AgentOpKind::ring_stop;
+    emit(aid, std::move(op));
+    const std::int64_t s = sign;
     if (has_value(e.ring_ms) && e.ring_ms <= 0) {
       // Refused at once (busy, unreachable, DND): never offered to a person.
-      ++a.interval.ring_refused;
-      ++a.today.ring_refused;
+      count_agent(agents[aid], e.ts, [s](AgentCounters& k) { k.ring_refused += s; });
       return ApplyResult::applied;
     }
-    ++a.interval.ring_noanswer;
-    ++a.today.ring_noanswer;
-    Id qid = kNone;
-    if (!e.queue.empty()) {
-      qid = queue_id(e.queue);
-      count(queues[qid], t, [](QueueCounters& k) { ++k.ring_noanswer; });
+    if (c && c->visits.size() > 0 && std::all_of(c->visits.begin(), c->visits.end(),
+                                                  [](const Visit& v) { return v.done; }) &&
+        !c->answered && c->ended) {
+      warn("duplicate_ring", "call " + call_name + ": ring-no-answer after the call ended ignored");
+      return ApplyResult::ignored_duplicate;
     }
-    if (!e.call.empty()) {
-      CallState& c = call(e.call, t);
-      if (!c.answered && !contains_sorted(c.agents_offered, aid)) insert_sorted(c.agents_offered, aid);
-      check_bounce(c, qid);
+    count_agent(agents[aid], e.ts, [s](AgentCounters& k) { k.ring_noanswer += s; });
+    if (e.queue != kNone) count(queues[e.queue], e.ts, [s](QueueCounters& k) { k.ring_noanswer += s; });
+    if (c) {
+      if (!c->answered && !contains_sorted(c->agents_offered, aid)) insert_sorted(c->agents_offered, aid);
+      check_bounce(*c, e.queue, e.ts);
     }
     return ApplyResult::applied;
   }
 
-  void update_state(AgentStateRec& a, double t) {
-    AgentState s;
-    if (!a.logged_in) s = AgentState::logged_out;
-    else if (a.activity == Activity::on_call) s = AgentState::on_call;
-    else if (a.activity == Activity::ringing) s = AgentState::ringing;
-    else if (a.activity == Activity::wrap_up) s = AgentState::wrap_up;
-    else if (a.paused_all || !a.paused_in.empty()) s = AgentState::paused;
-    else s = AgentState::available;
-    if (s == a.state) return;
-    const double at = std::max(t, a.accounted_to);
-    accrue_agent(a, at);
-    if (a.state == AgentState::wrap_up && a.last_call_queue != kNone && !a.wrap_stated) {
-      // After-call work belongs to the handle time of the call it followed (unless the feed
-      // already stated it on call_ended).
-      const double wrap = at - a.wrap_started;
-      if (wrap > 0) {
-        a.interval.wrap_seconds += wrap;
-        a.today.wrap_seconds += wrap;
-        count(queues[a.last_call_queue], t, [&](QueueCounters& k) { k.handle_sum += wrap; });
+  ApplyResult step_call(CallDerived& c, const CallOp& e) {
+    switch (e.type) {
+      case EventType::call_enqueued: return step_enqueued(c, e);
+      case EventType::call_answered: return step_outcome(c, e, Outcome::answered);
+      case EventType::call_abandoned: return step_outcome(c, e, Outcome::abandoned);
+      case EventType::call_exited:
+        return step_outcome(c, e,
+                            e.exit_reason == ExitReason::timeout ? Outcome::timed_out
+                            : e.exit_reason == ExitReason::empty ? Outcome::exited_empty
+                                                                 : Outcome::exited_key);
+      case EventType::call_ended: return step_ended(c, e);
+      case EventType::call_transferred:
+        if (!c.answered && e.queue != kNone) {
+          // Before answer: the visit leaves its queue by transfer (not offered).
+          Visit* v = find_visit(c, e.queue);
+          if (v && !v->done) return step_outcome(c, e, Outcome::transferred_out);
+        }
+        return ApplyResult::applied;  // after answer: informational (call_ended has the figures)
+      case EventType::agent_ring_noanswer: return step_ring_noanswer(&c, e);
+      case EventType::feed_restart: {
+        // The PBX restarted: visits still open (entered before it) end without an outcome.
+        std::uint64_t cut = 0;
+        for (auto& v : c.visits) {
+          if (v.done || (has_value(v.entered) && v.entered > e.ts)) continue;
+          waiting_remove(v);
+          v.done = true;
+          if (sign > 0) queues[v.queue].gap = true;
+          ++cut;
+        }
+        if (sign != 0) dq.visits_cut += static_cast<std::uint64_t>(static_cast<std::int64_t>(cut) * sign);
+        return ApplyResult::applied;
+      }
+      case EventType::agent_state: break;
+    }
+    return ApplyResult::ignored_unknown;
+  }
+
+  // Plays all of a call's events again: takes back what they gave, then gives it in time order.
+  // The agent ops they give are compared, and only the differences reach the agents.
+  template <typename F>
+  ApplyResult replay_call(CallState& c, F&& change, const CallOp* mine) {
+    for (const auto& v : c.d.visits)
+      if (!v.done) leave_waiting(queues[v.queue], v);
+    std::vector<Emitted> before, after;
+    const bool saved_replaying = replaying;
+    replaying = true;
+    rebuilding = true;
+    emit_to = &before;
+    sign = -1;
+    CallDerived d;
+    for (const CallOp& op : c.ops) step_call(d, op);
+    change();
+    emit_to = &after;
+    sign = 1;
+    d = CallDerived{};
+    ApplyResult result = ApplyResult::applied;
+    for (const CallOp& op : c.ops) {
+      const bool is_mine = mine && op.seq == mine->seq;
+      replaying = !is_mine;
+      const ApplyResult r = step_call(d, op);
+      if (is_mine) result = r;
+    }
+    replaying = saved_replaying;
+    rebuilding = false;
+    emit_to = nullptr;
+    c.d = std::move(d);
+    for (const auto& v : c.d.visits)
+      if (!v.done && has_value(v.entered)) queues[v.queue].waiting.insert(v.entered);
+    // Agent ops: take back the ones no longer given, add the new ones.
+    for (const Emitted& b : before) {
+      const bool kept = std::any_of(after.begin(), after.end(), [&](const Emitted& x) {
+        return x.agent == b.agent && x.op.same(b.op);
+      });
+      if (!kept) agent_op_remove(b.agent, b.op);
+    }
+    for (Emitted& x : after) {
+      const bool had = std::any_of(before.begin(), before.end(), [&](const Emitted& b) {
+        return x.agent == b.agent && x.op.same(b.op);
+      });
+      if (!had) agent_op(x.agent, std::move(x.op), call_feed);
+    }
+    return result;
+  }
+
+  CallOp make_op(const Event& e, double t) {
+    CallOp op;
+    op.ts = t;
+    op.seq = ++seq;
+    op.type = e.type;
+    op.exit_reason = e.exit_reason;
+    op.inferred = e.inferred;
+    if (!e.queue.empty()) op.queue = queue_id(e.queue);
+    if (!e.agent.empty()) op.agent = agent_id(e.agent);
+    op.wait = e.wait;
+    op.talk = e.talk;
+    op.hold = e.hold;
+    op.wrap = e.wrap;
+    op.ring_ms = e.ring_ms;
+    return op;
+  }
+
+  ApplyResult on_call_event(const Event& e, double t) {
+    const std::uint64_t key = internal::hash_key(e.call);
+    call_name.assign(e.call);
+    call_key = key;
+    call_feed = feed_id(e.feed);
+    CallState* cp = calls.find(e.call, key);
+    if (!cp) {
+      if (const FinishedCalls::Rec* r = finished.find(key)) {
+        // A finished call: a repeat is a duplicate however late. A new queue is a new leg.
+        const bool new_leg = e.type == EventType::call_enqueued && !e.queue.empty() &&
+                             !finished.visited(*r, queue_names.find(e.queue));
+        if (!new_leg) {
+          warn("duplicate_finished", "call " + call_name + ": event for a finished call ignored");
+          return ApplyResult::ignored_duplicate;
+        }
+      }
+      cp = &calls.add(e.call, key);
+    }
+    CallState& c = *cp;
+    c.feed = call_feed;
+    CallOp op = make_op(e, t);
+    op.epoch = c.epoch;
+    if (e.type == EventType::feed_restart) ++c.epoch;
+    // A repeat of an outcome, entry or completion is caught by the steps (with their own
+    // warnings); a ring-no-answer or a transfer has no state to tell, so compare the events.
+    const bool stateless = e.type == EventType::agent_ring_noanswer || e.type == EventType::call_transferred;
+    for (const CallOp& o : c.ops) {
+      if (stateless && o.same(op)) {
+        warn("duplicate_event", "call " + call_name + ": the same event again, ignored");
+        return ApplyResult::ignored_duplicate;
       }
     }
-    if (a.state == AgentState::wrap_up) a.wrap_stated = false;
-    if (s == AgentState::wrap_up) a.wrap_started = at;
-    if (s == AgentState::paused) a.reason_since = at;
-    a.state = s;
-    a.state_since = at;
-    a.accounted_to = at;
+    c.last_ts = std::max(c.last_ts, t);
+    const bool in_order = c.ops.empty() || !op.before(c.ops.back());
+    if (in_order || c.legacy) {
+      if (c.ops.size() < kMaxCallOps) c.ops.push_back(op);
+      else c.legacy = true;  // a call with this many events no longer replays
+      return step_call(c.d, op);
+    }
+    return replay_call(
+        c,
+        [&] {
+          auto at = std::upper_bound(c.ops.begin(), c.ops.end(), op,
+                                     [](const CallOp& x, const CallOp& y) { return x.before(y); });
+          c.ops.insert(at, op);
+        },
+        &op);
   }
 
   ApplyResult on_agent_state(const Event& e, double t) {
     const Id aid = agent_id(e.agent);
-    std::vector<Id>& qs = scratch_ids;  // reused: no allocation per event
-    qs.clear();
+    AgentOp op;
+    op.ts = t;
+    op.seq = ++seq;
+    op.kind = AgentOpKind::state;
+    op.state = e.state;
+    if (e.state == AgentState::paused) op.reason = std::string(e.reason);
     for (auto name : e.queues) {
-      if (!name.empty()) qs.push_back(queue_id(name));
+      if (!name.empty()) op.queues.push_back(queue_id(name));
     }
-    AgentStateRec& a = agents[aid];
-    const double at = std::max(t, a.accounted_to);
-    accrue_agent(a, at);  // the time so far counts in the queues and pauses it was spent in
-    switch (e.state) {
-      case AgentState::logged_out:
-        if (qs.empty()) {
-          a.members.clear();
-        } else {
-          for (Id q : qs) {
-            erase_sorted(a.members, q);
-            erase_sorted(a.paused_in, q);
-          }
-        }
-        if (a.members.empty()) {
-          a.logged_in = false;
-          a.activity = Activity::none;
-          a.paused_in.clear();
-          a.paused_all = false;
-        }
-        break;
-      case AgentState::paused: {
-        a.logged_in = true;
-        const bool was_paused = a.state == AgentState::paused;
-        if (was_paused && e.reason != a.pause_reason) {
-          accrue_agent(a, at);  // split the span by reason; the span itself goes on
-        }
-        if (!was_paused || e.reason != a.pause_reason) a.pause_reason = std::string(e.reason);
-        if (qs.empty()) {
-          a.paused_all = true;
-        } else {
-          for (Id q : qs) {
-            insert_sorted(a.members, q);
-            insert_sorted(a.paused_in, q);
-          }
-        }
-        break;
-      }
-      case AgentState::available:
-        a.logged_in = true;
-        if (qs.empty()) {
-          a.paused_in.clear();
-          a.paused_all = false;
-        } else {
-          for (Id q : qs) {
-            insert_sorted(a.members, q);
-            erase_sorted(a.paused_in, q);
-          }
-          if (a.paused_in.empty()) a.paused_all = false;
-        }
-        a.activity = Activity::none;
-        break;
-      case AgentState::ringing:
-      case AgentState::on_call:
-      case AgentState::wrap_up:
-        a.logged_in = true;
-        for (Id q : qs) insert_sorted(a.members, q);
-        a.activity = e.state == AgentState::ringing  ? Activity::ringing
-                     : e.state == AgentState::on_call ? Activity::on_call
-                                                      : Activity::wrap_up;
-        break;
-    }
-    update_state(a, at);
-    return ApplyResult::applied;
+    std::sort(op.queues.begin(), op.queues.end());
+    op.queues.erase(std::unique(op.queues.begin(), op.queues.end()), op.queues.end());
+    return agent_op(aid, std::move(op), feed_id(e.feed)) ? ApplyResult::applied
+                                                         : ApplyResult::ignored_duplicate;
   }
 
   ApplyResult on_restart(const Event& e, double t) {
     ++dq.restarts;
     dq.gap = true;
-    std::uint64_t cut = 0;
-    calls.for_each([&](const std::string&, CallState& c) {
-      for (auto& v : c.visits) {
-        if (v.done) continue;
-        leave_waiting(queues[v.queue], v);
-        v.done = true;
-        queues[v.queue].gap = true;
-        ++cut;
-      }
+    const std::uint16_t feed = feed_id(e.feed);
+    const std::uint64_t cut_before = dq.visits_cut;
+    // Calls of that feed with a visit still open: the restart is one of their events.
+    std::vector<std::string> ids;
+    calls.for_each([&](const std::string& id, std::uint64_t, CallState& c) {
+      if (feed != 0 && c.feed != feed && c.feed != 0) return;
+      if (std::any_of(c.d.visits.begin(), c.d.visits.end(), [](const Visit& v) { return !v.done; }))
+        ids.push_back(id);
     });
-    for (auto& q : queues) q.waiting.clear();
-    for (auto& a : agents) {
-      if (a.activity != Activity::none) {
-        a.activity = Activity::none;
-        update_state(a, t);
-      }
+    Event r = e;
+    for (const auto& id : ids) {
+      r.call = id;
+      on_call_event(r, t);
     }
-    dq.visits_cut += cut;
+    for (Id aid = 0; aid < agents.size(); ++aid) {
+      AgentStateRec& a = agents[aid];
+      if (feed != 0 && a.feed != feed && a.feed != 0) continue;
+      if (!a.m.logged_in && a.journal.empty()) continue;
+      AgentOp op;
+      op.ts = t;
+      op.seq = ++seq;
+      op.kind = AgentOpKind::reset;
+      agent_op(aid, std::move(op), 0);
+    }
+    const std::uint64_t cut = dq.visits_cut - cut_before;
     warn("pbx_restart", "PBX restart at " + fmt_ts(e.ts) + ": " + std::to_string(cut) +
                             (cut == 1 ? " visit" : " visits") +
-                            " still open closed without an outcome");
+                            " still open closed without an outcome; the calls and pauses of its "
+                            "agents end");
     return ApplyResult::applied;
   }
 
@@ -811,24 +1387,30 @@ struct Engine::Impl {
     }
     if (!started) start_at(t);
     if (t > now) advance(t);
-    if (t < interval_start) {
-      ++dq.late_events;
-    }
-    t = std::max(t, interval_start);
+    const std::uint16_t fid = feed_id(e.feed);
+    if (t < horizon(fid)) ++dq.late_events;  // counts by its time; states and spans stay
+    max_ts = std::max(max_ts, t);
+    feed_max_ts[fid] = std::max(feed_max_ts[fid], t);
     ++version;
     ++events_applied;
+    sign = 1;
+    replaying = false;
     switch (e.type) {
-      case EventType::call_enqueued: return on_enqueued(e, t);
-      case EventType::call_answered: return on_outcome(e, t, Outcome::answered);
-      case EventType::call_abandoned: return on_outcome(e, t, Outcome::abandoned);
+      case EventType::call_enqueued:
+      case EventType::call_answered:
+      case EventType::call_abandoned:
       case EventType::call_exited:
-        return on_outcome(e, t,
-                          e.exit_reason == ExitReason::timeout ? Outcome::timed_out
-                          : e.exit_reason == ExitReason::empty ? Outcome::exited_empty
-                                                               : Outcome::exited_key);
-      case EventType::call_ended: return on_ended(e, t);
-      case EventType::call_transferred: return on_transferred(e, t);
-      case EventType::agent_ring_noanswer: return on_ring_noanswer(e, t);
+      case EventType::call_ended:
+      case EventType::call_transferred:
+        if (e.call.empty()) return ApplyResult::ignored_unknown;
+        return on_call_event(e, t);
+      case EventType::agent_ring_noanswer: {
+        if (!e.call.empty()) return on_call_event(e, t);
+        call_key = 0;
+        call_feed = feed_id(e.feed);
+        CallOp op = make_op(e, t);
+        return step_ring_noanswer(nullptr, op);
+      }
       case EventType::agent_state: return on_agent_state(e, t);
       case EventType::feed_restart: return on_restart(e, t);
     }
@@ -838,12 +1420,9 @@ struct Engine::Impl {
   // ---- views ------------------------------------------------------------------------------
   AgentCounters with_open_span(const AgentStateRec& a, const AgentCounters& base, double t) const {
     AgentCounters c = base;
-    if (t > a.accounted_to) {
-      c.state_seconds[static_cast<int>(a.state)] += t - a.accounted_to;
-      if (a.state == AgentState::paused) {
-        const double from = std::max(a.reason_since, a.accounted_to);
-        if (t > from) c.paused_by_reason[a.pause_reason] += t - from;
-      }
+    if (t > a.accounted_to && a.m.state != AgentState::logged_out) {
+      c.state_seconds[static_cast<int>(a.m.state)] += t - a.accounted_to;
+      if (a.m.state == AgentState::paused) c.paused_by_reason[a.m.pause_reason] += t - a.accounted_to;
     }
     return c;
   }
@@ -876,8 +1455,8 @@ struct Engine::Impl {
       const AgentStateRec& a = agents[ai];
       agent_today[ai] = with_open_span(a, a.today, now);
       agent_interval[ai] = with_open_span(a, a.interval, now);
-      for (Id q : a.members) {
-        const AgentState st = state_in(a, q);
+      for (Id q : a.m.members) {
+        const AgentState st = state_in(a.m, q);
         per_queue[q][static_cast<int>(st)]++;
         double QueueCounters::*field = agent_time_field(st);
         if (!field || now <= a.accounted_to) continue;
@@ -972,10 +1551,10 @@ struct Engine::Impl {
       const AgentStateRec& a = agents[ai];
       AgentView v;
       v.name = a.name;
-      v.state = a.state;
-      v.state_since = a.state_since;
-      if (a.state == AgentState::paused) v.pause_reason = a.pause_reason;
-      for (Id q : a.members) v.queues.push_back(queues[q].name);
+      v.state = a.m.state;
+      v.state_since = a.m.state_since;
+      if (a.m.state == AgentState::paused) v.pause_reason = a.m.pause_reason;
+      for (Id q : a.m.members) v.queues.push_back(queues[q].name);
       std::sort(v.queues.begin(), v.queues.end());
       v.today = std::move(agent_today[ai]);
       v.interval = std::move(agent_interval[ai]);
@@ -1155,18 +1734,102 @@ void get_ids(StateReader& r, std::vector<Id>& ids, std::size_t limit) {
   }
 }
 
+void put_machine(StateWriter& w, const AgentMachine& a) {
+  w.b(a.logged_in);
+  put_ids(w, a.members);
+  put_ids(w, a.paused_in);
+  w.b(a.paused_all);
+  w.str(a.pause_reason);
+  w.i(static_cast<int>(a.activity));
+  w.i(static_cast<int>(a.state));
+  w.num(a.state_since);
+  w.num(a.wrap_started);
+  w.b(a.wrap_stated);
+  put_ids(w, {a.last_call_queue});
+}
+void get_machine(StateReader& r, AgentMachine& a, std::size_t nq) {
+  a.logged_in = r.b();
+  get_ids(r, a.members, nq);
+  get_ids(r, a.paused_in, nq);
+  a.paused_all = r.b();
+  a.pause_reason = r.str();
+  a.activity = static_cast<Activity>(std::clamp<std::int64_t>(r.i(), 0, 3));
+  a.state = static_cast<AgentState>(std::clamp<std::int64_t>(r.i(), 0, kAgentStateCount - 1));
+  a.state_since = r.num();
+  a.wrap_started = r.num();
+  a.wrap_stated = r.b();
+  std::vector<Id> last;
+  get_ids(r, last, nq);
+  a.last_call_queue = last.empty() ? kNone : last[0];
+}
+void put_op(StateWriter& w, const AgentOp& op) {
+  w.num(op.ts);
+  w.i(static_cast<std::int64_t>(op.seq));
+  w.i(static_cast<int>(op.kind));
+  w.i(static_cast<int>(op.state));
+  w.b(op.wrap_stated);
+  put_ids(w, {op.queue});
+  w.i(static_cast<std::int64_t>(op.call));
+  put_ids(w, op.queues);
+  w.str(op.reason);
+}
+void get_op(StateReader& r, AgentOp& op, std::size_t nq) {
+  op.ts = r.num();
+  op.seq = static_cast<std::uint64_t>(r.i());
+  op.kind = static_cast<AgentOpKind>(std::clamp<std::int64_t>(r.i(), 0, 4));
+  op.state = static_cast<AgentState>(std::clamp<std::int64_t>(r.i(), 0, kAgentStateCount - 1));
+  op.wrap_stated = r.b();
+  std::vector<Id> q;
+  get_ids(r, q, nq);
+  op.queue = q.empty() ? kNone : q[0];
+  op.call = static_cast<std::uint64_t>(r.i());
+  get_ids(r, op.queues, nq);
+  op.reason = r.str();
+}
+void put_op(StateWriter& w, const CallOp& op) {
+  w.num(op.ts);
+  w.i(static_cast<std::int64_t>(op.seq));
+  w.i(op.epoch);
+  w.i(static_cast<int>(op.type));
+  w.i(static_cast<int>(op.exit_reason));
+  w.b(op.inferred);
+  put_ids(w, {op.queue, op.agent});
+  for (double v : {op.wait, op.talk, op.hold, op.wrap, op.ring_ms}) w.num(v);
+}
+void get_op(StateReader& r, CallOp& op, std::size_t nq, std::size_t na) {
+  op.ts = r.num();
+  op.seq = static_cast<std::uint64_t>(r.i());
+  op.epoch = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
+  op.type = static_cast<EventType>(std::clamp<std::int64_t>(r.i(), 0, kEventTypeCount - 1));
+  op.exit_reason = static_cast<ExitReason>(std::clamp<std::int64_t>(r.i(), 0, 2));
+  op.inferred = r.b();
+  const std::size_t two = r.count(2);
+  op.queue = two > 0 ? get_id(r, nq) : kNone;
+  op.agent = two > 1 ? get_id(r, na) : kNone;
+  for (double* v : {&op.wait, &op.talk, &op.hold, &op.wrap, &op.ring_ms}) *v = r.num();
+}
+
 }  // namespace
 
 std::string Engine::serialize() const {
   const Impl& m = *impl_;
   StateWriter w;
-  w.tag("callwatch-engine-state 3");
+  w.tag("callwatch-engine-state 4");
   put_layout(w);
   w.b(m.started);
   for (double v : {m.start_time, m.now, m.interval_start, m.interval_end, m.day_start, m.next_day_start})
     w.num(v);
   w.i(static_cast<std::int64_t>(m.version));
   w.i(static_cast<std::int64_t>(m.events_applied));
+  w.num(m.max_ts);
+  w.i(static_cast<std::int64_t>(m.seq));
+  w.i(static_cast<std::int64_t>(m.revision));
+  w.i(static_cast<std::int64_t>(m.feed_names.size()));
+  for (std::size_t f = 0; f < m.feed_names.size(); ++f) {
+    w.str(m.feed_names.name(static_cast<Id>(f)));
+    w.num(f + 1 < m.feed_max_ts.size() ? m.feed_max_ts[f + 1] : -1e300);
+  }
+  w.num(m.feed_max_ts[0]);
   w.tag("\ndq");
   const DataQuality& d = m.dq;
   for (auto v : {d.events, d.rejected, d.duplicates, d.restarts, d.visits_cut, d.inferred_outcomes,
@@ -1209,21 +1872,15 @@ std::string Engine::serialize() const {
   w.i(static_cast<std::int64_t>(m.agents.size()));
   for (const auto& a : m.agents) {
     w.str(a.name);
-    w.b(a.logged_in);
-    put_ids(w, a.members);
-    put_ids(w, a.paused_in);
-    w.b(a.paused_all);
-    w.str(a.pause_reason);
-    w.i(static_cast<int>(a.activity));
-    w.i(static_cast<int>(a.state));
-    w.num(a.state_since);
+    put_machine(w, a.m);
     w.num(a.accounted_to);
-    w.num(a.reason_since);
-    w.num(a.wrap_started);
-    w.b(a.wrap_stated);
     put(w, a.interval);
     put(w, a.today);
-    put_ids(w, {a.last_call_queue});
+    w.i(a.feed);
+    put_machine(w, a.base);
+    w.num(a.base_t);
+    w.i(static_cast<std::int64_t>(a.journal.size()));
+    for (const auto& op : a.journal) put_op(w, op);
     w.tag("");
   }
   w.tag("calls");
@@ -1231,29 +1888,41 @@ std::string Engine::serialize() const {
   // Sorted so the same state always gives the same text.
   std::vector<std::pair<const std::string*, const CallState*>> call_order;
   call_order.reserve(m.calls.size());
-  m.calls.for_each([&](const std::string& id, const CallState& c) { call_order.emplace_back(&id, &c); });
+  m.calls.for_each([&](const std::string& id, std::uint64_t, const CallState& c) { call_order.emplace_back(&id, &c); });
   std::sort(call_order.begin(), call_order.end(),
             [](const auto& a, const auto& b) { return *a.first < *b.first; });
   for (const auto& [idp, cp] : call_order) {
     const std::string& id = *idp;
     const CallState& c = *cp;
     w.str(id);
-    w.i(static_cast<std::int64_t>(c.visits.size()));
-    for (const auto& v : c.visits) {
+    const CallDerived& d = c.d;
+    w.i(static_cast<std::int64_t>(d.visits.size()));
+    for (const auto& v : d.visits) {
       put_ids(w, {v.queue});
       w.num(v.entered);
       w.b(v.done);
     }
-    put_ids(w, c.agents_offered);
-    w.i(c.queues_entered);
-    w.b(c.bounced);
-    w.b(c.answered);
-    w.b(c.ended);
-    put_ids(w, {c.answered_queue, c.answered_agent});
-    w.num(c.answer_ts);
+    put_ids(w, d.agents_offered);
+    w.i(d.queues_entered);
+    w.b(d.bounced);
+    w.b(d.answered);
+    w.b(d.ended);
+    put_ids(w, {d.answered_queue, d.answered_agent});
+    w.num(d.answer_ts);
     w.num(c.last_ts);
+    w.i(c.feed);
+    w.i(c.epoch);
+    w.b(c.legacy);
+    w.i(static_cast<std::int64_t>(c.ops.size()));
+    for (const auto& op : c.ops) put_op(w, op);
     w.tag("");
   }
+  w.tag("finished");
+  w.i(static_cast<std::int64_t>(m.finished.size()));
+  m.finished.for_each([&](std::uint64_t key, const std::vector<Id>& qs) {
+    w.i(static_cast<std::int64_t>(key));
+    put_ids(w, qs);
+  });
   w.tag("closed");
   w.i(static_cast<std::int64_t>(m.closed.size()));
   for (const auto& ci : m.closed) {
@@ -1261,6 +1930,7 @@ std::string Engine::serialize() const {
     w.num(ci.start);
     w.num(ci.end);
     put(w, ci.counters);
+    w.i(static_cast<std::int64_t>(ci.revision));
     w.tag("");
   }
   w.tag("end");
@@ -1272,7 +1942,7 @@ bool Engine::restore(std::string_view data) {
   r.expect("callwatch-engine-state");
   // 1: before accounted_to (not read); 2: fixed counter fields; 3: named fields, wrap_stated.
   const std::int64_t format = r.i();
-  if ((format != 2 && format != 3) || !r.ok()) return false;
+  if (format < 2 || format > 4 || !r.ok()) return false;
   const FieldLayout layout = format == 2 ? layout_v2() : get_layout(r);
   Impl m;
   m.settings = impl_->settings;
@@ -1285,6 +1955,18 @@ bool Engine::restore(std::string_view data) {
     *v = r.num();
   m.version = static_cast<std::uint64_t>(r.i());
   m.events_applied = static_cast<std::uint64_t>(r.i());
+  if (format >= 4) {
+    m.max_ts = r.num();
+    m.seq = static_cast<std::uint64_t>(r.i());
+    m.revision = static_cast<std::uint64_t>(r.i());
+    for (std::size_t n = r.count(65000), f = 0; f < n && r.ok(); ++f) {
+      const std::uint16_t fid = m.feed_id(r.str());
+      m.feed_max_ts[fid] = r.num();
+    }
+    m.feed_max_ts[0] = r.num();
+  } else {
+    m.max_ts = m.now;
+  }
   r.expect("dq");
   DataQuality& d = m.dq;
   for (std::uint64_t* v : {&d.events, &d.rejected, &d.duplicates, &d.restarts, &d.visits_cut,
@@ -1328,29 +2010,50 @@ bool Engine::restore(std::string_view data) {
   for (std::size_t k = 0; k < na && r.ok(); ++k) {
     const Id id = m.agent_id(r.str());
     AgentStateRec& a = m.agents[id];
-    a.logged_in = r.b();
-    get_ids(r, a.members, m.queues.size());
-    get_ids(r, a.paused_in, m.queues.size());
-    a.paused_all = r.b();
-    a.pause_reason = r.str();
-    a.activity = static_cast<Activity>(std::clamp<std::int64_t>(r.i(), 0, 3));
-    a.state = static_cast<AgentState>(std::clamp<std::int64_t>(r.i(), 0, kAgentStateCount - 1));
-    a.state_since = r.num();
-    a.accounted_to = r.num();
-    a.reason_since = r.num();
-    a.wrap_started = r.num();
-    if (format >= 3) a.wrap_stated = r.b();
-    get(r, a.interval, layout);
-    get(r, a.today, layout);
-    std::vector<Id> last;
-    get_ids(r, last, m.queues.size());
-    a.last_call_queue = last.empty() ? kNone : last[0];
+    const std::size_t nq = m.queues.size();
+    if (format >= 4) {
+      get_machine(r, a.m, nq);
+      a.accounted_to = r.num();
+      get(r, a.interval, layout);
+      get(r, a.today, layout);
+      a.feed = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
+      get_machine(r, a.base, nq);
+      a.base_t = r.num();
+      for (std::size_t n = r.count(kMaxJournal + 1), j = 0; j < n && r.ok(); ++j) {
+        AgentOp op;
+        get_op(r, op, nq);
+        a.journal.push_back(std::move(op));
+      }
+    } else {
+      AgentMachine& x = a.m;
+      x.logged_in = r.b();
+      get_ids(r, x.members, nq);
+      get_ids(r, x.paused_in, nq);
+      x.paused_all = r.b();
+      x.pause_reason = r.str();
+      x.activity = static_cast<Activity>(std::clamp<std::int64_t>(r.i(), 0, 3));
+      x.state = static_cast<AgentState>(std::clamp<std::int64_t>(r.i(), 0, kAgentStateCount - 1));
+      x.state_since = r.num();
+      a.accounted_to = r.num();
+      r.num();  // reason_since: every event is a span boundary now
+      x.wrap_started = r.num();
+      if (format >= 3) x.wrap_stated = r.b();
+      get(r, a.interval, layout);
+      get(r, a.today, layout);
+      std::vector<Id> last;
+      get_ids(r, last, nq);
+      x.last_call_queue = last.empty() ? kNone : last[0];
+      // No events of before: the restored state is the settled one.
+      a.base = x;
+      a.base_t = a.accounted_to;
+    }
   }
   r.expect("calls");
   const std::size_t nc = r.count();
   for (std::size_t k = 0; k < nc && r.ok(); ++k) {
     std::string id = r.str();
     CallState c;
+    CallDerived& d = c.d;
     for (std::size_t n = r.count(100000), j = 0; j < n && r.ok(); ++j) {
       Visit v;
       std::vector<Id> qid;
@@ -1358,19 +2061,40 @@ bool Engine::restore(std::string_view data) {
       v.queue = qid.empty() ? kNone : qid[0];
       v.entered = r.num();
       v.done = r.b();
-      if (v.queue != kNone) c.visits.push_back(v);
+      if (v.queue != kNone) d.visits.push_back(v);
     }
-    get_ids(r, c.agents_offered, m.agents.size());
-    c.queues_entered = static_cast<int>(r.i());
-    c.bounced = r.b();
-    c.answered = r.b();
-    c.ended = r.b();
+    get_ids(r, d.agents_offered, m.agents.size());
+    d.queues_entered = static_cast<int>(r.i());
+    d.bounced = r.b();
+    d.answered = r.b();
+    d.ended = r.b();
     const std::size_t two = r.count(2);
-    c.answered_queue = two > 0 ? get_id(r, m.queues.size()) : kNone;
-    c.answered_agent = two > 1 ? get_id(r, m.agents.size()) : kNone;
-    c.answer_ts = r.num();
+    d.answered_queue = two > 0 ? get_id(r, m.queues.size()) : kNone;
+    d.answered_agent = two > 1 ? get_id(r, m.agents.size()) : kNone;
+    d.answer_ts = r.num();
     c.last_ts = r.num();
+    if (format >= 4) {
+      c.feed = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
+      c.epoch = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
+      c.legacy = r.b();
+      for (std::size_t n = r.count(kMaxCallOps + 1), j = 0; j < n && r.ok(); ++j) {
+        CallOp op;
+        get_op(r, op, m.queues.size(), m.agents.size());
+        c.ops.push_back(op);
+      }
+    } else {
+      c.legacy = true;  // no events to play again
+    }
     m.calls.get_or_add(id) = std::move(c);
+  }
+  if (format >= 4) {
+    r.expect("finished");
+    for (std::size_t n = r.count(), k = 0; k < n && r.ok(); ++k) {
+      const auto key = static_cast<std::uint64_t>(r.i());
+      std::vector<Id> qs;
+      get_ids(r, qs, m.queues.size());
+      m.finished.add(key, qs);
+    }
   }
   r.expect("closed");
   for (std::size_t n = r.count(), k = 0; k < n && r.ok(); ++k) {
@@ -1379,6 +2103,7 @@ bool Engine::restore(std::string_view data) {
     ci.start = r.num();
     ci.end = r.num();
     get(r, ci.counters, layout);
+    if (format >= 4) ci.revision = static_cast<std::uint64_t>(r.i());
     m.closed.push_back(std::move(ci));
   }
   r.expect("end");

@@ -66,5 +66,6 @@ std::vector<Figure> bench_queue_log(const BenchConfig& cfg, const Corpus& corpus
 std::vector<Figure> bench_exposition(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_wallboard(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_feeds(const BenchConfig& cfg, const Corpus& corpus);  // feeds_bench.cpp
+std::vector<Figure> bench_day(const BenchConfig& cfg);  // bench_day.cpp: a day of 1M calls
 
 }  // namespace callwatch::bench

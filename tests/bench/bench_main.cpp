@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   app.add_option("--reps", cfg.reps, "timed repetitions of each side (fastest taken)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  app.add_option("--only", only, "comma-separated groups: ingest,zmq,queue_log,exposition,feeds,wallboard");
+  app.add_option("--only", only, "comma-separated groups: ingest,zmq,queue_log,exposition,feeds,wallboard,day");
   CLI11_PARSE(app, argc, argv);
   if (cfg.tiny && app.count("--reps") == 0) cfg.reps = 3;
 
@@ -87,5 +87,6 @@ int main(int argc, char** argv) {
   if (wanted("exposition")) emit(bench_exposition(cfg, corpus));
   if (wanted("wallboard")) emit(bench_wallboard(cfg, corpus));
   if (wanted("feeds")) emit(bench_feeds(cfg, corpus));
+  if (wanted("day")) emit(bench_day(cfg));
   return 0;
 }

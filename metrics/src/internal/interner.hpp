@@ -32,6 +32,7 @@ class Interner {
     return found == FlatIndex::kEmpty ? kNoId : found;
   }
   std::size_t size() const { return names_.size(); }
+  const std::string& name(Id id) const { return names_[id]; }
 
  private:
   std::vector<std::string> names_;

@@ -27,6 +27,21 @@ class MinuteRing {
     return b.value;
   }
 
+  // The bucket of time t if the ring still holds it (t no older than the hour before now, at most
+  // one minute ahead), else nullptr: a late count lands in its own minute or in none.
+  T* find(double t, double now) {
+    const std::int64_t m = minute(t);
+    const std::int64_t cur = minute(now);
+    if (m < cur - (kMinutes - 2) || m > cur + 1) return nullptr;
+    auto& b = buckets_[static_cast<std::size_t>(index(m))];
+    if (b.minute != m) {
+      if (b.minute > m) return nullptr;  // reused by a later minute
+      b.minute = m;
+      b.value = T{};
+    }
+    return &b.value;
+  }
+
   T sum(double now, int minutes) const {
     T out{};
     const std::int64_t cur = minute(now);

@@ -72,7 +72,7 @@ struct DataQuality {
   std::uint64_t restarts = 0;   // PBX restarts seen (visits cut)
   std::uint64_t visits_cut = 0;
   std::uint64_t inferred_outcomes = 0;
-  std::uint64_t late_events = 0;   // outcome older than the current interval: counted in it
+  std::uint64_t late_events = 0;   // older than max_lateness_seconds: counted by its time, states untouched
   std::uint64_t clock_skew = 0;    // event time ahead of the engine clock: clamped
   std::map<std::string, std::uint64_t, std::less<>> warning_counts;  // by kind
   std::vector<std::string> warnings;  // first messages, capped
@@ -115,6 +115,9 @@ struct ClosedInterval {
   double start = 0;
   double end = 0;
   QueueCounters counters;
+  // Engine-wide change number of the last correction by a late event (0: never corrected); the
+  // store writes a record again when it grows.
+  std::uint64_t revision = 0;
 };
 
 }  // namespace callwatch::metrics
