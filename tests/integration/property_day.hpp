@@ -292,6 +292,7 @@ class Generator {
     for (long b = (day_.base / kInterval + 1) * kInterval; b < day_.base + D_ / kTicks; b += kInterval) {
       const long bt = (b - day_.base) * kTicks;
       for (int k = 0; k < 3; ++k) arrivals_.push_back(bt - rng_.range(3 * kTicks, 7 * kTicks));
+      for (int k = 0; k < 2; ++k) arrivals_.push_back(bt - rng_.range(1, 2 * kTicks - 1));
     }
     std::sort(arrivals_.begin(), arrivals_.end());
   }
