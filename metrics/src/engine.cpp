@@ -82,10 +82,15 @@ struct CallOp {
   }
 };
 
+// How a visit ended: a caller who hung up or was answered (and is still on that call) cannot
+// enter the same queue again; one sent out by timeout, empty queue or key can.
+enum class VisitEnd : std::uint8_t { open, answered, abandoned, left, cut };
+
 struct Visit {
   Id queue = kNone;
   double entered = kNoValue;  // NaN: entry precedes the input
   bool done = false;          // has its outcome (or was cut)
+  VisitEnd end = VisitEnd::open;
 };
 
 // What a call's events give when played in time order (rebuilt by every replay).
@@ -96,6 +101,7 @@ struct CallDerived {
   bool bounced = false;
   bool answered = false;
   bool ended = false;
+  bool transferred = false;  // moved on by transfer after its answer: it may enter a queue again
   Id answered_queue = kNone;
   Id answered_agent = kNone;
   double answer_ts = kNoValue;
@@ -256,7 +262,7 @@ class FinishedCalls {
     }
   }
   bool visited(const Rec& r, Id q) const {
-    if (q == kNone) return true;
+    if (q == kNone) return false;  // a queue never seen
     if (r.q0 == q || r.q1 == q) return true;
     if (r.q1 != kMany) return false;
     auto it = many_.find(r.key);
@@ -654,6 +660,7 @@ struct Engine::Impl {
         // The feed lost this visit's outcome: stop counting it as waiting, never as offered.
         leave_waiting(queues[v.queue], v);
         v.done = true;
+        v.end = VisitEnd::cut;
         c.legacy = true;  // its events no longer replay to this state
         queues[v.queue].gap = true;
         ++stale;
@@ -673,9 +680,11 @@ struct Engine::Impl {
       if (open) return false;
       const bool talking = c.d.answered && !c.d.ended;
       if (talking ? t - c.last_ts <= kTalkingRetention : c.last_ts >= settled) return false;
+      // The queues it may not enter again (answered or abandoned there last).
       std::vector<Id> qs;
-      for (const auto& v : c.d.visits) {
-        if (std::find(qs.begin(), qs.end(), v.queue) == qs.end()) qs.push_back(v.queue);
+      for (auto it = c.d.visits.rbegin(); it != c.d.visits.rend(); ++it) {
+        if (std::any_of(c.d.visits.rbegin(), it, [&](const Visit& v) { return v.queue == it->queue; })) continue;
+        if (it->end == VisitEnd::answered || it->end == VisitEnd::abandoned) qs.push_back(it->queue);
       }
       finished.add(key, qs);
       return true;
@@ -993,12 +1002,27 @@ struct Engine::Impl {
   std::string call_name;  // the call id of the event being applied (for warnings)
 
   ApplyResult step_enqueued(CallDerived& c, const CallOp& e) {
+    const Visit* last = nullptr;
     for (const auto& v : c.visits) {
-      if (v.queue == e.queue && !v.done) {
+      if (v.queue != e.queue) continue;
+      last = &v;
+      if (!v.done) {
         warn("duplicate_enqueue", "call " + call_name + " entered queue " + queues[e.queue].name +
                                       " twice without an outcome");
         return ApplyResult::ignored_duplicate;
       }
+    }
+    // An entry into a queue whose visit has its outcome is a repeat (METRICS.md: a finished visit
+    // is remembered until its day closes), the same whether the call is still in memory or kept
+    // as a finished record: the caller hung up, or was answered. A caller sent out by timeout,
+    // empty queue, key or transfer may enter again (a dialplan loop), as may one cut by a PBX
+    // restart (a reconnect enters the callers still waiting again) or an answered call
+    // transferred back into the queue: those start a new visit.
+    if (last && (last->end == VisitEnd::abandoned ||
+                 (last->end == VisitEnd::answered && !(c.transferred && !c.ended)))) {
+      warn("duplicate_enqueue", "call " + call_name + " entered queue " + queues[e.queue].name +
+                                    " again after its outcome: a repeat, ignored");
+      return ApplyResult::ignored_duplicate;
     }
     c.visits.push_back(Visit{e.queue, e.ts, false});
     ++c.queues_entered;
@@ -1027,6 +1051,9 @@ struct Engine::Impl {
     QueueState& q = queues[qid];
     waiting_remove(*v);
     v->done = true;
+    v->end = o == Outcome::answered    ? VisitEnd::answered
+             : o == Outcome::abandoned ? VisitEnd::abandoned
+                                       : VisitEnd::left;
     double wait = e.wait;
     if (!has_value(wait) && has_value(v->entered)) wait = e.ts - v->entered;
     if (has_value(wait) && wait < 0) {
@@ -1157,10 +1184,10 @@ struct Engine::Impl {
       count_agent(agents[aid], e.ts, [s](AgentCounters& k) { k.ring_refused += s; });
       return ApplyResult::applied;
     }
-    if (c && c->visits.size() > 0 && std::all_of(c->visits.begin(), c->visits.end(),
-                                                  [](const Visit& v) { return v.done; }) &&
-        !c->answered && c->ended) {
-      warn("duplicate_ring", "call " + call_name + ": ring-no-answer after the call ended ignored");
+    if (c && !c->visits.empty() &&
+        std::all_of(c->visits.begin(), c->visits.end(), [](const Visit& v) { return v.done; })) {
+      // Rings belong to a visit still waiting: one after every visit has its outcome is a repeat.
+      warn("duplicate_ring", "call " + call_name + ": ring-no-answer after the visit's outcome ignored");
       return ApplyResult::ignored_duplicate;
     }
     count_agent(agents[aid], e.ts, [s](AgentCounters& k) { k.ring_noanswer += s; });
@@ -1184,6 +1211,7 @@ struct Engine::Impl {
                                                                  : Outcome::exited_key);
       case EventType::call_ended: return step_ended(c, e);
       case EventType::call_transferred:
+        if (c.answered) c.transferred = true;
         if (!c.answered && e.queue != kNone) {
           // Before answer: the visit leaves its queue by transfer (not offered).
           Visit* v = find_visit(c, e.queue);
@@ -1198,6 +1226,7 @@ struct Engine::Impl {
           if (v.done || (has_value(v.entered) && v.entered > e.ts)) continue;
           waiting_remove(v);
           v.done = true;
+          v.end = VisitEnd::cut;
           if (sign > 0) queues[v.queue].gap = true;
           ++cut;
         }
@@ -1282,6 +1311,8 @@ struct Engine::Impl {
     if (!cp) {
       if (const FinishedCalls::Rec* r = finished.find(key)) {
         // A finished call: a repeat is a duplicate however late. A new queue is a new leg.
+        // The same rule as for a call still in memory: an entry into a queue where it was not
+        // answered or abandoned last is a new visit; everything else is a repeat.
         const bool new_leg = e.type == EventType::call_enqueued && !e.queue.empty() &&
                              !finished.visited(*r, queue_names.find(e.queue));
         if (!new_leg) {
@@ -1901,7 +1932,9 @@ std::string Engine::serialize() const {
       put_ids(w, {v.queue});
       w.num(v.entered);
       w.b(v.done);
+      w.i(static_cast<int>(v.end));
     }
+    w.b(d.transferred);
     put_ids(w, d.agents_offered);
     w.i(d.queues_entered);
     w.b(d.bounced);
@@ -2061,8 +2094,11 @@ bool Engine::restore(std::string_view data) {
       v.queue = qid.empty() ? kNone : qid[0];
       v.entered = r.num();
       v.done = r.b();
+      if (format >= 4) v.end = static_cast<VisitEnd>(std::clamp<std::int64_t>(r.i(), 0, 4));
+      else if (v.done) v.end = VisitEnd::left;
       if (v.queue != kNone) d.visits.push_back(v);
     }
+    if (format >= 4) d.transferred = r.b();
     get_ids(r, d.agents_offered, m.agents.size());
     d.queues_entered = static_cast<int>(r.i());
     d.bounced = r.b();

@@ -745,10 +745,13 @@ inline Noisy add_noise(const Day& d, std::uint64_t seed, const NoiseOptions& o) 
   // outcome, enqueue, ring-no-answer or completion of a finished visit or call.
   std::map<std::pair<std::string, std::string>, long> visit_end;  // outcome tick per visit
   std::map<std::string, long> call_last;                           // last tick of a call
+  std::map<std::pair<std::string, std::string>, std::string> visit_how;  // the outcome's type
   for (const auto& e : ev) {
     if (e.type == "call_answered" || e.type == "call_abandoned" || e.type == "call_exited" ||
-        (e.type == "call_transferred" && !e.queue.empty()))
+        (e.type == "call_transferred" && !e.queue.empty())) {
       visit_end[{e.call, e.queue}] = e.tick;
+      visit_how[{e.call, e.queue}] = e.type;
+    }
     if (!e.call.empty()) call_last[e.call] = std::max(call_last[e.call], e.tick);
   }
   for (std::size_t i = 0; i < ev.size(); ++i) {
@@ -756,6 +759,12 @@ inline Noisy add_noise(const Day& d, std::uint64_t seed, const NoiseOptions& o) 
     const bool outcome = e.type == "call_answered" || e.type == "call_abandoned" || e.type == "call_exited";
     const bool other = e.type == "call_enqueued" || e.type == "agent_ring_noanswer" || e.type == "call_ended";
     if (!(outcome || other) || !rng.chance(o.repeat_rate)) continue;
+    // A caller sent out of a queue by timeout, empty queue, key or transfer may enter it again
+    // (a dialplan loop): a later entry there is a new visit (METRICS.md), not a repeat.
+    if (e.type == "call_enqueued") {
+      const auto how = visit_how.find({e.call, e.queue});
+      if (how != visit_how.end() && (how->second == "call_exited" || how->second == "call_transferred")) continue;
+    }
     long after = e.tick;
     if (e.type == "call_ended") after = call_last[e.call];
     else if (auto it = visit_end.find({e.call, e.queue}); it != visit_end.end()) after = std::max(after, it->second);
