@@ -45,6 +45,9 @@ struct EslTranslator::Impl {
   EslTranslatorOptions opts;
   FeedSink sink;
   EslTranslatorStats stats;
+  DuplicateFilter duplicates;  // the feeds' one duplicate rule (feeds/duplicate_filter.hpp)
+  bool in_message = false;     // an input message is being translated
+  bool message_rejected = false;
   std::uint64_t conn = 0;
   double clock = m::kNoValue;
   EslEventHeaders plain;
@@ -87,7 +90,8 @@ struct EslTranslator::Impl {
     bool tiers_seen = false;
   } snap;
 
-  Impl(EslTranslatorOptions o, FeedSink s) : opts(std::move(o)), sink(std::move(s)) {}
+  Impl(EslTranslatorOptions o, FeedSink s)
+      : opts(std::move(o)), sink(std::move(s)), duplicates(opts.duplicates) {}
 
   void emit(OwnedEvent& oe) {
     ++stats.emitted;
@@ -96,9 +100,18 @@ struct EslTranslator::Impl {
   void warn(std::string_view kind, const std::string& msg) {
     if (sink.warning) sink.warning(kind, msg);
   }
+  // A message is rejected once, with its first reason, however many of its parts are refused.
   void reject(std::string_view reason, const std::string& detail) {
+    if (in_message) {
+      if (message_rejected) return;
+      message_rejected = true;
+    }
     ++stats.rejected;
     if (sink.reject) sink.reject(reason, detail);
+  }
+  void ignored(std::string_view result) {
+    ++stats.ignored;
+    if (sink.ignored) sink.ignored(result);
   }
   bool wanted(std::string_view q) const {
     return opts.queues.empty() ||
@@ -568,6 +581,7 @@ struct EslTranslator::Impl {
     return true;
   }
 
+  // One event message: rejected, a duplicate, or accepted (FeedSink counting rules).
   void on_event_body(std::string_view ctype, std::string_view body, double receipt) {
     Headers h;
     if (is(ctype, "text/event-json")) {
@@ -579,6 +593,35 @@ struct EslTranslator::Impl {
       parse_event_plain(body, plain);
       h.list = plain.headers;
     }
+    // The duplicate rule: the event as sent and, for one without Event-Date-Timestamp, the time
+    // it is given (receipt live, the feed clock in a replay).
+    Fingerprinter fp;
+    fp.add(ctype).add(body);
+    double day_ts = m::kNoValue;
+    double us = 0;
+    if (const auto ts = h.get("Event-Date-Timestamp"); !ts.empty() && parse_decimal(ts, us) && us > 0) {
+      day_ts = us / 1e6;
+    } else {
+      day_ts = std::isfinite(receipt) ? receipt : clock;
+      fp.add(day_ts);
+    }
+    const std::uint64_t print = fp.value();
+    if (duplicates.contains(print, day_ts)) {
+      ++stats.duplicates;
+      if (sink.duplicate) sink.duplicate();
+      return;
+    }
+    in_message = true;
+    message_rejected = false;
+    translate(h, receipt);
+    in_message = false;
+    if (message_rejected) return;
+    duplicates.insert(print, day_ts);
+    ++stats.accepted;
+    if (sink.accepted) sink.accepted();
+  }
+
+  void translate(const Headers& h, double receipt) {
     set_time(h, receipt);
     apply_snapshot();
     const auto name = h.get("Event-Name");
@@ -590,7 +633,11 @@ struct EslTranslator::Impl {
       }
       return;
     }
-    if (is(name, "CUSTOM") && is(h.get("Event-Subclass"), "callcenter::info")) on_callcenter(h);
+    if (is(name, "CUSTOM") && is(h.get("Event-Subclass"), "callcenter::info")) {
+      on_callcenter(h);
+    } else {
+      ignored("not_callcenter_event");
+    }
   }
 
   void on_message(const EslMessage& msg, double receipt) {
