@@ -196,8 +196,8 @@ std::string build_report_json(const ReportResult& r, bool with_intervals) {
   out += r.agents.empty() ? "},\n" : "\n  },\n";
 
   out += fmt::format("  \"data_quality\": {{\n    \"events\": {},\n    \"rejected\": {},\n"
-                     "    \"duplicates\": {},\n    \"warnings\": [",
-                     r.events, r.rejected, r.duplicates);
+                     "    \"warnings\": [",
+                     r.events, r.rejected);
   for (std::size_t i = 0; i < r.warnings.size(); ++i) {
     out += i == 0 ? "\n      " : ",\n      ";
     json_string(out, r.warnings[i]);

@@ -1,4 +1,5 @@
 #include "feeds/ami/ami_translator.hpp"
+#include "feeds/message_gate.hpp"
 
 #include <fmt/format.h>
 
@@ -45,9 +46,7 @@ struct AmiTranslator::Impl {
   AmiTranslatorOptions opts;
   FeedSink sink;
   AmiTranslatorStats stats;
-  DuplicateFilter duplicates;  // the feeds' one duplicate rule (feeds/duplicate_filter.hpp)
-  bool in_message = false;     // an input message is being translated
-  bool message_rejected = false;
+  MessageGate gate;  // counting and the feeds' one duplicate rule (feeds/message_gate.hpp)
   std::string version;
   std::uint64_t conn = 0;
   double clock = m::kNoValue;      // feed time of the message being handled
@@ -119,7 +118,7 @@ struct AmiTranslator::Impl {
   std::optional<List> deferred;                    // complete, but no time known yet (replay)
 
   Impl(AmiTranslatorOptions o, FeedSink s)
-      : opts(std::move(o)), sink(std::move(s)), duplicates(opts.duplicates) {}
+      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
 
   // ---- output ------------------------------------------------------------------------------
   void emit(OwnedEvent& oe) {
@@ -151,10 +150,7 @@ struct AmiTranslator::Impl {
   }
   // A message is rejected once, with its first reason, however many of its parts are refused.
   void reject(std::string_view reason, const std::string& detail) {
-    if (in_message) {
-      if (message_rejected) return;
-      message_rejected = true;
-    }
+    if (!gate.reject()) return;
     ++stats.rejected;
     if (sink.reject) sink.reject(reason, detail);
   }
@@ -911,22 +907,11 @@ struct AmiTranslator::Impl {
       day_ts = std::isfinite(receipt) ? receipt : clock;
       fp.add(day_ts);
     }
-    const std::uint64_t print = fp.value();
-    if (duplicates.contains(print, day_ts)) {
-      ++stats.duplicates;
-      if (sink.duplicate) sink.duplicate();
-      return;
-    }
-    in_message = true;
-    message_rejected = false;
+    if (!gate.begin(fp.value(), day_ts, sink)) return;
     set_time(msg, receipt);
     release_due(deadline_clock());
     on_event(msg);
-    in_message = false;
-    if (message_rejected) return;
-    duplicates.insert(print, day_ts);
-    ++stats.accepted;
-    if (sink.accepted) sink.accepted();
+    gate.end(sink);
   }
 };
 
@@ -955,7 +940,11 @@ void AmiTranslator::expect_queue_status(std::string action_id) {
   impl_->expected_qs = std::move(action_id);
 }
 double AmiTranslator::clock() const { return impl_->clock; }
-const AmiTranslatorStats& AmiTranslator::stats() const { return impl_->stats; }
+const AmiTranslatorStats& AmiTranslator::stats() const {
+  impl_->stats.accepted = impl_->gate.accepted();
+  impl_->stats.duplicates = impl_->gate.duplicates();
+  return impl_->stats;
+}
 std::string_view AmiTranslator::ami_version() const { return impl_->version; }
 
 }  // namespace callwatch::daemon

@@ -1,4 +1,5 @@
 #include "feeds/esl/esl_translator.hpp"
+#include "feeds/message_gate.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -45,9 +46,7 @@ struct EslTranslator::Impl {
   EslTranslatorOptions opts;
   FeedSink sink;
   EslTranslatorStats stats;
-  DuplicateFilter duplicates;  // the feeds' one duplicate rule (feeds/duplicate_filter.hpp)
-  bool in_message = false;     // an input message is being translated
-  bool message_rejected = false;
+  MessageGate gate;  // counting and the feeds' one duplicate rule (feeds/message_gate.hpp)
   std::uint64_t conn = 0;
   double clock = m::kNoValue;
   EslEventHeaders plain;
@@ -91,7 +90,7 @@ struct EslTranslator::Impl {
   } snap;
 
   Impl(EslTranslatorOptions o, FeedSink s)
-      : opts(std::move(o)), sink(std::move(s)), duplicates(opts.duplicates) {}
+      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
 
   void emit(OwnedEvent& oe) {
     ++stats.emitted;
@@ -102,10 +101,7 @@ struct EslTranslator::Impl {
   }
   // A message is rejected once, with its first reason, however many of its parts are refused.
   void reject(std::string_view reason, const std::string& detail) {
-    if (in_message) {
-      if (message_rejected) return;
-      message_rejected = true;
-    }
+    if (!gate.reject()) return;
     ++stats.rejected;
     if (sink.reject) sink.reject(reason, detail);
   }
@@ -605,20 +601,9 @@ struct EslTranslator::Impl {
       day_ts = std::isfinite(receipt) ? receipt : clock;
       fp.add(day_ts);
     }
-    const std::uint64_t print = fp.value();
-    if (duplicates.contains(print, day_ts)) {
-      ++stats.duplicates;
-      if (sink.duplicate) sink.duplicate();
-      return;
-    }
-    in_message = true;
-    message_rejected = false;
+    if (!gate.begin(fp.value(), day_ts, sink)) return;
     translate(h, receipt);
-    in_message = false;
-    if (message_rejected) return;
-    duplicates.insert(print, day_ts);
-    ++stats.accepted;
-    if (sink.accepted) sink.accepted();
+    gate.end(sink);
   }
 
   void translate(const Headers& h, double receipt) {
@@ -681,6 +666,10 @@ void EslTranslator::snapshot_done(double now) {
   impl_->apply_snapshot();
 }
 void EslTranslator::finish() { impl_->apply_snapshot(); }
-const EslTranslatorStats& EslTranslator::stats() const { return impl_->stats; }
+const EslTranslatorStats& EslTranslator::stats() const {
+  impl_->stats.accepted = impl_->gate.accepted();
+  impl_->stats.duplicates = impl_->gate.duplicates();
+  return impl_->stats;
+}
 
 }  // namespace callwatch::daemon
