@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "feeds/feed_thread.hpp"
 #include "runtime/engine_loop.hpp"
 #include "runtime/logging.hpp"
 
@@ -39,22 +40,21 @@ void run_simulator(zmq::context_t& ctx, const sim::SimOptions& opts, const std::
                    std::atomic<bool>& up, const metrics::Clock& clock) {
   auto log = component_logger("feed.sim");
   try {
-    zmq::socket_t push(ctx, zmq::socket_type::push);
-    push.set(zmq::sockopt::linger, 0);
-    push.set(zmq::sockopt::sndtimeo, 200);  // never block shutdown on a full pipe
-    push.connect(kInternalFeedEndpoint);
+    // The same hand-over as the PBX feeds (feeds/feed_thread.hpp): binary batches, no JSON.
+    feed_thread::Output out(ctx, kInternalFeedEndpoint, std::string(kDemoFeedName), log);
+    const FeedSink sink = out.sink();
     sim::Simulator simulator(opts, clock.now());
-    std::uint64_t dropped = 0;
-    auto sink = [&](std::string_view json) {
-      if (!push.send(zmq::buffer(kDemoFeedName), zmq::send_flags::sndmore) ||
-          !push.send(zmq::buffer(json), zmq::send_flags::none)) {
-        ++dropped;
-      }
+    // A simulated event is one accepted message, as a native event from a socket would be.
+    const std::function<void(const metrics::Event&)> each = [&](const metrics::Event& e) {
+      sink.accepted();
+      sink.event(e);
     };
     up = true;
     log->info("simulator running: {} queues, {} agents, {} calls/s", opts.queues, opts.agents, opts.rate);
     while (!stop.load()) {
-      if (!simulator.run_until(clock.now(), sink)) {
+      const bool more = simulator.run_events_until(clock.now(), each);
+      out.flush();
+      if (!more) {
         log->info("simulation finished");
         break;
       }
@@ -62,7 +62,9 @@ void run_simulator(zmq::context_t& ctx, const sim::SimOptions& opts, const std::
       const double wait = std::clamp(simulator.next_event_time() - clock.now(), 0.005, 0.1);
       std::this_thread::sleep_for(std::chrono::duration<double>(wait));
     }
-    if (dropped) log->warn("{} simulated events could not be handed to the engine", dropped);
+    if (out.dropped_records()) {
+      log->warn("{} simulated records could not be handed to the engine", out.dropped_records());
+    }
   } catch (const std::exception& e) {
     log->error("simulator stopped: {}", e.what());
   }

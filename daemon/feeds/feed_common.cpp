@@ -2,7 +2,7 @@
 
 #include <charconv>
 #include <fstream>
-#include <sstream>
+#include <algorithm>
 #include <cmath>
 
 namespace callwatch::daemon {
@@ -122,26 +122,72 @@ double uniqueid_epoch(std::string_view id) {
   return static_cast<double>(v);
 }
 
-tl::expected<std::vector<std::string>, std::string> read_capture_files(
-    const std::vector<std::string>& files) {
-  std::vector<std::string> texts;
-  texts.reserve(files.size());
-  for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) return tl::unexpected(f + ": cannot open");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return tl::unexpected(f + ": read error");
-    texts.push_back(ss.str());
+tl::expected<void, std::string> for_each_chunk(const CaptureText& in,
+                                               const std::function<void(std::string_view)>& chunk) {
+  if (in.path.empty()) {
+    if (!in.text.empty()) chunk(in.text);
+    return {};
   }
-  return texts;
+  const std::string path(in.path);
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return tl::unexpected(path + ": cannot open");
+  std::vector<char> buf(64 * 1024);
+  while (f) {
+    f.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<std::size_t>(f.gcount());
+    if (n > 0) chunk(std::string_view(buf.data(), n));
+  }
+  if (f.bad()) return tl::unexpected(path + ": read error");
+  return {};
 }
 
-std::vector<CaptureText> capture_views(const std::vector<std::string>& files,
-                                       const std::vector<std::string>& texts) {
+tl::expected<void, std::string> for_each_line(const CaptureText& in,
+                                              const std::function<void(std::string_view)>& line) {
+  // A line cut by a chunk boundary. Bounded: past 1 MiB the rest of the line is not kept (the
+  // line still arrives, over every parser's line limit, and is rejected as too long).
+  constexpr std::size_t kMaxKept = 1 << 20;
+  std::string partial;
+  auto keep = [&](std::string_view part) {
+    partial.append(part.substr(0, kMaxKept - std::min(kMaxKept, partial.size())));
+  };
+  auto emit = [&](std::string_view l) {
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    line(l);
+  };
+  auto r = for_each_chunk(in, [&](std::string_view chunk) {
+    while (!chunk.empty()) {
+      const auto nl = chunk.find('\n');
+      if (nl == std::string_view::npos) {
+        keep(chunk);
+        return;
+      }
+      if (partial.empty()) {
+        emit(chunk.substr(0, nl));
+      } else {
+        keep(chunk.substr(0, nl));
+        emit(partial);
+        partial.clear();
+      }
+      chunk.remove_prefix(nl + 1);
+    }
+  });
+  if (!r) return r;
+  if (!partial.empty()) emit(partial);
+  return {};
+}
+
+tl::expected<std::string_view, std::string> whole_text(const CaptureText& in, std::string& storage) {
+  if (in.path.empty()) return in.text;
+  storage.clear();
+  auto r = for_each_chunk(in, [&](std::string_view c) { storage.append(c); });
+  if (!r) return tl::unexpected(r.error());
+  return std::string_view(storage);
+}
+
+std::vector<CaptureText> capture_files(const std::vector<std::string>& files) {
   std::vector<CaptureText> inputs;
   inputs.reserve(files.size());
-  for (std::size_t i = 0; i < files.size() && i < texts.size(); ++i) inputs.push_back({files[i], texts[i]});
+  for (const auto& f : files) inputs.push_back({f, {}, f});
   return inputs;
 }
 

@@ -18,26 +18,41 @@ namespace callwatch::daemon {
 // - event: one native event (metrics::Event, the one model of DESIGN.md);
 // - reject: one input message refused (`reason` is a stable label of
 //   callwatch_feed_events_rejected_total{reason}, `detail` readable);
-// - warning: data-quality note (`kind` stable key, `message` readable).
+// - warning: data-quality note (`kind` stable key, `message` readable);
+// and the accounting of input messages (METRICS.md "Counting rules"), every message exactly one
+// of: rejected (reject above), duplicate (identical to one accepted the same day, dropped),
+// accepted (callwatch_feed_events_total, the report's data_quality.events). An accepted message
+// the translator deliberately skips also calls ignored (`result`: stable label of
+// callwatch_feed_events_ignored_total{result}). Messages that are not input (an AMI banner or
+// Response, an ESL reply) are none of these. Any callback may be empty.
 struct FeedSink {
   std::function<void(const metrics::Event&)> event;
   std::function<void(std::string_view reason, const std::string& detail)> reject;
   std::function<void(std::string_view kind, const std::string& message)> warning;
+  std::function<void()> accepted;
+  std::function<void()> duplicate;
+  std::function<void(std::string_view result)> ignored;
 };
 
-// One recorded capture already in memory (report inputs): a name for messages, its bytes.
+// One recorded input (report inputs): a name for messages and either its bytes in memory or,
+// when `path` is set, a file read in order in chunks (a report streams: never a whole file).
 struct CaptureText {
   std::string_view name;
   std::string_view text;
+  std::string_view path = {};
 };
 
-// Reads capture files whole (report inputs), oldest first; the error names the file.
-tl::expected<std::vector<std::string>, std::string> read_capture_files(
-    const std::vector<std::string>& files);
+// The input's bytes in order: `text` at once, a file in 64 KiB chunks. The error names the file.
+tl::expected<void, std::string> for_each_chunk(const CaptureText& in,
+                                               const std::function<void(std::string_view)>& chunk);
+// The input's lines in order, without their line end (CR LF or LF); a last line without one too.
+tl::expected<void, std::string> for_each_line(const CaptureText& in,
+                                              const std::function<void(std::string_view)>& line);
+// The whole input in memory (a JSON capture is one document); `storage` holds a file's bytes.
+tl::expected<std::string_view, std::string> whole_text(const CaptureText& in, std::string& storage);
 
-// The same files as CaptureText views into `texts` (which must outlive them).
-std::vector<CaptureText> capture_views(const std::vector<std::string>& files,
-                                       const std::vector<std::string>& texts);
+// The files as CaptureText inputs read from disk (the names must outlive them).
+std::vector<CaptureText> capture_files(const std::vector<std::string>& files);
 
 // A metrics::Event together with the strings its views point at, so it can wait (held-back
 // outcomes) or cross a thread. view() re-points the views after any copy or move.

@@ -19,18 +19,20 @@ constexpr std::string_view kAllParts =
     "talk + hold + after-call work, as far as the events state them";
 
 tl::expected<void, std::string> replay_ami(const std::vector<CaptureText>& inputs,
-                                           std::size_t max_name_bytes, const FeedSink& sink) {
+                                           const CaptureOptions& opts, const FeedSink& sink) {
   AmiTranslatorOptions o;
-  o.max_name_bytes = max_name_bytes;
+  o.max_name_bytes = opts.max_name_bytes;
+  o.duplicates = opts.duplicates;
   auto r = replay_ami_texts(inputs, o, sink);
   if (!r) return tl::make_unexpected(r.error());
   return {};
 }
 
 tl::expected<void, std::string> replay_esl(const std::vector<CaptureText>& inputs,
-                                           std::size_t max_name_bytes, const FeedSink& sink) {
+                                           const CaptureOptions& opts, const FeedSink& sink) {
   EslTranslatorOptions o;
-  o.max_name_bytes = max_name_bytes;
+  o.max_name_bytes = opts.max_name_bytes;
+  o.duplicates = opts.duplicates;
   auto r = replay_esl_texts(inputs, o, sink);
   if (!r) return tl::make_unexpected(r.error());
   return {};

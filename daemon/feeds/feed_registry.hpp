@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "callwatch/config/feed_type.hpp"
+#include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_common.hpp"
 
 namespace callwatch::daemon {
@@ -27,9 +28,16 @@ enum class ReplayReader : std::uint8_t {
   capture,          // a raw capture of what the PBX sent (FeedKind::capture)
 };
 
-// Replays captures (one stream, in order) into `sink`; the error names what cannot be read.
+// What a capture replay needs of the report's settings.
+struct CaptureOptions {
+  std::size_t max_name_bytes = 256;
+  DuplicateFilter::Options duplicates;  // the day of the duplicate rule, as live
+};
+
+// Replays captures (one stream, in order, streamed) into `sink`; the error names what cannot be
+// read.
 using CaptureReplay = tl::expected<void, std::string> (*)(const std::vector<CaptureText>& inputs,
-                                                          std::size_t max_name_bytes,
+                                                          const CaptureOptions& opts,
                                                           const FeedSink& sink);
 
 struct FeedKind {

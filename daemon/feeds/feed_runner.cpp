@@ -65,20 +65,6 @@ tl::expected<Credentials, std::string> load_credentials(const std::string& path)
   return c;
 }
 
-bool parse_feed_restart(std::string_view json, m::Event& out) {
-  constexpr std::string_view head = "{\"type\":\"feed_restart\",\"ts\":";
-  if (json.size() < head.size() + 2 || json.substr(0, head.size()) != head || json.back() != '}') {
-    return false;
-  }
-  double ts = 0;
-  if (!parse_decimal(json.substr(head.size(), json.size() - head.size() - 1), ts) || ts <= 0)
-    return false;
-  out = m::Event{};
-  out.type = m::EventType::feed_restart;
-  out.ts = ts;
-  return true;
-}
-
 struct FeedThreads::Impl {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;

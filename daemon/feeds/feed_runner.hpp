@@ -1,8 +1,8 @@
 // The PBX feeds of callwatchd, one thread each: Asterisk AMI and FreeSWITCH ESL TCP clients and
 // the queue_log tailer. Each translates its protocol into native events (daemon/feeds/*) and
-// PUSHes them, as native JSON, to the engine thread's internal inproc endpoint (two frames:
-// feed name, JSON, and for queue_log a third frame with the position after the event; see
-// engine_loop.hpp). Nothing here touches engine state.
+// PUSHes them with its message accounting, as binary batches (feeds/feed_wire.hpp), to the
+// engine thread's internal inproc endpoint (feed name, batch, and for queue_log a third frame
+// with the position after the batch; see engine_loop.hpp). Nothing here touches engine state.
 //
 // Credentials file (FeedConfig::credentials_file), refused when readable by others (mode o+r):
 //   # comment
@@ -26,6 +26,7 @@
 #include "callwatch/config/config.hpp"
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/event.hpp"
+#include "feeds/duplicate_filter.hpp"
 #include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
@@ -52,13 +53,9 @@ struct FeedRunOptions {
   std::map<std::string, std::string> positions;
   // Event and tick times of the PBX translators (the daemon's one clock; see runtime/system_clock).
   const metrics::Clock* clock = &system_clock();
+  // The day of the duplicate rule (EngineSettings tz / day_start_seconds), every feed alike.
+  DuplicateFilter::Options duplicates;
 };
-
-// The one internal event native JSON cannot carry from outside: append_native_json writes a
-// feed_restart (AMI/ESL reconnect that lost visits) as {"type":"feed_restart","ts":T}. The engine
-// loop recognises it on the internal socket only (the native parser refuses it, rightly, from
-// the network) and applies it: true and `out` filled when `json` is exactly that.
-bool parse_feed_restart(std::string_view json, metrics::Event& out);
 
 // Declares a feed to the engine (EngineLoop::add_internal_feed) and returns the flag the feed
 // thread sets while connected (callwatch_feed_up).

@@ -1,6 +1,6 @@
 // What the feed threads (feeds/<type>/<type>_feed.cpp) share: the context a thread is started
 // with, the TCP client of the PBX feeds, and the PUSH output of events to the engine thread's
-// internal socket ([feed name][native JSON][position], see runtime/engine_loop.hpp).
+// internal socket ([feed name][binary batch][position], see feeds/feed_wire.hpp).
 #pragma once
 
 #include <poll.h>
@@ -19,7 +19,7 @@
 #include "callwatch/config/config.hpp"
 #include "feeds/feed_common.hpp"
 #include "feeds/feed_runner.hpp"
-#include "feeds/native/native_parser.hpp"
+#include "feeds/feed_wire.hpp"
 
 namespace callwatch::daemon {
 
@@ -86,9 +86,16 @@ class Tcp {
   int fd_ = -1;
 };
 
-// Hands events to the engine thread: [feed name][native JSON] on the internal PUSH socket.
+// Hands a feed's records (events and message accounting, feeds/feed_wire.hpp) to the engine
+// thread: [feed name][batch][position] on the internal PUSH socket. Records collect in one batch
+// while the feed has input ready; flush() sends it (the feed threads call it after each read or
+// poll, so a single event waits for nothing), and a batch that reaches kMaxRecords or kMaxBytes
+// goes at once. A batch the engine cannot take within the send timeout is dropped and counted.
 class Output {
  public:
+  static constexpr std::size_t kMaxRecords = 256;
+  static constexpr std::size_t kMaxBytes = 64 * 1024;
+
   Output(zmq::context_t& ctx, const std::string& endpoint, std::string name,
          std::shared_ptr<spdlog::logger> log)
       : sock_(ctx, zmq::socket_type::push), name_(std::move(name)), log_(std::move(log)) {
@@ -96,43 +103,80 @@ class Output {
     sock_.set(zmq::sockopt::sndtimeo, 1000);  // never hang a shutdown on a stopped engine
     sock_.connect(endpoint);
   }
+  ~Output() { flush(); }
+  Output(const Output&) = delete;
+  Output& operator=(const Output&) = delete;
+
+  // The translator's sink: every callback becomes a record of the current batch.
   FeedSink sink() {
     FeedSink s;
-    s.event = [this](const metrics::Event& e) { send(e); };
+    s.event = [this](const metrics::Event& e) {
+      batch_.event(e);
+      full();
+    };
     s.reject = [this](std::string_view reason, const std::string& detail) {
       ++rejected_;
-      log_->warn("rejected ({}): {}", reason, detail);
+      batch_.rejected(reason, detail);
+      full();
+    };
+    s.accepted = [this] {
+      batch_.accepted();
+      full();
+    };
+    s.duplicate = [this] {
+      batch_.duplicate();
+      full();
+    };
+    s.ignored = [this](std::string_view result) {
+      batch_.ignored(result);
+      full();
     };
     s.warning = [this](std::string_view kind, const std::string& msg) {
       log_->info("{}: {}", kind, msg);
     };
     return s;
   }
-  void send(const metrics::Event& e, std::string_view position = {}) {
-    json_.clear();
-    append_native_json(e, json_);
+  // The feed's position after the records added so far (sent with the batch that holds them).
+  void set_position(std::string position) { position_ = std::move(position); }
+  // Sends what was collected (nothing when empty).
+  void flush() {
+    if (batch_.empty()) return;
     try {
-      const bool third = !position.empty();
+      const bool third = !position_.empty();
       if (!sock_.send(zmq::buffer(name_), zmq::send_flags::sndmore) ||
-          !sock_.send(zmq::buffer(json_),
+          !sock_.send(zmq::buffer(batch_.bytes()),
                       third ? zmq::send_flags::sndmore : zmq::send_flags::none) ||
-          (third && !sock_.send(zmq::buffer(position), zmq::send_flags::none))) {
-        ++dropped_;
+          (third && !sock_.send(zmq::buffer(position_), zmq::send_flags::none))) {
+        dropped(batch_.records(), "the engine's queue stayed full");
       }
     } catch (const zmq::error_t& err) {
-      ++dropped_;
-      if (dropped_ == 1) log_->error("cannot hand events to the engine: {}", err.what());
+      dropped(batch_.records(), err.what());
     }
+    batch_.clear();
   }
   std::uint64_t rejected() const { return rejected_; }
+  std::uint64_t dropped_records() const { return dropped_; }
 
  private:
+  void full() {
+    if (batch_.records() >= kMaxRecords || batch_.bytes().size() >= kMaxBytes) flush();
+  }
+  void dropped(std::size_t n, std::string_view why) {
+    // Logged on the first loss and then every 1000th batch: a stuck engine must not flood the log.
+    if (dropped_batches_++ % 1000 == 0) {
+      log_->error("cannot hand {} record(s) to the engine ({}); {} batch(es) lost so far", n, why,
+                  dropped_batches_);
+    }
+    dropped_ += n;
+  }
   zmq::socket_t sock_;
   std::string name_;
   std::shared_ptr<spdlog::logger> log_;
-  std::string json_;
+  WireWriter batch_;
+  std::string position_;
   std::uint64_t rejected_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t dropped_batches_ = 0;
 };
 
 // The PBX clients' reconnect delay: naps `backoff` (waking on stop), then doubles it up to

@@ -2,7 +2,6 @@
 // unusable input (unreadable file, bad config, unsupported format); bad lines are never fatal.
 #include <cstdio>
 #include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
@@ -15,11 +14,10 @@ namespace callwatch::daemon {
 
 namespace {
 
-bool read_file(const std::string& path, std::string& out) {
+// The files are streamed by the replay; an unreadable one is refused before anything runs.
+bool can_read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return !in.bad();
+  return static_cast<bool>(in);
 }
 
 }  // namespace
@@ -46,8 +44,8 @@ int run_report(const ReportOptions& opts) {
   req.settings = report_engine_settings(cfg.engine, opts);
   req.intervals = opts.interval_minutes.has_value();
   for (const auto& path : opts.files) {
-    ReportInput in{path, {}};
-    if (!read_file(path, in.text)) {
+    ReportInput in{path, {}, path};
+    if (!can_read(path)) {
       std::fprintf(stderr, "callwatchd report: cannot read %s\n", path.c_str());
       return 2;
     }

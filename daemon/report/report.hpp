@@ -21,7 +21,8 @@ namespace callwatch::daemon {
 
 struct ReportInput {
   std::string name;  // file name, for warnings when there are several
-  std::string text;  // whole content
+  std::string text;  // content in memory (tests), used when `path` is empty
+  std::string path = {};  // a file, streamed (the command)
 };
 
 struct ReportRequest {

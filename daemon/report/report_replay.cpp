@@ -1,15 +1,19 @@
 // Replay of recorded feeds for `callwatchd report`: lines -> events -> metrics::Engine (replay
-// mode), with the data-quality counting of METRICS.md ("Counting rules").
+// mode), with the data-quality counting of METRICS.md ("Counting rules"). The input streams to
+// the engine in file order (several files: in the order given), line by line or chunk by chunk,
+// through the live feeds' own parsers, translators and duplicate rule: never a sort, never a
+// whole file in memory (but a JSON-array AMI capture, which is one document).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <functional>
 #include <set>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "callwatch/metrics/engine.hpp"
+#include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_registry.hpp"
 #include "feeds/native/native_parser.hpp"
 #include "feeds/queue_log/queue_log_parser.hpp"
@@ -27,18 +31,6 @@ constexpr std::size_t kMaxListedWarnings = 1000;
 // 10 us per open span and day; figures are printed to the millisecond.
 constexpr double kDayEdge = 1e-5;
 
-struct Rec {
-  std::uint32_t file = 0;
-  std::uint64_t line = 0;
-  std::string_view text;
-  double key = 0;
-};
-
-std::string_view trim_line_end(std::string_view s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
-
 bool is_blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == ' ' || c == '\t'; });
 }
@@ -53,29 +45,46 @@ class Replayer {
   Replayer(const ReportRequest& req, ReportResult& res)
       : req_(req), res_(res), engine_(req.settings, nullptr) {}
 
-  void run_queue_log();
-  void run_native();
-  std::string run_capture(CaptureReplay replay);  // ami | esl (daemon/feeds); an error or ""
+  tl::expected<void, std::string> run_queue_log();
+  tl::expected<void, std::string> run_native();
+  tl::expected<void, std::string> run_capture(CaptureReplay replay);  // ami | esl (daemon/feeds)
   void finish();
 
  private:
-  std::vector<Rec> split(bool native);
-  void order(std::vector<Rec>& recs);
-  std::string where(const Rec* rec) const;
+  // Every line of the inputs in file order (several files: in the order given), streamed.
+  tl::expected<void, std::string> each_line(const std::function<void(std::string_view)>& fn);
+  std::string where() const;
   void warn(std::string msg);
-  void apply(const m::Event& e, const Rec* rec);
+  void apply(const m::Event& e);
   void roll_days(double t);
   void note_queue(std::string_view q) {
     if (!q.empty() && !queue_names_.contains(q)) queue_names_.emplace(q);
   }
-  void accepted_line(double ts) {
-    ++res_.events;
+  // Where time goes backwards (P13: collected files), for every line with a time: said once
+  // where the order breaks; the engine puts late events in their place.
+  void note_order(double ts) {
+    if (!std::isfinite(ts)) return;
+    if (ordered_ && ts < prev_ts_) {
+      warn(fmt::format("{}: time {} is {} s before the line above ({}): fed in file order", where(),
+                       ts, prev_ts_ - ts, prev_ts_));
+    }
+    ordered_ = true;
+    prev_ts_ = ts;
+  }
+  // The span of the accepted input's times.
+  void note_time(double ts) {
     if (!seen_ts_) {
       res_.first_ts = res_.last_ts = ts;
       seen_ts_ = true;
     }
     res_.first_ts = std::min(res_.first_ts, ts);
     res_.last_ts = std::max(res_.last_ts, ts);
+  }
+  DuplicateFilter::Options duplicate_options() const {
+    DuplicateFilter::Options o;
+    o.tz = req_.settings.tz;
+    o.day_start_seconds = req_.settings.day_start_seconds;
+    return o;
   }
 
   const ReportRequest& req_;
@@ -86,13 +95,17 @@ class Replayer {
   bool day_known_ = false;
   double next_day_ = 0;
   bool seen_ts_ = false;
+  double prev_ts_ = 0;
+  bool ordered_ = false;
   std::size_t unlisted_warnings_ = 0;
+  std::uint32_t file_ = 0;   // where the replay is: input index and line number (0: no line)
+  std::uint64_t line_ = 0;
 };
 
-std::string Replayer::where(const Rec* rec) const {
-  if (rec == nullptr) return "end of input";
-  if (req_.inputs.size() > 1) return fmt::format("{}:{}", req_.inputs[rec->file].name, rec->line);
-  return fmt::format("line {}", rec->line);
+std::string Replayer::where() const {
+  if (line_ == 0) return "end of input";
+  if (req_.inputs.size() > 1) return fmt::format("{}:{}", req_.inputs[file_].name, line_);
+  return fmt::format("line {}", line_);
 }
 
 void Replayer::warn(std::string msg) {
@@ -103,56 +116,19 @@ void Replayer::warn(std::string msg) {
   }
 }
 
-std::vector<Rec> Replayer::split(bool native) {
-  std::vector<Rec> recs;
-  for (std::uint32_t f = 0; f < req_.inputs.size(); ++f) {
-    std::string_view text = req_.inputs[f].text;
-    std::uint64_t line = 0;
-    while (!text.empty()) {
-      const auto nl = text.find('\n');
-      const std::string_view l = text.substr(0, nl);
-      text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-      recs.push_back(Rec{f, ++line, l, 0});
-    }
+tl::expected<void, std::string> Replayer::each_line(const std::function<void(std::string_view)>& fn) {
+  for (file_ = 0; file_ < req_.inputs.size(); ++file_) {
+    const ReportInput& in = req_.inputs[file_];
+    line_ = 0;
+    auto r = for_each_line(CaptureText{in.name, in.text, in.path}, [&](std::string_view l) {
+      ++line_;
+      ++res_.lines;
+      fn(l);
+    });
+    if (!r) return r;
   }
-  res_.lines = recs.size();
-  // Sort keys: the line's own time; a line without one keeps its place after its predecessor.
-  double last = -std::numeric_limits<double>::infinity();
-  const Rec* last_rec = nullptr;
-  std::optional<NativeParser> native_parser;
-  if (native) native_parser.emplace(64 * 1024, req_.settings.max_name_bytes);
-  for (Rec& r : recs) {
-    const std::string_view l = trim_line_end(r.text);
-    double ts = 0;
-    bool ok = false;
-    if (native) {
-      if (!is_blank(l)) {
-        auto ev = native_parser->parse(l);
-        if (ev) {
-          ts = (*ev)->ts;
-          ok = true;
-        }
-      }
-    } else {
-      ok = parse_queue_log_number(l.substr(0, l.find('|')), ts);
-    }
-    r.key = ok ? ts : last;
-    if (!ok) continue;
-    // P13: collected files go backwards; the replay is in time order. Said once where the
-    // order breaks (not for every line after it).
-    if (last_rec != nullptr && ts < last) {
-      warn(fmt::format("{}: time {} is {} s before the line above ({}, {}): replayed in time order",
-                       where(&r), ts, last - ts, where(last_rec), last));
-    }
-    last = ts;
-    last_rec = &r;
-  }
-  return recs;
-}
-
-void Replayer::order(std::vector<Rec>& recs) {
-  std::stable_sort(recs.begin(), recs.end(),
-                   [](const Rec& a, const Rec& b) { return a.key < b.key; });
+  line_ = 0;
+  return {};
 }
 
 // Reads the agents' per-day figures just before every day boundary up to `t`.
@@ -180,7 +156,7 @@ void Replayer::roll_days(double t) {
   }
 }
 
-void Replayer::apply(const m::Event& e, const Rec* rec) {
+void Replayer::apply(const m::Event& e) {
   roll_days(e.ts);
   note_queue(e.queue);
   for (const auto q : e.queues) note_queue(q);
@@ -189,40 +165,38 @@ void Replayer::apply(const m::Event& e, const Rec* rec) {
   const std::size_t before = msgs.size();
   engine_.apply(e);
   // The engine's warnings (second outcome, completion without answer, ...) get the line.
-  for (std::size_t i = before; i < msgs.size(); ++i) warn(fmt::format("{}: {}", where(rec), msgs[i]));
+  for (std::size_t i = before; i < msgs.size(); ++i) warn(fmt::format("{}: {}", where(), msgs[i]));
 }
 
-void Replayer::run_queue_log() {
-  std::vector<Rec> recs = split(false);
-  order(recs);
-  const Rec* current = nullptr;
-  QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = req_.settings.max_name_bytes},
-                        [&](const QueueLogWarning& w) {
-                          warn(fmt::format("{}: {}", where(current), w.message));
-                        });
-  for (const Rec& r : recs) {
-    current = &r;
-    const QueueLogLine& l = parser.parse(r.text, r.line);
+// queue_log: the live tailer's parser and duplicate rule (feeds/queue_log), line by line.
+tl::expected<void, std::string> Replayer::run_queue_log() {
+  QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = req_.settings.max_name_bytes,
+                                                .duplicates = duplicate_options()},
+                        [&](const QueueLogWarning& w) { warn(fmt::format("{}: {}", where(), w.message)); });
+  auto r = each_line([&](std::string_view line) {
+    const QueueLogLine& l = parser.parse(line, line_);
+    note_order(l.ts);
     switch (l.status) {
       case QueueLogLineStatus::blank:
         ++res_.blank;
         break;
       case QueueLogLineStatus::rejected:
         ++res_.rejected;
-        warn(fmt::format("{}: rejected ({}): {}", where(&r), l.reject_reason, l.reject_detail));
+        warn(fmt::format("{}: rejected ({}): {}", where(), l.reject_reason, l.reject_detail));
         break;
       case QueueLogLineStatus::duplicate:
         ++res_.duplicates;  // the parser's warning names it
         break;
       case QueueLogLineStatus::accepted:
-        accepted_line(l.ts);
+        ++res_.events;
+        note_time(l.ts);
         note_queue(l.queue);
-        for (const m::Event& e : l.events) apply(e, &r);
+        for (const m::Event& e : l.events) apply(e);
         break;
     }
-  }
-  current = nullptr;
-  for (const m::Event& e : parser.flush()) apply(e, nullptr);
+  });
+  if (!r) return r;
+  for (const m::Event& e : parser.flush()) apply(e);
   if (!parser.refused_on_join().empty()) {
     std::string by;
     std::uint64_t n = 0;
@@ -232,51 +206,58 @@ void Replayer::run_queue_log() {
     }
     warn(fmt::format("{} caller(s) refused before entering a queue ({}): not offered", n, by));
   }
+  return {};
 }
 
-void Replayer::run_native() {
-  std::vector<Rec> recs = split(true);
-  order(recs);
+// Native JSON lines: the live native feed's parser and duplicate rule (runtime/engine_loop).
+tl::expected<void, std::string> Replayer::run_native() {
   NativeParser parser(64 * 1024, req_.settings.max_name_bytes);
-  std::unordered_set<std::string_view> seen;
-  for (const Rec& r : recs) {
-    const std::string_view l = trim_line_end(r.text);
+  DuplicateFilter seen(duplicate_options());
+  return each_line([&](std::string_view l) {
     if (is_blank(l)) {
       ++res_.blank;
-      continue;
+      return;
     }
     auto ev = parser.parse(l);
     if (!ev) {
       ++res_.rejected;
-      warn(fmt::format("{}: rejected ({})", where(&r), to_string(ev.error())));
-      continue;
+      warn(fmt::format("{}: rejected ({})", where(), to_string(ev.error())));
+      return;
     }
-    if (!seen.insert(l).second) {
+    note_order((*ev)->ts);
+    const std::uint64_t print = fingerprint(l);
+    if (seen.contains(print, (*ev)->ts)) {
       ++res_.duplicates;
-      warn(fmt::format("{}: duplicate of an earlier line, dropped", where(&r)));
-      continue;
+      warn(fmt::format("{}: duplicate of an earlier line, dropped", where()));
+      return;
     }
-    const m::Event& e = **ev;
-    accepted_line(e.ts);
-    apply(e, &r);
-  }
+    seen.insert(print, (*ev)->ts);
+    ++res_.events;
+    note_time((*ev)->ts);
+    apply(**ev);
+  });
 }
 
-std::string Replayer::run_capture(CaptureReplay replay) {
+// AMI / ESL captures: the live clients' translators (and their duplicate rule and counting).
+tl::expected<void, std::string> Replayer::run_capture(CaptureReplay replay) {
   std::vector<CaptureText> inputs;
-  for (const auto& in : req_.inputs) inputs.push_back({in.name, in.text});
+  for (const auto& in : req_.inputs) inputs.push_back({in.name, in.text, in.path});
   FeedSink sink;
   sink.event = [&](const m::Event& e) {
-    accepted_line(e.ts);
-    apply(e, nullptr);
+    note_time(e.ts);
+    apply(e);
   };
+  sink.accepted = [&] { ++res_.events; };
+  sink.duplicate = [&] { ++res_.duplicates; };
   sink.reject = [&](std::string_view reason, const std::string& detail) {
     ++res_.rejected;
     warn(fmt::format("rejected ({}): {}", reason, detail));
   };
   sink.warning = [&](std::string_view, const std::string& msg) { warn(msg); };
-  auto r = replay(inputs, req_.settings.max_name_bytes, sink);
-  return r ? std::string() : r.error();
+  CaptureOptions opts;
+  opts.max_name_bytes = req_.settings.max_name_bytes;
+  opts.duplicates = duplicate_options();
+  return replay(inputs, opts, sink);
 }
 
 void Replayer::finish() {
@@ -368,17 +349,19 @@ tl::expected<ReportResult, std::string> replay_report(const ReportRequest& req) 
   res.settings = req.settings;
   res.aht_parts = std::string(kind.aht_parts);
   Replayer r(req, res);
+  tl::expected<void, std::string> read;
   switch (kind.replay) {
     case ReplayReader::queue_log_lines:
-      r.run_queue_log();
+      read = r.run_queue_log();
       break;
     case ReplayReader::capture:
-      if (auto err = r.run_capture(kind.capture); !err.empty()) return tl::make_unexpected(err);
+      read = r.run_capture(kind.capture);
       break;
     case ReplayReader::native_lines:
-      r.run_native();
+      read = r.run_native();
       break;
   }
+  if (!read) return tl::make_unexpected(read.error());
   r.finish();
   return res;
 }

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "feeds/duplicate_filter.hpp"
+#include "feeds/feed_wire.hpp"
 #include "feeds/native/native_parser.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/name_limits.hpp"
@@ -22,6 +24,18 @@ using Steady = std::chrono::steady_clock;
 
 constexpr int kBatch = 4096;           // messages drained per socket before looking at the time
 constexpr std::size_t kExcerpt = 160;  // bytes of a rejected message shown in the log
+// Distinct reason / result labels kept per feed (bounded cardinality); more count as "other".
+constexpr std::size_t kMaxLabels = 64;
+
+void count_label(std::map<std::string, std::uint64_t, std::less<>>& m, std::string_view label,
+                 std::uint64_t n) {
+  auto it = m.find(label);
+  if (it == m.end()) {
+    if (m.size() >= kMaxLabels) label = "other";
+    it = m.try_emplace(std::string(label), 0).first;
+  }
+  it->second += n;
+}
 
 // A short, printable excerpt of an untrusted message: never the whole (up to 1 MB) body, no
 // control characters, cut on a UTF-8 boundary; bytes of invalid UTF-8 shown as \xNN.
@@ -47,8 +61,14 @@ struct FeedCounters {
   double last_event_ts = 0;
   double last_event_time = 0;  // the event's own timestamp (the store saves it per feed)
   std::string position;        // internal feeds: position after the last message (third frame)
-  std::uint64_t events = 0;
-  std::array<std::uint64_t, kRejectReasonCount> rejected{};
+  std::uint64_t events = 0;      // messages accepted (not rejected, not duplicates)
+  std::uint64_t duplicates = 0;  // messages identical to one accepted the same day: dropped
+  // By the feed's own reason labels (native: RejectReason; PBX feeds: their translator's).
+  std::map<std::string, std::uint64_t, std::less<>> rejected;
+  // Accepted messages the feed's translator deliberately skipped, by its result label.
+  std::map<std::string, std::uint64_t, std::less<>> skipped;
+  std::unique_ptr<DuplicateFilter> native_duplicates;  // native feeds: the engine reads them
+  std::uint64_t bad_batches = 0;  // internal batches that did not decode (a fault of ours)
   std::uint64_t ignored_duplicate = 0;
   std::uint64_t ignored_unknown = 0;
   std::uint64_t apply_errors = 0;
@@ -76,6 +96,8 @@ struct EngineLoop::Impl {
 
   NameLimits limits;
   Steady::time_point last_limit_log{};
+  Steady::time_point last_batch_log{};
+  DuplicateFilter::Options duplicate_options;  // the day of the duplicate rule (settings' zone)
   std::unique_ptr<Checkpointer> checkpointer;  // null without a store
   // Positions restored from the store, by feed: a feed declared later starts from its own, and
   // one not running this time keeps its saved position in later checkpoints.
@@ -95,6 +117,8 @@ struct EngineLoop::Impl {
         parser(opts.max_message_bytes, engine.settings().max_name_bytes),
         limits(opts.max_queues, opts.max_agents) {
     for (const auto& [name, q] : engine.settings().queues) limits.know_queue(name);
+    duplicate_options.tz = engine.settings().tz;
+    duplicate_options.day_start_seconds = engine.settings().day_start_seconds;
     if (opts.store) checkpointer = std::make_unique<Checkpointer>(opts.store, opts.checkpoint);
   }
 
@@ -152,7 +176,8 @@ struct EngineLoop::Impl {
     return *it->second;
   }
 
-  void log_reject(FeedCounters& f, RejectReason r, std::string_view msg) {
+  void log_reject(FeedCounters& f, std::string_view reason, std::string_view detail,
+                  std::string_view shown) {
     const auto now = Steady::now();
     if (now - reject_window >= std::chrono::seconds(1)) {
       if (reject_suppressed > 0) {
@@ -168,34 +193,95 @@ struct EngineLoop::Impl {
       return;
     }
     ++reject_logged;
-    feed_log(f.name).warn("rejected message ({}): {}; {} bytes: {}", to_string(r), parser.last_error(),
-                          msg.size(), excerpt(msg, r != RejectReason::invalid_utf8));
+    if (shown.empty()) {
+      feed_log(f.name).warn("rejected message ({}): {}", reason, detail);
+    } else {
+      feed_log(f.name).warn("rejected message ({}): {}; {} bytes: {}", reason, detail, shown.size(),
+                            excerpt(shown, reason != to_string(RejectReason::invalid_utf8)));
+    }
   }
 
+  void count_rejected(FeedCounters& f, std::string_view reason, std::string_view detail,
+                      std::string_view shown) {
+    count_label(f.rejected, reason, 1);
+    ++engine.data_quality().rejected;
+    log_reject(f, reason, detail, shown);
+  }
+  void count_accepted(FeedCounters& f, std::uint64_t n) {
+    f.events += n;
+    engine.data_quality().events += n;
+  }
+  void count_duplicates(FeedCounters& f, std::uint64_t n) {
+    f.duplicates += n;
+    engine.data_quality().duplicates += n;
+  }
+
+  // One event of feed `f`, stamped with the feed's name (a feed_restart ends that feed's calls
+  // and pauses only).
+  void apply_event(FeedCounters& f, const metrics::Event& in) {
+    metrics::Event e = in;
+    e.feed = f.name;
+    f.last_event_ts = clock.now();
+    f.last_event_time = e.ts;
+    if (over_limit(f, e)) return;
+    try {
+      switch (engine.apply(e)) {
+        case metrics::ApplyResult::applied: break;
+        case metrics::ApplyResult::ignored_duplicate: ++f.ignored_duplicate; break;
+        case metrics::ApplyResult::ignored_unknown: ++f.ignored_unknown; break;
+      }
+    } catch (const std::exception& ex) {
+      // A fault of ours, not of the input: keep running, count it, say it loudly.
+      ++f.apply_errors;
+      log->error("feed {}: applying an event failed: {}", f.name, ex.what());
+    }
+  }
+
+  // One message of a native feed (the engine's own PULL socket): parsed, the duplicate rule,
+  // counted and applied. The same steps as `callwatchd report --format native`.
   void handle(std::size_t feed, std::string_view msg) {
     FeedCounters& f = feeds[feed];
     ++feed_changes;
     auto parsed = parser.parse(msg);
     if (!parsed) {
-      ++f.rejected[static_cast<std::size_t>(parsed.error())];
-      ++engine.data_quality().rejected;
-      log_reject(f, parsed.error(), msg);
+      count_rejected(f, to_string(parsed.error()), parser.last_error(), msg);
       return;
     }
-    ++f.events;
-    f.last_event_ts = clock.now();
-    f.last_event_time = (*parsed)->ts;
-    if (over_limit(f, **parsed)) return;
-    try {
-      switch (engine.apply(**parsed)) {
-        case metrics::ApplyResult::applied: break;
-        case metrics::ApplyResult::ignored_duplicate: ++f.ignored_duplicate; break;
-        case metrics::ApplyResult::ignored_unknown: ++f.ignored_unknown; break;
+    if (!f.native_duplicates) f.native_duplicates = std::make_unique<DuplicateFilter>(duplicate_options);
+    const std::uint64_t print = fingerprint(msg);
+    if (f.native_duplicates->contains(print, (*parsed)->ts)) {
+      count_duplicates(f, 1);
+      return;
+    }
+    f.native_duplicates->insert(print, (*parsed)->ts);
+    count_accepted(f, 1);
+    apply_event(f, **parsed);
+  }
+
+  // One batch of an internal feed (feeds/feed_wire.hpp), records in the order the feed made them.
+  void handle_batch(std::size_t feed, std::string_view batch) {
+    FeedCounters& f = feeds[feed];
+    ++feed_changes;
+    WireReader reader(batch);
+    WireItem item;
+    while (reader.next(item)) {
+      switch (item.kind) {
+        case WireRecord::event: apply_event(f, item.event); break;
+        case WireRecord::accepted: count_accepted(f, item.count); break;
+        case WireRecord::duplicate: count_duplicates(f, item.count); break;
+        case WireRecord::rejected: count_rejected(f, item.label, item.detail, {}); break;
+        case WireRecord::ignored: count_label(f.skipped, item.label, item.count); break;
       }
-    } catch (const std::exception& e) {
-      // A fault of ours, not of the input: keep running, count it, say it loudly.
-      ++f.apply_errors;
-      log->error("feed {}: applying an event failed: {}", f.name, e.what());
+    }
+    if (!reader.error().empty()) {
+      // Only our own feed threads write here: a bad batch is a bug, counted and said once a minute.
+      ++f.bad_batches;
+      const auto now = Steady::now();
+      if (now - last_batch_log >= std::chrono::minutes(1)) {
+        last_batch_log = now;
+        log->error("feed {}: a batch from the feed thread does not decode ({}); {} so far", f.name,
+                   reader.error(), f.bad_batches);
+      }
     }
   }
 
@@ -226,16 +312,8 @@ struct EngineLoop::Impl {
         }
       }
       const std::size_t feed = feed_index(std::string_view(static_cast<const char*>(name.data()), name.size()));
-      const std::string_view json(static_cast<const char*>(body.data()), body.size());
-      metrics::Event restart;
-      if (parse_feed_restart(json, restart)) {
-        // Only internal feeds may say "the PBX restarted / the reconnect lost visits".
-        ++feeds[feed].events;
-        engine.apply(restart);
-      } else {
-        handle(feed, json);
-      }
-      // Rejected or not, the message is consumed: the position moves past it either way.
+      handle_batch(feed, std::string_view(static_cast<const char*>(body.data()), body.size()));
+      // The position after the batch's last record (its lines consumed, rejected or not).
       if (has_position) feeds[feed].position.assign(static_cast<const char*>(position.data()), position.size());
     }
   }
@@ -249,9 +327,15 @@ struct EngineLoop::Impl {
       h.up = f.native_socket || (f.internal_up && f.internal_up->load());
       h.last_event_ts = f.last_event_ts;
       h.events = f.events;
-      for (int r = 0; r < kRejectReasonCount; ++r) {
-        h.rejected.emplace(std::string(to_string(static_cast<RejectReason>(r))), f.rejected[r]);
+      h.rejected.insert(f.rejected.begin(), f.rejected.end());
+      if (f.native_socket) {
+        // A native feed shows every reason of its parser from the start (zero series).
+        for (int r = 0; r < kRejectReasonCount; ++r)
+          h.rejected.try_emplace(std::string(to_string(static_cast<RejectReason>(r))), 0);
       }
+      h.ignored.insert(f.skipped.begin(), f.skipped.end());
+      h.ignored.emplace("duplicate_message", f.duplicates);
+      if (f.bad_batches) h.ignored.emplace("bad_batch", f.bad_batches);
       h.ignored.emplace("duplicate", f.ignored_duplicate);
       h.ignored.emplace("unknown", f.ignored_unknown);
       if (f.apply_errors) h.ignored.emplace("error", f.apply_errors);

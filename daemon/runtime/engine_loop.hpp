@@ -22,11 +22,12 @@
 
 namespace callwatch::daemon {
 
-// Internal feeds (simulator, later AMI/ESL/queue_log adapters on their own threads) PUSH to this
-// inproc endpoint, two frames per message: the feed name, then one native JSON object. An optional
-// third frame is the feed's position after this event (opaque text, e.g. a queue_log offset): the
-// engine keeps the position of the last event it applied and saves it with each checkpoint, so a
-// restart resumes the feed exactly where the restored state ends.
+// Internal feeds (AMI, ESL, queue_log threads, the demo simulator) PUSH to this inproc endpoint,
+// two frames per message: the feed name, then a binary batch of records (feeds/feed_wire.hpp:
+// events, feed_restart among them, and the feed's accepted / duplicate / rejected / ignored
+// messages). An optional third frame is the feed's position after the batch (opaque text, e.g. a
+// queue_log offset): the engine keeps the position of the last batch it applied and saves it with
+// each checkpoint, so a restart resumes the feed exactly where the restored state ends.
 inline constexpr const char* kInternalFeedEndpoint = "inproc://callwatch-internal-feeds";
 
 struct EngineLoopOptions {
@@ -53,7 +54,8 @@ class EngineLoop {
   EngineLoop(const EngineLoop&) = delete;
   EngineLoop& operator=(const EngineLoop&) = delete;
 
-  // A bound PULL socket carrying one native JSON object per message. Call before run().
+  // A bound PULL socket carrying one native JSON object per message (parsed, deduplicated by the
+  // feeds' day rule and counted here). Call before run().
   void add_native_feed(std::string name, zmq::socket_t socket);
   // The bound inproc PULL socket of internal feeds (see kInternalFeedEndpoint).
   void set_internal_socket(zmq::socket_t socket);

@@ -143,12 +143,15 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
     {"callwatch_feed_up", "gauge", "feed", "1 while the feed is connected or bound."},
     {"callwatch_feed_last_event_timestamp_seconds", "gauge", "feed",
      "When the feed's last accepted event arrived (Unix time); absent before the first."},
-    {"callwatch_feed_events_total", "counter", "feed", "Events accepted from the feed."},
+    {"callwatch_feed_events_total", "counter", "feed",
+     "Messages accepted from the feed (not blank, not rejected, not identical duplicates): the report's "
+     "data_quality.events for the same input."},
     {"callwatch_feed_events_rejected_total", "counter", "feed,reason",
-     "Messages rejected by the feed's parser, by reason."},
+     "Messages rejected by the feed's parser or translator, by the reason of its own protocol."},
     {"callwatch_feed_events_ignored_total", "counter", "feed,result",
-     "Accepted events the engine ignored (duplicate outcome, unknown call) or did not apply (queue_limit, "
-     "agent_limit: a new name over the [engine] cap)."},
+     "Messages dropped as identical to one accepted that day (duplicate_message), messages the feed's "
+     "translator skipped (e.g. not_queue_event), events the engine ignored (duplicate outcome, unknown "
+     "call) or did not apply (queue_limit, agent_limit: a new name over the [engine] cap)."},
     {"callwatch_engine_events_applied_total", "counter", "", "Events the engine applied."},
     {"callwatch_engine_warnings_total", "counter", "kind", "Data-quality warnings of the engine by kind."},
     {"callwatch_engine_data_quality_total", "counter", "kind",

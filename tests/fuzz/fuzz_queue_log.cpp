@@ -10,7 +10,7 @@ namespace cd = callwatch::daemon;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   cd::QueueLogParser::Options o;
-  o.dedup_lines = 64;
+  o.duplicates.max_entries = 64;
   cd::QueueLogParser parser(o, [](const cd::QueueLogWarning&) {});
   std::uint64_t n = 0;
   while (!in.empty()) {

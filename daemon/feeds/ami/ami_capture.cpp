@@ -78,13 +78,37 @@ tl::expected<AmiTranslatorStats, std::string> replay_ami_texts(
     const FeedSink& sink) {
   AmiTranslator tr(opts, sink);
   AmiFramer framer;
+  auto cb = [&](const AmiMessage& msg) { tr.on_message(msg, metrics::kNoValue); };
+  std::string storage;  // a JSON capture: one document, read whole
   for (const auto& in : inputs) {
-    if (is_ami_json_capture(in.text)) {
+    // The first bytes tell a JSON-array capture from a text one; text streams through the framer.
+    bool decided = false, json = false;
+    std::string head;
+    auto take = [&](std::string_view bytes) {
+      if (json) {
+        storage.append(bytes);
+      } else {
+        framer.feed(bytes, cb);
+      }
+    };
+    auto r = for_each_chunk(in, [&](std::string_view chunk) {
+      if (decided) return take(chunk);
+      head.append(chunk);
+      const auto first = head.find_first_not_of(" \t\r\n");
+      if (first == std::string::npos) return;  // only blanks so far
+      decided = true;
+      json = head[first] == '[';
+      take(head);
+      head.clear();
+    });
+    if (!r) return tl::unexpected(r.error());
+    if (!decided && !head.empty()) framer.feed(head, cb);  // blank only
+    if (json) {
       std::string err;
-      if (!replay_ami_json(in.text, tr, err))
-        return tl::unexpected(std::string(in.name) + ": " + err);
+      if (!replay_ami_json(storage, tr, err)) return tl::unexpected(std::string(in.name) + ": " + err);
+      storage.clear();
     } else {
-      replay_ami_text(in.text, framer, tr);
+      framer.finish(cb);
     }
   }
   tr.finish();
@@ -93,9 +117,7 @@ tl::expected<AmiTranslatorStats, std::string> replay_ami_texts(
 
 tl::expected<AmiTranslatorStats, std::string> replay_ami_files(
     const std::vector<std::string>& files, const AmiTranslatorOptions& opts, const FeedSink& sink) {
-  const auto texts = read_capture_files(files);
-  if (!texts) return tl::unexpected(texts.error());
-  return replay_ami_texts(capture_views(files, *texts), opts, sink);
+  return replay_ami_texts(capture_files(files), opts, sink);
 }
 
 }  // namespace callwatch::daemon

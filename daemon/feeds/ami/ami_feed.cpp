@@ -16,6 +16,7 @@ void run_ami(FeedContext fc) {
   AmiTranslatorOptions to;
   to.queues = fc.cfg.queues;
   to.max_name_bytes = fc.opts.max_name_bytes;
+  to.duplicates = fc.opts.duplicates;
   AmiTranslator tr(to, out.sink());
   AmiFramer framer;
   auto backoff = fc.opts.backoff_min;
@@ -67,6 +68,7 @@ void run_ami(FeedContext fc) {
       if (n < 0) break;
       if (n > 0) framer.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), on_msg);
       tr.tick(fc.opts.clock->now());
+      out.flush();  // what this read brought goes now, in batches of what was ready
       if (logged_in && Clock::now() - last_ping >= fc.opts.ping_interval) {
         last_ping = Clock::now();
         if (!tcp.send_all(fmt::format("Action: Ping\r\nActionID: cw-ping-{}\r\n\r\n", ++pings)))
@@ -81,6 +83,7 @@ void run_ami(FeedContext fc) {
     }
     framer.reset();  // a block cut by the disconnect is dropped
     tr.on_disconnect(fc.opts.clock->now());
+    out.flush();
     fc.up->store(false);
     tcp.close();
     if (*fc.stop) break;
@@ -91,6 +94,7 @@ void run_ami(FeedContext fc) {
     back_off(fc, backoff);
   }
   tr.finish();
+  out.flush();
 }
 
 }  // namespace callwatch::daemon

@@ -1,4 +1,5 @@
 #include "feeds/ami/ami_translator.hpp"
+#include "feeds/message_gate.hpp"
 
 #include <fmt/format.h>
 
@@ -45,6 +46,7 @@ struct AmiTranslator::Impl {
   AmiTranslatorOptions opts;
   FeedSink sink;
   AmiTranslatorStats stats;
+  MessageGate gate;  // counting and the feeds' one duplicate rule (feeds/message_gate.hpp)
   std::string version;
   std::uint64_t conn = 0;
   double clock = m::kNoValue;      // feed time of the message being handled
@@ -115,7 +117,8 @@ struct AmiTranslator::Impl {
   std::map<std::string, List, std::less<>> lists;  // by ActionID
   std::optional<List> deferred;                    // complete, but no time known yet (replay)
 
-  Impl(AmiTranslatorOptions o, FeedSink s) : opts(std::move(o)), sink(std::move(s)) {}
+  Impl(AmiTranslatorOptions o, FeedSink s)
+      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
 
   // ---- output ------------------------------------------------------------------------------
   void emit(OwnedEvent& oe) {
@@ -145,7 +148,9 @@ struct AmiTranslator::Impl {
   void warn(std::string_view kind, const std::string& msg) {
     if (sink.warning) sink.warning(kind, msg);
   }
+  // A message is rejected once, with its first reason, however many of its parts are refused.
   void reject(std::string_view reason, const std::string& detail) {
+    if (!gate.reject()) return;
     ++stats.rejected;
     if (sink.reject) sink.reject(reason, detail);
   }
@@ -863,8 +868,20 @@ struct AmiTranslator::Impl {
       on_list_item(msg, ev);
     } else if (is(ev, "QueueStatusComplete")) {
       on_list_complete(msg);
+    } else {
+      // Every other event (channel, bridge, CEL, peer...) carries nothing for queue KPIs.
+      ignored("not_queue_event");
     }
-    // Every other event (channel, bridge, CEL, peer...) carries nothing for queue KPIs.
+  }
+  void ignored(std::string_view result) {
+    ++stats.ignored;
+    if (sink.ignored) sink.ignored(result);
+  }
+
+  static double stamp_of(const AmiMessage& msg) {
+    double v = 0;
+    if (const auto t = msg.get("Timestamp"); !t.empty() && parse_decimal(t, v) && v > 0) return v;
+    return m::kNoValue;
   }
 
   void on_message(const AmiMessage& msg, double receipt) {
@@ -880,9 +897,21 @@ struct AmiTranslator::Impl {
       return;
     }
     if (msg.kind != AmiKind::event) return;  // the client's actions, junk
+    // The duplicate rule: the block as sent (header names and values in order) and, for a block
+    // without its own Timestamp, the time it is given (receipt live, the feed clock in a replay),
+    // so a status block legitimately repeated later is not taken for a copy.
+    Fingerprinter fp;
+    for (const auto& h : msg.headers) fp.add(h.name).add(h.value);
+    double day_ts = stamp_of(msg);
+    if (!std::isfinite(day_ts)) {
+      day_ts = std::isfinite(receipt) ? receipt : clock;
+      fp.add(day_ts);
+    }
+    if (!gate.begin(fp.value(), day_ts, sink)) return;
     set_time(msg, receipt);
     release_due(deadline_clock());
     on_event(msg);
+    gate.end(sink);
   }
 };
 
@@ -911,7 +940,11 @@ void AmiTranslator::expect_queue_status(std::string action_id) {
   impl_->expected_qs = std::move(action_id);
 }
 double AmiTranslator::clock() const { return impl_->clock; }
-const AmiTranslatorStats& AmiTranslator::stats() const { return impl_->stats; }
+const AmiTranslatorStats& AmiTranslator::stats() const {
+  impl_->stats.accepted = impl_->gate.accepted();
+  impl_->stats.duplicates = impl_->gate.duplicates();
+  return impl_->stats;
+}
 std::string_view AmiTranslator::ami_version() const { return impl_->version; }
 
 }  // namespace callwatch::daemon

@@ -2,6 +2,10 @@
 // for Asterisk 11 and 12+ alike. No I/O: the live client, the capture replayer and the fuzzer
 // drive it the same way, so a recorded stream replays exactly as it ran.
 //
+// Every Event block is one input message for the counting rules (FeedSink): rejected once at
+// its first refused part, a duplicate when identical to a block accepted the same day (see
+// on_message), else accepted; banners and responses are not input messages.
+//
 // Decisions (pitfall numbers of FEED-SPEC section 5):
 // - P1 units: AgentRingNoAnswer RingTime is ms, HoldTime/TalkTime/Wait are s.
 // - P2/P3: QueueCallerLeave/Leave never counts an outcome; AgentConnect is the answer. A Leave
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "feeds/ami/ami_framer.hpp"
+#include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_common.hpp"
 
 namespace callwatch::daemon {
@@ -46,13 +51,18 @@ struct AmiTranslatorOptions {
   double hold_seconds = 2.0;  // how long an outcome waits for the event that decides it
   std::size_t max_name_bytes = 256;
   std::size_t max_tracked = 200000;  // cap of each per-call table (memory bound)
+  // Day of the duplicate rule (EngineSettings tz / day_start_seconds) and its memory bound.
+  DuplicateFilter::Options duplicates;
 };
 
 struct AmiTranslatorStats {
   std::uint64_t messages = 0;   // framed messages seen (all kinds)
   std::uint64_t events_in = 0;  // AMI events seen
   std::uint64_t emitted = 0;    // native events emitted
-  std::uint64_t rejected = 0;
+  std::uint64_t rejected = 0;     // event blocks rejected
+  std::uint64_t accepted = 0;     // event blocks accepted (FeedSink::accepted)
+  std::uint64_t duplicates = 0;   // event blocks identical to one accepted the same day
+  std::uint64_t ignored = 0;      // accepted blocks that carry nothing for queue KPIs
   std::uint64_t connections = 0;  // banners seen
   std::uint64_t resyncs = 0;      // QueueStatus answers applied
 };

@@ -12,7 +12,10 @@ tl::expected<EslTranslatorStats, std::string> replay_esl_texts(
     const FeedSink& sink) {
   EslTranslator tr(opts, sink);
   EslFramer framer;
-  for (const auto& in : inputs) replay_esl_bytes(in.text, framer, tr);
+  for (const auto& in : inputs) {
+    auto r = for_each_chunk(in, [&](std::string_view chunk) { replay_esl_bytes(chunk, framer, tr); });
+    if (!r) return tl::unexpected(r.error());
+  }
   if (framer.partial() && sink.warning) {
     sink.warning("truncated_capture", "the ESL capture ends in the middle of a message");
   }
@@ -22,9 +25,7 @@ tl::expected<EslTranslatorStats, std::string> replay_esl_texts(
 
 tl::expected<EslTranslatorStats, std::string> replay_esl_files(
     const std::vector<std::string>& files, const EslTranslatorOptions& opts, const FeedSink& sink) {
-  const auto texts = read_capture_files(files);
-  if (!texts) return tl::unexpected(texts.error());
-  return replay_esl_texts(capture_views(files, *texts), opts, sink);
+  return replay_esl_texts(capture_files(files), opts, sink);
 }
 
 }  // namespace callwatch::daemon

@@ -18,6 +18,7 @@ void run_esl(FeedContext fc) {
   EslTranslatorOptions to;
   to.queues = fc.cfg.queues;
   to.max_name_bytes = fc.opts.max_name_bytes;
+  to.duplicates = fc.opts.duplicates;
   EslTranslator tr(to, out.sink());
   EslFramer framer;
   auto backoff = fc.opts.backoff_min;
@@ -75,6 +76,7 @@ void run_esl(FeedContext fc) {
       const long n = tcp.recv(buf.data(), buf.size(), 200);
       if (n < 0) break;
       if (n > 0) framer.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), on_msg);
+      out.flush();  // what this read brought goes now, in batches of what was ready
     }
     fc.up->store(false);
     tcp.close();
@@ -83,6 +85,7 @@ void run_esl(FeedContext fc) {
     back_off(fc, backoff);
   }
   tr.finish();
+  out.flush();
 }
 
 }  // namespace callwatch::daemon

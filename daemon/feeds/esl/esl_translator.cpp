@@ -1,4 +1,5 @@
 #include "feeds/esl/esl_translator.hpp"
+#include "feeds/message_gate.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -45,6 +46,7 @@ struct EslTranslator::Impl {
   EslTranslatorOptions opts;
   FeedSink sink;
   EslTranslatorStats stats;
+  MessageGate gate;  // counting and the feeds' one duplicate rule (feeds/message_gate.hpp)
   std::uint64_t conn = 0;
   double clock = m::kNoValue;
   EslEventHeaders plain;
@@ -87,7 +89,8 @@ struct EslTranslator::Impl {
     bool tiers_seen = false;
   } snap;
 
-  Impl(EslTranslatorOptions o, FeedSink s) : opts(std::move(o)), sink(std::move(s)) {}
+  Impl(EslTranslatorOptions o, FeedSink s)
+      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
 
   void emit(OwnedEvent& oe) {
     ++stats.emitted;
@@ -96,9 +99,15 @@ struct EslTranslator::Impl {
   void warn(std::string_view kind, const std::string& msg) {
     if (sink.warning) sink.warning(kind, msg);
   }
+  // A message is rejected once, with its first reason, however many of its parts are refused.
   void reject(std::string_view reason, const std::string& detail) {
+    if (!gate.reject()) return;
     ++stats.rejected;
     if (sink.reject) sink.reject(reason, detail);
+  }
+  void ignored(std::string_view result) {
+    ++stats.ignored;
+    if (sink.ignored) sink.ignored(result);
   }
   bool wanted(std::string_view q) const {
     return opts.queues.empty() ||
@@ -568,6 +577,7 @@ struct EslTranslator::Impl {
     return true;
   }
 
+  // One event message: rejected, a duplicate, or accepted (FeedSink counting rules).
   void on_event_body(std::string_view ctype, std::string_view body, double receipt) {
     Headers h;
     if (is(ctype, "text/event-json")) {
@@ -579,6 +589,24 @@ struct EslTranslator::Impl {
       parse_event_plain(body, plain);
       h.list = plain.headers;
     }
+    // The duplicate rule: the event as sent and, for one without Event-Date-Timestamp, the time
+    // it is given (receipt live, the feed clock in a replay).
+    Fingerprinter fp;
+    fp.add(ctype).add(body);
+    double day_ts = m::kNoValue;
+    double us = 0;
+    if (const auto ts = h.get("Event-Date-Timestamp"); !ts.empty() && parse_decimal(ts, us) && us > 0) {
+      day_ts = us / 1e6;
+    } else {
+      day_ts = std::isfinite(receipt) ? receipt : clock;
+      fp.add(day_ts);
+    }
+    if (!gate.begin(fp.value(), day_ts, sink)) return;
+    translate(h, receipt);
+    gate.end(sink);
+  }
+
+  void translate(const Headers& h, double receipt) {
     set_time(h, receipt);
     apply_snapshot();
     const auto name = h.get("Event-Name");
@@ -590,7 +618,11 @@ struct EslTranslator::Impl {
       }
       return;
     }
-    if (is(name, "CUSTOM") && is(h.get("Event-Subclass"), "callcenter::info")) on_callcenter(h);
+    if (is(name, "CUSTOM") && is(h.get("Event-Subclass"), "callcenter::info")) {
+      on_callcenter(h);
+    } else {
+      ignored("not_callcenter_event");
+    }
   }
 
   void on_message(const EslMessage& msg, double receipt) {
@@ -634,6 +666,10 @@ void EslTranslator::snapshot_done(double now) {
   impl_->apply_snapshot();
 }
 void EslTranslator::finish() { impl_->apply_snapshot(); }
-const EslTranslatorStats& EslTranslator::stats() const { return impl_->stats; }
+const EslTranslatorStats& EslTranslator::stats() const {
+  impl_->stats.accepted = impl_->gate.accepted();
+  impl_->stats.duplicates = impl_->gate.duplicates();
+  return impl_->stats;
+}
 
 }  // namespace callwatch::daemon

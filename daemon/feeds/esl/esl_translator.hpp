@@ -1,6 +1,10 @@
 // FreeSWITCH mod_callcenter over the event socket (framed by EslFramer) -> native events
 // (FEED-SPEC 3, mapping 6.3). No I/O: live client, capture replay and fuzzer drive it alike.
 //
+// Every text/event-plain or text/event-json message is one input message for the counting
+// rules (FeedSink): rejected once, a duplicate when identical to one accepted the same day, or
+// accepted; replies, api responses and auth requests are not input messages.
+//
 // Decisions (pitfalls of FEED-SPEC section 5):
 // - Keys: the visit by CC-Member-UUID (a resumed caller keeps it), the call id is the first
 //   CC-Member-Session-UUID seen for that member. Times: Event-Date-Timestamp (microseconds);
@@ -31,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "feeds/duplicate_filter.hpp"
 #include "feeds/esl/esl_framer.hpp"
 #include "feeds/feed_common.hpp"
 
@@ -40,13 +45,18 @@ struct EslTranslatorOptions {
   std::vector<std::string> queues;  // only these queues; empty = all
   std::size_t max_name_bytes = 256;
   std::size_t max_tracked = 200000;
+  // Day of the duplicate rule (EngineSettings tz / day_start_seconds) and its memory bound.
+  DuplicateFilter::Options duplicates;
 };
 
 struct EslTranslatorStats {
   std::uint64_t messages = 0;
   std::uint64_t events_in = 0;  // callcenter::info events seen
   std::uint64_t emitted = 0;
-  std::uint64_t rejected = 0;
+  std::uint64_t rejected = 0;     // event messages rejected
+  std::uint64_t accepted = 0;     // event messages accepted (FeedSink::accepted)
+  std::uint64_t duplicates = 0;   // identical to one accepted the same day: dropped
+  std::uint64_t ignored = 0;      // accepted events that are not callcenter::info or a hangup
   std::uint64_t connections = 0;  // auth/request seen
   std::uint64_t snapshots = 0;
 };

@@ -14,8 +14,10 @@ using namespace feed_thread;
 void run_queue_log(FeedContext fc) {
   auto log = component_logger("feed." + fc.cfg.name);
   Output out(*fc.ctx, fc.opts.endpoint, fc.cfg.name, log);
-  QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = fc.opts.max_name_bytes},
+  QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = fc.opts.max_name_bytes,
+                                                .duplicates = fc.opts.duplicates},
                         [&](const QueueLogWarning& w) { log->info("{}: {}", w.kind, w.message); });
+  FeedSink sink = out.sink();
   QueueLogTail::Options topts;
   topts.path = fc.cfg.path;
   if (auto it = fc.opts.positions.find(fc.cfg.name); it != fc.opts.positions.end()) {
@@ -24,7 +26,6 @@ void run_queue_log(FeedContext fc) {
       log->warn("stored position '{}' not understood: following from the end", it->second);
   }
   QueueLogTail tail(topts);
-  std::string position;
   const auto& queues = fc.cfg.queues;
   auto wanted = [&](const m::Event& e) {
     if (queues.empty() || e.queue.empty()) return true;
@@ -37,15 +38,20 @@ void run_queue_log(FeedContext fc) {
   while (!*fc.stop) {
     const long n = tail.poll([&](std::string_view line) {
       const QueueLogLine& l = parser.parse(line, ++line_no);
-      if (l.status == QueueLogLineStatus::rejected) {
-        log->warn("rejected line ({}): {}", l.reject_reason, l.reject_detail);
-        return;
+      // Rejected or not, the line is consumed: the position moves past it either way.
+      out.set_position(QueueLogTail::format({0, tail.position().ino, tail.line_end()}));
+      switch (l.status) {
+        case QueueLogLineStatus::blank: return;
+        case QueueLogLineStatus::rejected: sink.reject(l.reject_reason, l.reject_detail); return;
+        case QueueLogLineStatus::duplicate: sink.duplicate(); return;
+        case QueueLogLineStatus::accepted: break;
       }
-      position = QueueLogTail::format({0, tail.position().ino, tail.line_end()});
+      sink.accepted();
       for (const auto& e : l.events) {
-        if (wanted(e)) out.send(e, position);
+        if (wanted(e)) sink.event(e);
       }
     });
+    out.flush();  // what this poll read goes now, in batches of what was ready
     fc.up->store(tail.is_open());
     if (n < 0 && !warned_missing) {
       warned_missing = true;
@@ -56,10 +62,11 @@ void run_queue_log(FeedContext fc) {
       flushed = false;
       warned_missing = false;
     } else if (!flushed && Clock::now() - last_line >= fc.opts.idle_flush) {
-      position = QueueLogTail::format(tail.position());
+      out.set_position(QueueLogTail::format(tail.position()));
       for (const auto& e : parser.flush()) {
-        if (wanted(e)) out.send(e, position);
+        if (wanted(e)) sink.event(e);
       }
+      out.flush();
       flushed = true;
     }
     nap(fc.opts.poll_interval, *fc.stop);

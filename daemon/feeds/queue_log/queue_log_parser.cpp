@@ -119,7 +119,7 @@ bool parse_queue_log_number(std::string_view s, double& out) {
 QueueLogParser::QueueLogParser() : QueueLogParser(Options{}) {}
 
 QueueLogParser::QueueLogParser(Options opts, WarningSink sink)
-    : opts_(opts), sink_(std::move(sink)) {
+    : opts_(opts), sink_(std::move(sink)), seen_(opts_.duplicates) {
   events_.reserve(8);
   line_events_.reserve(4);
   fields_.reserve(16);
@@ -139,18 +139,6 @@ void QueueLogParser::warn(std::uint64_t line, std::string_view kind, std::string
 void QueueLogParser::warn_once(std::uint64_t line, std::string_view kind, std::string_view verb,
                                std::string message) {
   if (warned_verbs_.insert(std::string(verb)).second) warn(line, kind, std::move(message));
-}
-
-void QueueLogParser::remember(const Fingerprint& f, double ts) {
-  seen_order_.push_back(Seen{f, ts});
-  seen_.insert(f);
-  newest_ts_ = std::max(newest_ts_, ts);
-  while (!seen_order_.empty() &&
-         (seen_order_.size() > opts_.dedup_lines ||
-          seen_order_.front().ts < newest_ts_ - opts_.dedup_seconds)) {
-    seen_.erase(seen_order_.front().print);
-    seen_order_.pop_front();
-  }
 }
 
 // Moves the PAUSEALL/UNPAUSEALL lines whose 1 s window is over (or all) into events_; those that
@@ -241,14 +229,14 @@ const QueueLogLine& QueueLogParser::parse(std::string_view raw, std::uint64_t li
   }
 
   // Checked before mapping so a dropped copy neither warns nor counts twice.
-  const Fingerprint print = fingerprint(raw);
-  if (seen_.contains(print)) {
+  const std::uint64_t print = fingerprint(raw);
+  if (seen_.contains(print, ts)) {
     out_.status = QueueLogLineStatus::duplicate;
     warn(line_no, "duplicate", "duplicate of an earlier line, dropped");
     return out_;
   }
   if (!map_verb(verb, info != nullptr, data, line_no)) return out_;  // rejected
-  remember(print, ts);
+  seen_.insert(print, ts);
 
   out_.status = QueueLogLineStatus::accepted;
   out_.verb = verb;

@@ -6,8 +6,8 @@
 //   needs that is present but not a number, more data fields (trailing empty ones dropped) than any
 //   Asterisk version writes for the verb, a name longer than max_name_bytes. A rejected line is
 //   rejected each time it occurs (it never enters the duplicate set).
-// - duplicate: byte-identical (after dropping the line end) to an accepted line still remembered
-//   (the last `dedup_lines` accepted lines within `dedup_seconds` of the newest epoch).
+// - duplicate: byte-identical (after dropping the line end) to a line accepted the same day (the
+//   day of its epoch, in the configured zone and day start): the feeds' one DuplicateFilter.
 // - A wait or talk time the line does not state (old version, empty field) is left unset
 //   (kNoValue) so the engine falls back to timestamps; ring time has no fallback, so a
 //   RINGNOANSWER without one is rejected.
@@ -25,7 +25,6 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <span>
@@ -33,7 +32,7 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "feeds/line_fingerprints.hpp"
+#include "feeds/duplicate_filter.hpp"
 #include <vector>
 
 #include "callwatch/metrics/event.hpp"
@@ -63,9 +62,8 @@ struct QueueLogLine {
 class QueueLogParser {
  public:
   struct Options {
-    std::size_t dedup_lines = 200000;  // remembered accepted lines (memory bound for live use)
-    double dedup_seconds = 3600;       // and only those within this many seconds of the newest
     std::size_t max_name_bytes = 256;  // callid, queue, agent
+    DuplicateFilter::Options duplicates;  // day of the duplicate rule, memory bound
   };
   using WarningSink = std::function<void(const QueueLogWarning&)>;
 
@@ -80,6 +78,7 @@ class QueueLogParser {
   std::span<const metrics::Event> flush();
 
   void set_warning_sink(WarningSink sink) { sink_ = std::move(sink); }
+  const DuplicateFilter& duplicates() const { return seen_; }
   // Callers refused before entering a queue (XiVO FULL, JOINEMPTY, ...), by verb.
   const std::map<std::string, std::uint64_t, std::less<>>& refused_on_join() const {
     return refused_on_join_;
@@ -97,7 +96,6 @@ class QueueLogParser {
   void reject(std::string_view reason, std::string detail);
   void warn(std::uint64_t line, std::string_view kind, std::string message);
   void warn_once(std::uint64_t line, std::string_view kind, std::string_view verb, std::string message);
-  void remember(const Fingerprint& print, double ts);
   void release_pending(double now, bool all);
   bool map_verb(std::string_view verb, bool known, std::span<const std::string_view> data,
                 std::uint64_t line_no);
@@ -114,14 +112,7 @@ class QueueLogParser {
   std::vector<Pending> pending_;
   std::vector<Pending> released_;  // storage for events emitted from pending_ this call
 
-  // Duplicate detection: fingerprints of the remembered lines, in arrival order and as a set.
-  struct Seen {
-    Fingerprint print;
-    double ts;
-  };
-  std::deque<Seen> seen_order_;
-  FingerprintSet seen_;
-  double newest_ts_ = 0;
+  DuplicateFilter seen_;  // fingerprints of the lines accepted today
 
   std::unordered_set<std::string> warned_verbs_;
   std::map<std::string, std::uint64_t, std::less<>> refused_on_join_;

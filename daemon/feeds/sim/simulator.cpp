@@ -144,6 +144,7 @@ struct Simulator::Impl {
   double now = 0;  // simulated seconds since start
   SimStats stats;
   const std::function<void(std::string_view)>* sink = nullptr;
+  const std::function<void(const Event&)>* event_sink = nullptr;  // instead of sink: no JSON
   std::string buf;
 
   Impl(const SimOptions& opts, double start_time)
@@ -243,6 +244,11 @@ struct Simulator::Impl {
   // ---- emission -----------------------------------------------------------------------------
 
   void emit(const Event& e) {
+    if (event_sink != nullptr) {
+      ++stats.events;
+      (*event_sink)(e);
+      return;
+    }
     buf.clear();
     append_native_json(e, buf);
     ++stats.events;
@@ -645,8 +651,10 @@ struct Simulator::Impl {
 
   bool logged_in = false;
 
-  bool run_until(double t, const std::function<void(std::string_view)>& s) {
-    sink = &s;
+  bool run_until(double t, const std::function<void(std::string_view)>* s,
+                 const std::function<void(const Event&)>* es) {
+    sink = s;
+    event_sink = es;
     if (!logged_in) {
       logged_in = true;
       now = 0;
@@ -661,6 +669,7 @@ struct Simulator::Impl {
       process(act);
     }
     sink = nullptr;
+    event_sink = nullptr;
     return !finished;
   }
 };
@@ -679,7 +688,10 @@ Simulator::Simulator(const SimOptions& opts, double start_time)
 Simulator::~Simulator() = default;
 
 bool Simulator::run_until(double t, const std::function<void(std::string_view)>& sink) {
-  return impl_->run_until(t, sink);
+  return impl_->run_until(t, &sink, nullptr);
+}
+bool Simulator::run_events_until(double t, const std::function<void(const Event&)>& sink) {
+  return impl_->run_until(t, nullptr, &sink);
 }
 
 double Simulator::next_event_time() const {

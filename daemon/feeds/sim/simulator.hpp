@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "callwatch/metrics/event.hpp"
+
 namespace callwatch::daemon::sim {
 
 struct SimOptions {
@@ -63,6 +65,9 @@ class Simulator {
   // Emits, in time order, every event due at or before `t` (one native JSON object each).
   // Returns false once the simulation is over (duration reached and all calls finished).
   bool run_until(double t, const std::function<void(std::string_view json)>& sink);
+  // The same events as metrics::Event (views valid during the call): the embedded simulator
+  // hands them to the engine without JSON.
+  bool run_events_until(double t, const std::function<void(const metrics::Event&)>& sink);
 
   // Time of the next event (+inf when the simulation is over): lets a paced sender sleep.
   double next_event_time() const;

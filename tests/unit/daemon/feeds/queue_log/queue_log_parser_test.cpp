@@ -558,22 +558,21 @@ TEST_CASE("a line identical to an earlier accepted one is a duplicate, warned",
   CHECK(h.feed("x|1|2|3|4").status == Status::rejected);
 }
 
-TEST_CASE("the duplicate memory is bounded by lines and by time", "[feed][queue_log]") {
+TEST_CASE("duplicates are remembered for the day of their epoch, then forgotten",
+          "[feed][queue_log]") {
+  // UTC, day start 06:00: 1767600000 is 2026-01-05 08:00Z (day of Jan 5), 1767679200 is
+  // 2026-01-06 06:00Z, the first second of the next day.
   cd::QueueLogParser::Options o;
-  o.dedup_lines = 2;
-  o.dedup_seconds = 10;
+  o.duplicates.day_start_seconds = 6 * 3600;
   Harness h(o);
   const std::string a = "1767600000|NONE|sales|Alice|PAUSE|";
   CHECK(h.feed(a).status == Status::accepted);
-  CHECK(h.feed("1767600001|NONE|sales|Bob|PAUSE|").status == Status::accepted);
-  CHECK(h.feed(a).status == Status::duplicate);  // 2 remembered: a still there
-  CHECK(h.feed("1767600002|NONE|sales|Carol|PAUSE|").status == Status::accepted);
-  CHECK(h.feed(a).status == Status::accepted);  // a was the oldest of 3: forgotten
-
-  Harness t(o);
-  CHECK(t.feed(a).status == Status::accepted);
-  CHECK(t.feed("1767600011|NONE|sales|Bob|PAUSE|").status == Status::accepted);  // 11 s later
-  CHECK(t.feed(a).status == Status::accepted);  // a is older than 10 s before the newest
+  CHECK(h.feed("1767679199|NONE|sales|Bob|PAUSE|").status == Status::accepted);  // same day
+  CHECK(h.feed(a).status == Status::duplicate);  // hours later, same day: still a duplicate
+  CHECK(h.feed("1767679200|NONE|sales|Carol|PAUSE|").status == Status::accepted);  // next day
+  // The day changed: the table is emptied (memory), so a copy of yesterday's line now counts.
+  CHECK(h.feed(a).status == Status::accepted);
+  CHECK(h.parser.duplicates().size() == 2);  // Carol's line and a, both in the new day's table
 }
 
 TEST_CASE("an outcome whose ENTERQUEUE precedes the file is accepted as it stands",
