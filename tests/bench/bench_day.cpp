@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include "bench.hpp"
@@ -41,6 +42,7 @@ std::vector<Figure> bench_day(const BenchConfig& cfg) {
 
   const m::EngineSettings settings;
   const double before = resident_mb();
+  const struct mallinfo2 mi0 = mallinfo2();
   m::Engine engine(settings);
   for (int a = 0; a < agents; ++a) {
     m::Event e;
@@ -91,6 +93,9 @@ std::vector<Figure> bench_day(const BenchConfig& cfg) {
   engine.advance_to(day + 23.5 * 3600);  // still the same day: every finished call is remembered
   const double secs = seconds_since(t0);
   const double after_day = resident_mb();
+  const struct mallinfo2 mi = mallinfo2();
+  const double in_use = (static_cast<double>(mi.uordblks + mi.hblkhd) -
+                         static_cast<double>(mi0.uordblks + mi0.hblkhd)) / 1e6;
 
   Figure mem;
   mem.name = "day_1m_calls_memory";
@@ -99,8 +104,9 @@ std::vector<Figure> bench_day(const BenchConfig& cfg) {
   mem.baseline = 16.0 * calls / 1e6;  // one 16-byte record per finished call
   mem.higher_is_better = false;
   mem.note = fmt::format("{} calls over 23 h, {} queues, {} agents, replay mode; the agents took {:.1f} MB; "
-                         "baseline: 16 bytes per call",
-                         calls, queues, agents, after_agents - before);
+                         "{} finished calls remembered in {:.1f} MB; {:.1f} MB allocated by the engine; baseline: 16 bytes per call",
+                         calls, queues, agents, after_agents - before, engine.finished_calls(),
+                         static_cast<double>(engine.finished_call_bytes()) / 1e6, in_use);
   Figure speed;
   speed.name = "day_replay_engine_seconds";
   speed.value = secs;

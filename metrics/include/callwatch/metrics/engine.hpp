@@ -45,6 +45,9 @@ class Engine {
   const DataQuality& data_quality() const;
   const EngineSettings& settings() const;
   std::uint64_t version() const;  // bumps on every applied event or rollover
+  // Finished calls remembered today (repeats of them are duplicates) and the memory they take.
+  std::size_t finished_calls() const;
+  std::size_t finished_call_bytes() const;
 
   // Record a warning (feeds and parsers use this too): counted by kind, message kept (capped).
   void warn(std::string_view kind, std::string message);
