@@ -266,3 +266,50 @@ TEST_CASE("a checkpoint serialized by a child process stores the engine state ex
     CHECK((*loaded)->taken_at == t0 + 41);
   }
 }
+
+TEST_CASE("a late event corrects a stored closed interval and the store gets the corrected row",
+          "[store][checkpoint][order]") {
+  TempDb db;
+  auto store = db.open();
+  metrics::ManualClock clock(t0 + 890);
+  metrics::Engine engine(metrics::EngineSettings{}, &clock);
+  cwtest::Feed f(engine);
+  CheckpointerOptions o;
+  o.interval = std::chrono::milliseconds(0);
+  Checkpointer cp(store, o);
+  auto steady = std::chrono::steady_clock::now();
+  f.enqueue(t0 + 880, "c1", "sales");   // 08:14:40
+  f.enqueue(t0 + 885, "c2", "sales");
+  f.abandon(t0 + 889, "c1", "sales");  // wait 9: offered 1 in 08:00-08:15
+  clock.set(t0 + 902);                  // 08:15:02: the interval closes and is stored
+  engine.advance_to(clock.now());
+  cp.take(engine, {}, {}, 1, {}, steady);
+  REQUIRE(cp.wait_idle(5s));
+  REQUIRE(store->flush(5s));
+  auto ivs = store->intervals(t0, t0 + 900);
+  REQUIRE(ivs);
+  REQUIRE(ivs->size() == 1);
+  CHECK((*ivs)[0].counters.offered() == 1);
+  CHECK(store->stats().intervals_written == 1);
+
+  // c2's answer stamped 08:14:58 arrives at 08:15:04 (6 s late, within the bound): it counts in
+  // the closed 08:00 interval (wait 13 s, within 20), which the next checkpoint writes again.
+  clock.set(t0 + 904);
+  f.answer(t0 + 898, "c2", "sales", "ann");
+  cp.take(engine, {}, {}, 1, {}, steady + 1s);
+  REQUIRE(cp.wait_idle(5s));
+  REQUIRE(store->flush(5s));
+  ivs = store->intervals(t0, t0 + 900);
+  REQUIRE(ivs);
+  REQUIRE(ivs->size() == 1);
+  CHECK((*ivs)[0].counters.offered() == 2);
+  CHECK((*ivs)[0].counters.answered == 1);
+  CHECK((*ivs)[0].counters.answered_within_sl == 1);
+  CHECK((*ivs)[0].counters.answer_wait_sum == Approx(13));
+  CHECK(store->stats().intervals_written == 2);
+  // A checkpoint with nothing new writes no interval again.
+  cp.take(engine, {}, {}, 1, {}, steady + 2s);
+  REQUIRE(cp.wait_idle(5s));
+  REQUIRE(store->flush(5s));
+  CHECK(store->stats().intervals_written == 2);
+}
