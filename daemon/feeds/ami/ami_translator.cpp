@@ -40,6 +40,8 @@ std::string_view caller_id(std::string_view v) {
 
 enum class Act : std::uint8_t { none, ringing, on_call };
 
+constexpr std::size_t kMaxPending = 4096;  // outcomes held back at once
+
 }  // namespace
 
 struct AmiTranslator::Impl {
@@ -61,6 +63,10 @@ struct AmiTranslator::Impl {
   std::uint64_t restarts = 0;           // feed_restarts emitted
   double restart_ts = m::kNoValue;      // time of the last one: later agent states are not earlier
   bool state_since_restart = false;     // something reached the engine since the last restart
+  // The current message's time is a guess (replay, no Timestamp header): the newest Uniqueid
+  // epoch lags the real time by as much as a channel's age, so hold-back deadlines do not run
+  // on it (the deciding event, the caller's Hangup, a new connection or the end decide).
+  bool guessed = false;
   bool dialplan_seen = false;      // a VarSet arrived on this connection
   bool agent_events_seen = false;  // AgentCalled/Connect/Complete seen (eventwhencalled=yes)
   bool warned_no_agent_events = false;
@@ -196,6 +202,7 @@ struct AmiTranslator::Impl {
       double v = 0;
       if (parse_decimal(t, v) && v > 0) stamped = v;
     }
+    guessed = false;
     if (std::isfinite(stamped)) {
       clock = stamped;
       if (!std::isfinite(last_ts) || stamped > last_ts) last_ts = stamped;
@@ -204,6 +211,7 @@ struct AmiTranslator::Impl {
       if (!std::isfinite(last_ts) || receipt > last_ts) last_ts = receipt;
     } else {
       // Replay without a Timestamp on this message: the newest time known.
+      guessed = true;
       double c = last_ts;
       if (std::isfinite(uid_clock) && (!std::isfinite(c) || uid_clock > c)) c = uid_clock;
       if (std::isfinite(c)) clock = c;
@@ -429,6 +437,15 @@ struct AmiTranslator::Impl {
     } else if (p.kind == PendingKind::leave) {
       exited(m::ExitReason::key);
       oe.event.inferred = true;
+      // Said when a Leave is taken for a key exit, not at the first Leave (12+ sends the
+      // Leave of an answered caller before its AgentConnect).
+      if (!agent_events_seen && !warned_no_agent_events) {
+        warned_no_agent_events = true;
+        warn("no_agent_events",
+             "no AgentConnect/AgentCalled events on this AMI feed (queues.conf "
+             "eventwhencalled=no?): a caller leaving without abandon cannot be told answered; "
+             "counted as exited_key, inferred");
+      }
     } else if (!qstatus.empty() || dialplan_seen) {
       oe.event.type = m::EventType::call_abandoned;
     } else {
@@ -520,6 +537,11 @@ struct AmiTranslator::Impl {
       resolve(p, qs);
       return;
     }
+    if (pending.size() >= kMaxPending) {  // memory bound (a capture that never decides them)
+      Pending oldest = std::move(pending.front());
+      pending.erase(pending.begin());
+      resolve(oldest, {});
+    }
     pending.push_back(std::move(p));
   }
 
@@ -527,13 +549,6 @@ struct AmiTranslator::Impl {
     std::string_view call, queue;
     if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
     if (!open.count(key2(call, queue))) return;  // outcome already known (P2)
-    if (!agent_events_seen && !warned_no_agent_events) {
-      warned_no_agent_events = true;
-      warn("no_agent_events",
-           "no AgentConnect/AgentCalled events on this AMI feed (queues.conf eventwhencalled=no?): "
-           "a caller leaving without abandon cannot be told answered; counted as exited_key, "
-           "inferred");
-    }
     hold_back(PendingKind::leave, call, queue, m::kNoValue);
   }
 
@@ -976,7 +991,7 @@ struct AmiTranslator::Impl {
         ++stats.untimed_events;
     }
     set_time(msg, receipt);
-    release_due(deadline_clock());
+    if (!guessed) release_due(deadline_clock());
     on_event(msg);
     gate.end(sink);
   }
