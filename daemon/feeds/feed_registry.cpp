@@ -52,8 +52,9 @@ tl::expected<UnstatedDurations, std::string> replay_ami(const std::vector<Captur
         fmt::format("{} of {} AMI events carry no Timestamp header (manager.conf timestampevents "
                     "is off, Asterisk's default): the capture does not say when things happened, "
                     "so durations no event states (paused seconds, time in state, occupancy, "
-                    "utilization{}) are null; counts and the waits and talk times the events "
-                    "state (HoldTime, TalkTime, Wait) are given",
+                    "utilization{}) are null, never guessed from Uniqueid times; counts and the "
+                    "waits and talk times the events state (HoldTime, TalkTime, Wait) are given "
+                    "(with --interval, outcomes fall in the interval of that guessed time)",
                     r->untimed_events, r->untimed_events + r->timed_events, also));
   }
   return unstated;
