@@ -63,6 +63,9 @@ struct AmiTranslator::Impl {
   std::uint64_t restarts = 0;           // feed_restarts emitted
   double restart_ts = m::kNoValue;      // time of the last one: later agent states are not earlier
   bool state_since_restart = false;     // something reached the engine since the last restart
+  // Live with Timestamp headers: PBX clock - local clock at the last stamped event, so a drop
+  // noticed at local time t is placed at t + offset on the feed's own clock.
+  double pbx_offset = 0;
   // The current message's time is a guess (replay, no Timestamp header): the newest Uniqueid
   // epoch lags the real time by as much as a channel's age, so hold-back deadlines do not run
   // on it (the deciding event, the caller's Hangup, a new connection or the end decide).
@@ -205,6 +208,7 @@ struct AmiTranslator::Impl {
     guessed = false;
     if (std::isfinite(stamped)) {
       clock = stamped;
+      if (std::isfinite(receipt)) pbx_offset = stamped - receipt;
       if (!std::isfinite(last_ts) || stamped > last_ts) last_ts = stamped;
     } else if (std::isfinite(receipt)) {
       clock = receipt;
@@ -1006,7 +1010,7 @@ void AmiTranslator::on_message(const AmiMessage& msg, double receipt) {
 }
 void AmiTranslator::on_disconnect(double now) {
   if (std::isfinite(now)) impl_->receipt_clock = now;
-  impl_->restart(now);
+  impl_->restart(std::isfinite(now) ? now + impl_->pbx_offset : now);
 }
 void AmiTranslator::tick(double now) { impl_->release_due(now); }
 void AmiTranslator::finish() {

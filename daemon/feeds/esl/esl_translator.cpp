@@ -64,6 +64,7 @@ struct EslTranslator::Impl {
   // auth/request in a capture); the snapshot of the next connection tells the new state.
   std::uint64_t restarts = 0;
   bool state_since_restart = false;
+  double pbx_offset = 0;  // live: FreeSWITCH clock - local clock at the last event
   std::map<std::string, Visit, std::less<>> open;  // (call, queue)
   std::set<std::string, std::less<>> closed_this_conn;
   std::map<std::string, std::string, std::less<>> member_call;  // CC-Member-UUID -> call id
@@ -599,6 +600,7 @@ struct EslTranslator::Impl {
     double us = 0;
     if (!ts.empty() && parse_decimal(ts, us) && us > 0) {
       clock = us / 1e6;  // P1: microseconds
+      if (std::isfinite(receipt)) pbx_offset = clock - receipt;
     } else if (std::isfinite(receipt)) {
       clock = receipt;
     }
@@ -710,7 +712,7 @@ void EslTranslator::snapshot_done(double now) {
 }
 void EslTranslator::on_disconnect(double now) {
   impl_->apply_snapshot();
-  impl_->restart(now);
+  impl_->restart(std::isfinite(now) ? now + impl_->pbx_offset : now);  // on the feed's clock
 }
 void EslTranslator::finish() { impl_->apply_snapshot(); }
 const EslTranslatorStats& EslTranslator::stats() const {
