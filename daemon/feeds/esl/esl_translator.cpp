@@ -65,6 +65,7 @@ struct EslTranslator::Impl {
   std::uint64_t restarts = 0;
   bool state_since_restart = false;
   double pbx_offset = 0;  // live: FreeSWITCH clock - local clock at the last event
+  double restart_ts = m::kNoValue;
   std::map<std::string, Visit, std::less<>> open;  // (call, queue)
   std::set<std::string, std::less<>> closed_this_conn;
   std::map<std::string, std::string, std::less<>> member_call;  // CC-Member-UUID -> call id
@@ -100,6 +101,12 @@ struct EslTranslator::Impl {
 
   void emit(OwnedEvent& oe) {
     if (oe.event.type != m::EventType::feed_restart) state_since_restart = true;
+    // A state after a restart is never placed before it (snapshot rows are timed on receipt,
+    // the drop on FreeSWITCH's clock).
+    if (oe.event.type == m::EventType::agent_state && std::isfinite(restart_ts) &&
+        oe.event.ts < restart_ts) {
+      oe.event.ts = restart_ts;
+    }
     ++stats.emitted;
     if (sink.event) sink.event(oe.view());
   }
@@ -585,6 +592,7 @@ struct EslTranslator::Impl {
     OwnedEvent r(m::EventType::feed_restart, now());
     emit(r);
     ++restarts;
+    restart_ts = now();
     state_since_restart = false;
     // The agents' status and state as the engine now has them: unknown, so the snapshot's
     // rows are applied rather than taken for repeats (P15).
