@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <fmt/format.h>
+
 #include "feeds/ami/ami_capture.hpp"
 #include "feeds/ami/ami_feed.hpp"
 #include "feeds/esl/esl_capture.hpp"
@@ -18,24 +20,55 @@ constexpr std::string_view kTalkOnly = "talk only (queue_log logs no hold and no
 constexpr std::string_view kAllParts =
     "talk + hold + after-call work, as far as the events state them";
 
-tl::expected<void, std::string> replay_ami(const std::vector<CaptureText>& inputs,
-                                           const CaptureOptions& opts, const FeedSink& sink) {
+tl::expected<UnstatedDurations, std::string> replay_ami(const std::vector<CaptureText>& inputs,
+                                                        const CaptureOptions& opts,
+                                                        const FeedSink& sink) {
   AmiTranslatorOptions o;
   o.max_name_bytes = opts.max_name_bytes;
   o.duplicates = opts.duplicates;
-  auto r = replay_ami_texts(inputs, o, sink);
+  // Which durations the events left unstated (then the engine times them, from guessed times
+  // when the capture has no Timestamp headers).
+  UnstatedDurations unstated;
+  FeedSink s = sink;
+  s.event = [&](const metrics::Event& e) {
+    using T = metrics::EventType;
+    const bool no_wait = !metrics::has_value(e.wait);
+    if (e.type == T::call_answered && no_wait) unstated.answer_wait = unstated.wait = true;
+    if ((e.type == T::call_abandoned || e.type == T::call_exited) && no_wait) unstated.wait = true;
+    if (e.type == T::call_ended && !metrics::has_value(e.talk)) unstated.talk = true;
+    if (sink.event) sink.event(e);
+  };
+  auto r = replay_ami_texts(inputs, o, s);
   if (!r) return tl::make_unexpected(r.error());
-  return {};
+  if (r->untimed_events == 0) return UnstatedDurations{};  // every event says when it happened
+  unstated.state_time = true;
+  if (sink.warning) {
+    std::string also;
+    if (unstated.talk) also += ", talk and AHT";
+    if (unstated.answer_wait) also += ", ASA";
+    if (unstated.wait) also += ", max wait";
+    sink.warning(
+        "untimed_capture",
+        fmt::format("{} of {} AMI events carry no Timestamp header (manager.conf timestampevents "
+                    "is off, Asterisk's default): the capture does not say when things happened, "
+                    "so durations no event states (paused seconds, time in state, occupancy, "
+                    "utilization{}) are null, never guessed from Uniqueid times; counts and the "
+                    "waits and talk times the events state (HoldTime, TalkTime, Wait) are given "
+                    "(with --interval, outcomes fall in the interval of that guessed time)",
+                    r->untimed_events, r->untimed_events + r->timed_events, also));
+  }
+  return unstated;
 }
 
-tl::expected<void, std::string> replay_esl(const std::vector<CaptureText>& inputs,
-                                           const CaptureOptions& opts, const FeedSink& sink) {
+tl::expected<UnstatedDurations, std::string> replay_esl(const std::vector<CaptureText>& inputs,
+                                                        const CaptureOptions& opts,
+                                                        const FeedSink& sink) {
   EslTranslatorOptions o;
   o.max_name_bytes = opts.max_name_bytes;
   o.duplicates = opts.duplicates;
   auto r = replay_esl_texts(inputs, o, sink);
   if (!r) return tl::make_unexpected(r.error());
-  return {};
+  return UnstatedDurations{};  // every FreeSWITCH event carries Event-Date-Timestamp
 }
 
 constexpr std::array<FeedKind, config::kFeedTypes.size()> kFeedKinds{{

@@ -34,11 +34,21 @@ struct CaptureOptions {
   DuplicateFilter::Options duplicates;  // the day of the duplicate rule, as live
 };
 
-// Replays captures (one stream, in order, streamed) into `sink`; the error names what cannot be
-// read.
-using CaptureReplay = tl::expected<void, std::string> (*)(const std::vector<CaptureText>& inputs,
-                                                          const CaptureOptions& opts,
-                                                          const FeedSink& sink);
+// Durations a replayed capture cannot give because no event states them and the capture does
+// not say when things happened (an AMI capture without Timestamp headers, METRICS.md "Counting
+// rules"). A report shows the figures built on them as null (empty in CSV), never a guess.
+struct UnstatedDurations {
+  bool state_time = false;   // time in state: paused seconds, occupancy, utilization
+  bool talk = false;         // a completion stated no talk time: talk seconds, AHT
+  bool answer_wait = false;  // an answer stated no wait: ASA
+  bool wait = false;         // an outcome stated no wait: max wait
+  bool any() const { return state_time || talk || answer_wait || wait; }
+};
+
+// Replays captures (one stream, in order, streamed) into `sink`: what the capture left unstated,
+// or the error naming what cannot be read.
+using CaptureReplay = tl::expected<UnstatedDurations, std::string> (*)(
+    const std::vector<CaptureText>& inputs, const CaptureOptions& opts, const FeedSink& sink);
 
 struct FeedKind {
   config::FeedType type;

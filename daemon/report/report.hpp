@@ -16,6 +16,7 @@
 #include "callwatch/metrics/snapshot.hpp"
 #include "callwatch/metrics/stats.hpp"
 #include "commands.hpp"
+#include "feeds/feed_registry.hpp"
 
 namespace callwatch::daemon {
 
@@ -63,6 +64,9 @@ struct ReportResult {
   std::vector<ReportInterval> intervals;  // by start, then queue; intervals with no activity left out
   std::vector<std::string> warnings;      // "line N: ..." (capped, the last one says how many more)
   std::string aht_parts;                  // which parts AHT includes for this format
+  // Durations the input neither states nor times (an AMI capture without Timestamp headers):
+  // the figures built on them are null in JSON, empty in CSV, '-' in text (a warning says why).
+  UnstatedDurations unstated;
   metrics::EngineSettings settings;       // as used (after overrides)
 };
 

@@ -46,12 +46,26 @@ std::string json_number(std::optional<double> v, bool seconds) {
 // The per-queue figures of a report, in output order: JSON keys (the DESIGN.md shape, then the
 // figures added since, last) and CSV columns come from these rows alone.
 enum class Unit : std::uint8_t { count, seconds, ratio };
+// The duration a figure is built on, when it is one the input may neither state nor time
+// (ReportResult::unstated): then the figure is null.
+enum class Needs : std::uint8_t { none, state_time, talk, answer_wait, wait };
+bool unknown(Needs n, const UnstatedDurations& u) {
+  switch (n) {
+    case Needs::none: return false;
+    case Needs::state_time: return u.state_time;
+    case Needs::talk: return u.talk;
+    case Needs::answer_wait: return u.answer_wait;
+    case Needs::wait: return u.wait;
+  }
+  return false;
+}
 struct QueueFigure {
   std::string_view key;    // JSON key (inside "service_level" for the SL group)
   std::string_view csv;    // CSV column
   Unit unit;
   bool service_level;      // one of the four formulas: the nested "service_level" object
   std::optional<double> (*value)(const m::QueueCounters&);
+  Needs needs = Needs::none;
 };
 template <std::int64_t m::QueueCounters::*F>
 std::optional<double> count_of(const m::QueueCounters& c) {
@@ -75,9 +89,9 @@ constexpr QueueFigure kQueueFigures[] = {
      count_of<&QC::answered_within_sl>},
     {"abandoned_within_sl", "abandoned_within_sl", Unit::count, false,
      count_of<&QC::abandoned_within_sl>},
-    {"asa_seconds", "asa_seconds", Unit::seconds, false, m::asa},
-    {"aht_seconds", "aht_seconds", Unit::seconds, false, m::aht},
-    {"max_wait_seconds", "max_wait_seconds", Unit::seconds, false, m::max_wait},
+    {"asa_seconds", "asa_seconds", Unit::seconds, false, m::asa, Needs::answer_wait},
+    {"aht_seconds", "aht_seconds", Unit::seconds, false, m::aht, Needs::talk},
+    {"max_wait_seconds", "max_wait_seconds", Unit::seconds, false, m::max_wait, Needs::wait},
     {"answered", "sl_answered", Unit::ratio, true, sl_of<m::SlFormula::answered>},
     {"offered", "sl_offered", Unit::ratio, true, sl_of<m::SlFormula::offered>},
     {"abandons_positive", "sl_abandons_positive", Unit::ratio, true,
@@ -85,18 +99,21 @@ constexpr QueueFigure kQueueFigures[] = {
     {"abandons_ignored", "sl_abandons_ignored", Unit::ratio, true,
      sl_of<m::SlFormula::abandons_ignored>},
     {"bounced", "bounced", Unit::count, false, count_of<&QC::bounced>},
-    {"occupancy", "occupancy", Unit::ratio, false, m::queue_occupancy},
-    {"utilization", "utilization", Unit::ratio, false, m::queue_utilization},
+    {"occupancy", "occupancy", Unit::ratio, false, m::queue_occupancy, Needs::state_time},
+    {"utilization", "utilization", Unit::ratio, false, m::queue_utilization, Needs::state_time},
 };
 
-std::string figure_text(const QueueFigure& f, const QC& c, std::string_view null_text) {
+std::string figure_text(const QueueFigure& f, const QC& c, std::string_view null_text,
+                        const UnstatedDurations& u) {
+  if (unknown(f.needs, u)) return std::string(null_text);
   const auto v = f.value(c);
   if (!v || !std::isfinite(*v)) return std::string(null_text);
   if (f.unit == Unit::count) return fmt::format("{}", static_cast<std::int64_t>(*v));
   return fmt::format("{}", f.unit == Unit::seconds ? round_ms(*v) : *v);
 }
 
-void queue_fields(std::string& out, const QC& c, std::string_view indent) {
+void queue_fields(std::string& out, const QC& c, std::string_view indent,
+                  const UnstatedDurations& u) {
   // One member per line; the four formulas share one line as the "service_level" object, placed
   // where the first of them is in the table.
   std::vector<std::string> members;
@@ -105,9 +122,10 @@ void queue_fields(std::string& out, const QC& c, std::string_view indent) {
   for (const auto& f : kQueueFigures) {
     if (f.service_level) {
       if (sl.empty()) sl_at = members.size(), members.emplace_back();
-      sl += fmt::format("{}\"{}\": {}", sl.empty() ? "" : ", ", f.key, figure_text(f, c, "null"));
+      sl += fmt::format("{}\"{}\": {}", sl.empty() ? "" : ", ", f.key,
+                        figure_text(f, c, "null", u));
     } else {
-      members.push_back(fmt::format("\"{}\": {}", f.key, figure_text(f, c, "null")));
+      members.push_back(fmt::format("\"{}\": {}", f.key, figure_text(f, c, "null", u)));
     }
   }
   if (!sl.empty()) members[sl_at] = "\"service_level\": {" + sl + "}";
@@ -134,11 +152,11 @@ std::string csv_header() {
   return out + "\n";
 }
 
-std::string csv_row(const QC& c) {
+std::string csv_row(const QC& c, const UnstatedDurations& u) {
   std::string out;
   for (const auto& f : kQueueFigures) {
     if (&f != kQueueFigures) out += ',';
-    out += figure_text(f, c, "");
+    out += figure_text(f, c, "", u);
   }
   return out;
 }
@@ -148,6 +166,10 @@ std::string pct(std::optional<double> v) {
 }
 std::string secs(std::optional<double> v) {
   return v ? fmt::format("{:.1f}", *v) : std::string("-");
+}
+// A figure the input does not give (ReportResult::unstated): no value.
+std::optional<double> known(std::optional<double> v, bool unknown_here) {
+  return unknown_here ? std::nullopt : v;
 }
 
 }  // namespace
@@ -176,7 +198,7 @@ std::string build_report_json(const ReportResult& r, bool with_intervals) {
     out += i == 0 ? "\n    " : ",\n    ";
     json_string(out, r.queues[i].name);
     out += ": {\n";
-    queue_fields(out, r.queues[i].counters, "      ");
+    queue_fields(out, r.queues[i].counters, "      ", r.unstated);
     out += "    }";
   }
   out += r.queues.empty() ? "},\n" : "\n  },\n";
@@ -189,9 +211,11 @@ std::string build_report_json(const ReportResult& r, bool with_intervals) {
     out += fmt::format(": {{\"answered\": {}, \"ring_noanswer\": {}, \"talk_seconds\": {}, "
                        "\"paused_seconds\": {}, \"handled\": {}, \"aht_seconds\": {}, "
                        "\"occupancy\": {}}}",
-                       c.answered, c.ring_noanswer, json_number(c.talk_seconds, true),
-                       json_number(c.paused_seconds(), true), c.handled,
-                       json_number(m::agent_aht(c), true), json_number(m::occupancy(c), false));
+                       c.answered, c.ring_noanswer,
+                       json_number(known(c.talk_seconds, r.unstated.talk), true),
+                       json_number(known(c.paused_seconds(), r.unstated.state_time), true),
+                       c.handled, json_number(known(m::agent_aht(c), r.unstated.talk), true),
+                       json_number(known(m::occupancy(c), r.unstated.state_time), false));
   }
   out += r.agents.empty() ? "},\n" : "\n  },\n";
 
@@ -214,7 +238,7 @@ std::string build_report_json(const ReportResult& r, bool with_intervals) {
       out += ",\n      \"start\": ";
       json_string(out, format_report_time(iv.start, r.settings.tz));
       out += ",\n";
-      queue_fields(out, iv.counters, "      ");
+      queue_fields(out, iv.counters, "      ", r.unstated);
       out += "    }";
     }
     out += r.intervals.empty() ? "]" : "\n  ]";
@@ -230,13 +254,13 @@ std::string build_report_csv(const ReportResult& r, bool with_intervals) {
   for (const auto& q : r.queues) {
     out += csv_cell(q.name);
     out += with_intervals ? ",," : ",";
-    out += csv_row(q.counters);
+    out += csv_row(q.counters, r.unstated);
     out += '\n';
   }
   if (with_intervals) {
     for (const auto& iv : r.intervals) {
       out += fmt::format("{},{},{}\n", csv_cell(iv.queue), format_report_time(iv.start, r.settings.tz),
-                         csv_row(iv.counters));
+                         csv_row(iv.counters, r.unstated));
     }
   }
   return out;
@@ -269,8 +293,10 @@ std::string build_report_text(const ReportResult& r, bool with_intervals) {
                        pct(m::service_level(c, m::SlFormula::offered)),
                        pct(m::service_level(c, m::SlFormula::answered)),
                        pct(m::service_level(c, m::SlFormula::abandons_positive)),
-                       pct(m::service_level(c, m::SlFormula::abandons_ignored)), secs(m::asa(c)),
-                       secs(m::aht(c)), secs(m::max_wait(c)));
+                       pct(m::service_level(c, m::SlFormula::abandons_ignored)),
+                       secs(known(m::asa(c), r.unstated.answer_wait)),
+                       secs(known(m::aht(c), r.unstated.talk)),
+                       secs(known(m::max_wait(c), r.unstated.wait)));
     out += fmt::format("{:<{}}  T = {} s, short abandon S = {} s, displayed formula: {}\n", "", w,
                        qs.sl_threshold, qs.short_abandon, to_string(qs.formula));
   }
@@ -287,7 +313,7 @@ std::string build_report_text(const ReportResult& r, bool with_intervals) {
                          "ASA {:>7}\n",
                          format_report_time(iv.start, r.settings.tz), iv.queue, w, c.offered(),
                          c.answered, c.abandoned, pct(m::service_level(c, m::SlFormula::offered)),
-                         secs(m::asa(c)));
+                         secs(known(m::asa(c), r.unstated.answer_wait)));
     }
   }
 
@@ -298,10 +324,13 @@ std::string build_report_text(const ReportResult& r, bool with_intervals) {
                        "ring-noanswer", "refused", "talk s", "paused s");
     for (const auto& a : r.agents) {
       const auto& c = a.counters;
-      out += fmt::format("{:<{}}  {:>8} {:>13} {:>7} {:>10.1f} {:>9.1f}", a.name, aw, c.answered,
-                         c.ring_noanswer, c.ring_refused, c.talk_seconds, c.paused_seconds());
+      out += fmt::format("{:<{}}  {:>8} {:>13} {:>7} {:>10} {:>9}", a.name, aw, c.answered,
+                         c.ring_noanswer, c.ring_refused,
+                         secs(known(c.talk_seconds, r.unstated.talk)),
+                         secs(known(c.paused_seconds(), r.unstated.state_time)));
       std::string reasons;
       for (const auto& [reason, s] : c.paused_by_reason) {
+        if (r.unstated.state_time) break;  // spans the capture cannot time
         reasons += fmt::format("{}{}: {:.1f} s", reasons.empty() ? "" : ", ",
                                reason.empty() ? "(no reason)" : reason, s);
       }

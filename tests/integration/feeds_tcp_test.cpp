@@ -147,6 +147,7 @@ struct EngineSide {
   cd::NativeParser parser;
   std::vector<std::string> json;
   std::uint64_t restarts = 0;
+  double restart_ts = 0;  // the last feed_restart's time
   std::uint64_t accepted = 0, duplicates = 0, ignored = 0;
   std::vector<std::string> rejected;
   double last = 0;
@@ -178,7 +179,7 @@ struct EngineSide {
         std::string j;
         cd::append_native_json(e, j);  // readable in a failure message
         json.push_back(j);
-        if (e.type == m::EventType::feed_restart) ++restarts;
+        if (e.type == m::EventType::feed_restart) ++restarts, restart_ts = e.ts;
         else last = std::max(last, e.ts);
         engine.apply(e);
       }
@@ -350,7 +351,11 @@ TEST_CASE(
   CHECK(server.connections() == 2);
   REQUIRE(logins.size() == 2);
   CHECK(logins[1].find("ActionID: cw-login-2") != std::string::npos);
-  CHECK(side.restarts == 1);  // 100.2 vanished while down: closed, not counted
+  CHECK(side.restarts == 1);  // at the drop; 100.2 vanished while down: closed, not counted
+  // The drop is placed on the PBX's clock (Timestamp headers): just after its last event (110,
+  // the partial block never completes), not at the local wall-clock time.
+  CHECK(side.restart_ts >= 110);
+  CHECK(side.restart_ts < 115);
   side.engine.finish(side.last);
   const auto snap = side.engine.snapshot();
   const auto* q = side.queue(snap, "sales");

@@ -40,6 +40,8 @@ std::string_view caller_id(std::string_view v) {
 
 enum class Act : std::uint8_t { none, ringing, on_call };
 
+constexpr std::size_t kMaxPending = 4096;  // outcomes held back at once
+
 }  // namespace
 
 struct AmiTranslator::Impl {
@@ -56,6 +58,18 @@ struct AmiTranslator::Impl {
   // from ours (Timestamp headers) cannot release an outcome before its deciding event.
   double receipt_clock = m::kNoValue;
   double deadline_clock() const { return std::isfinite(receipt_clock) ? receipt_clock : clock; }
+  // Restarts (FEED-SPEC P12/P18, METRICS.md "Counting rules"): a feed_restart at the first sign
+  // of one (the connection dropped, a new banner in a capture, Event: Shutdown).
+  std::uint64_t restarts = 0;           // feed_restarts emitted
+  double restart_ts = m::kNoValue;      // time of the last one: later agent states are not earlier
+  bool state_since_restart = false;     // something reached the engine since the last restart
+  // Live with Timestamp headers: PBX clock - local clock at the last stamped event, so a drop
+  // noticed at local time t is placed at t + offset on the feed's own clock.
+  double pbx_offset = 0;
+  // The current message's time is a guess (replay, no Timestamp header): the newest Uniqueid
+  // epoch lags the real time by as much as a channel's age, so hold-back deadlines do not run
+  // on it (the deciding event, the caller's Hangup, a new connection or the end decide).
+  bool guessed = false;
   bool dialplan_seen = false;      // a VarSet arrived on this connection
   bool agent_events_seen = false;  // AgentCalled/Connect/Complete seen (eventwhencalled=yes)
   bool warned_no_agent_events = false;
@@ -65,6 +79,10 @@ struct AmiTranslator::Impl {
     double joined = m::kNoValue;
     std::uint64_t conn = 0;
     std::string caller;
+    // feed_restarts emitted before the engine last saw this visit entered: below `restarts`,
+    // the engine closed it at a restart and it is entered again (first entry time) when it
+    // shows up waiting or with its outcome on a later connection.
+    std::uint64_t epoch = 0;
   };
   std::map<std::string, Visit, std::less<>> open;       // key (call, queue)
   std::set<std::string, std::less<>> closed_this_conn;  // outcomes seen since the banner
@@ -122,6 +140,13 @@ struct AmiTranslator::Impl {
 
   // ---- output ------------------------------------------------------------------------------
   void emit(OwnedEvent& oe) {
+    if (oe.event.type != m::EventType::feed_restart) state_since_restart = true;
+    // A state after a restart is never placed before it (the engine would end it there): the
+    // PBX clock of Timestamp headers may lag the local clock the drop was timed with.
+    if (oe.event.type == m::EventType::agent_state && std::isfinite(restart_ts) &&
+        oe.event.ts < restart_ts) {
+      oe.event.ts = restart_ts;
+    }
     if (!std::isfinite(clock)) {
       // A replay before any time is known (a capture opening with its QueueStatus answer): the
       // event waits for the capture's first time instead of being stamped 1970.
@@ -180,14 +205,17 @@ struct AmiTranslator::Impl {
       double v = 0;
       if (parse_decimal(t, v) && v > 0) stamped = v;
     }
+    guessed = false;
     if (std::isfinite(stamped)) {
       clock = stamped;
+      if (std::isfinite(receipt)) pbx_offset = stamped - receipt;
       if (!std::isfinite(last_ts) || stamped > last_ts) last_ts = stamped;
     } else if (std::isfinite(receipt)) {
       clock = receipt;
       if (!std::isfinite(last_ts) || receipt > last_ts) last_ts = receipt;
     } else {
       // Replay without a Timestamp on this message: the newest time known.
+      guessed = true;
       double c = last_ts;
       if (std::isfinite(uid_clock) && (!std::isfinite(c) || uid_clock > c)) c = uid_clock;
       if (std::isfinite(c)) clock = c;
@@ -396,7 +424,10 @@ struct AmiTranslator::Impl {
     set(oe.call, p.call);
     set(oe.queue, p.queue);
     double wait = p.hold;
-    if (!std::isfinite(wait) && std::isfinite(p.joined)) wait = std::max(0.0, p.ts - p.joined);
+    // From the times of the events only when they are known: in a capture without Timestamp
+    // headers the wait stays unstated (the report shows no number built on it).
+    if (!std::isfinite(wait) && std::isfinite(p.joined) && stats.untimed_events == 0)
+      wait = std::max(0.0, p.ts - p.joined);
     oe.event.wait = wait;
     auto exited = [&](m::ExitReason r) {
       oe.event.type = m::EventType::call_exited;
@@ -410,6 +441,15 @@ struct AmiTranslator::Impl {
     } else if (p.kind == PendingKind::leave) {
       exited(m::ExitReason::key);
       oe.event.inferred = true;
+      // Said when a Leave is taken for a key exit, not at the first Leave (12+ sends the
+      // Leave of an answered caller before its AgentConnect).
+      if (!agent_events_seen && !warned_no_agent_events) {
+        warned_no_agent_events = true;
+        warn("no_agent_events",
+             "no AgentConnect/AgentCalled events on this AMI feed (queues.conf "
+             "eventwhencalled=no?): a caller leaving without abandon cannot be told answered; "
+             "counted as exited_key, inferred");
+      }
     } else if (!qstatus.empty() || dialplan_seen) {
       oe.event.type = m::EventType::call_abandoned;
     } else {
@@ -455,7 +495,7 @@ struct AmiTranslator::Impl {
     }
     closed_this_conn.erase(key);
     const std::string_view caller = caller_id(msg.get("CallerIDNum"));
-    open[key] = Visit{now(), conn, std::string(caller)};
+    open[key] = Visit{now(), conn, std::string(caller), restarts};
     OwnedEvent oe = make(m::EventType::call_enqueued, now());
     set(oe.call, call);
     set(oe.queue, queue);
@@ -463,9 +503,23 @@ struct AmiTranslator::Impl {
     emit(oe);
   }
 
+  // A visit entered before a restart, which the engine closed there, is entered again with its
+  // first entry time: its outcome (or its waiting) comes after the restart.
+  void reenter(std::string_view key, Visit& v) {
+    if (v.epoch >= restarts) return;
+    v.epoch = restarts;
+    v.conn = conn;
+    OwnedEvent oe = make(m::EventType::call_enqueued, v.joined);
+    set(oe.call, key_first(key));
+    set(oe.queue, key_second(key));
+    set(oe.caller, v.caller);
+    emit(oe);
+  }
+
   void close_visit(std::string_view call, std::string_view queue, double* joined = nullptr) {
     const std::string key = key2(call, queue);
     if (auto it = open.find(key); it != open.end()) {
+      reenter(key, it->second);
       if (joined) *joined = it->second.joined;
       open.erase(it);
     }
@@ -487,6 +541,11 @@ struct AmiTranslator::Impl {
       resolve(p, qs);
       return;
     }
+    if (pending.size() >= kMaxPending) {  // memory bound (a capture that never decides them)
+      Pending oldest = std::move(pending.front());
+      pending.erase(pending.begin());
+      resolve(oldest, {});
+    }
     pending.push_back(std::move(p));
   }
 
@@ -494,13 +553,6 @@ struct AmiTranslator::Impl {
     std::string_view call, queue;
     if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
     if (!open.count(key2(call, queue))) return;  // outcome already known (P2)
-    if (!agent_events_seen && !warned_no_agent_events) {
-      warned_no_agent_events = true;
-      warn("no_agent_events",
-           "no AgentConnect/AgentCalled events on this AMI feed (queues.conf eventwhencalled=no?): "
-           "a caller leaving without abandon cannot be told answered; counted as exited_key, "
-           "inferred");
-    }
     hold_back(PendingKind::leave, call, queue, m::kNoValue);
   }
 
@@ -726,35 +778,28 @@ struct AmiTranslator::Impl {
       if (v.conn < conn && l.queues.count(key_second(k)) && !listed.count(k)) missing.push_back(k);
     }
     if (!missing.empty()) {
-      // Visits that ended while the feed was down: their outcome is unknown. The engine can only
-      // close them all at once (feed_restart); the ones still waiting are entered again with their
-      // original entry time, so no visit is counted twice.
+      // Visits that ended while the feed was down: their outcome is unknown. The feed_restart of
+      // the drop closed them in the engine (not offered); they are forgotten here.
       for (const auto& k : missing) open.erase(k);
-      OwnedEvent r = make(m::EventType::feed_restart, t);
-      emit(r);
       warn("ami_resync",
            fmt::format("AMI reconnect: {} visit(s) ended while disconnected, closed without an "
                        "outcome",
                        missing.size()));
-      for (auto& [name, a] : acts) a = AgentAct{};
-      for (const auto& [k, v] : open) {
-        OwnedEvent oe = make(m::EventType::call_enqueued, v.joined);
-        set(oe.call, key_first(k));
-        set(oe.queue, key_second(k));
-        set(oe.caller, v.caller);
-        emit(oe);
-      }
     }
     for (const auto& e : l.entries) {
       const std::string k = key2(e.call, e.queue);
-      if (open.count(k) || closed_this_conn.count(k)) continue;
+      if (auto it = open.find(k); it != open.end()) {
+        reenter(k, it->second);  // still waiting: entered again with its first entry time
+        continue;
+      }
+      if (closed_this_conn.count(k)) continue;
       double joined = t;
       if (std::isfinite(e.wait))
         joined = t - e.wait;
       else
         warn("unknown_wait", fmt::format("QueueEntry {} without Wait: entered now", e.call));
       if (open.size() >= opts.max_tracked) break;
-      open[k] = Visit{joined, conn, e.caller};
+      open[k] = Visit{joined, conn, e.caller, restarts};
       OwnedEvent oe = make(m::EventType::call_enqueued, joined);
       set(oe.call, e.call);
       set(oe.queue, e.queue);
@@ -774,9 +819,38 @@ struct AmiTranslator::Impl {
     }
   }
 
+  // ---- restarts ----------------------------------------------------------------------------
+  // The first sign of a restart (or of a drop that may hide one): the engine ends the calls and
+  // pauses of this feed's agents and closes its open visits; the QueueStatus answer of the next
+  // connection tells the new state (members come back from queues.conf unpaused, waiting
+  // callers are listed). The time up to the rebuild is a gap, never pause or talk time.
+  void restart(double t) {
+    release_all();  // outcomes held back are decided with what is known, before the restart
+    if (!state_since_restart) return;  // nothing told since the last one: one restart is enough
+    if (std::isfinite(clock) && (!std::isfinite(t) || t < clock)) t = clock;
+    if (std::isfinite(t)) clock = t;
+    OwnedEvent r = make(m::EventType::feed_restart, now());
+    emit(r);
+    ++restarts;
+    restart_ts = now();
+    state_since_restart = false;
+    // Mirror what the engine did: no calls, no pauses; device states are unknown until the
+    // rebuild (so its QueueMember rows are applied, not taken for repeats).
+    for (auto& [name, a] : acts) a = AgentAct{};
+    for (auto& [k, mb] : members) {
+      mb.paused = 0;
+      mb.reason.clear();
+      mb.status = -1;
+      mb.incall = -1;
+      mb.seen = false;
+    }
+  }
+
   // ---- dispatch ----------------------------------------------------------------------------
   void on_banner(const AmiMessage& msg) {
-    release_all();
+    // A new connection in a capture: the previous one dropped (live, on_disconnect said so
+    // already and this adds nothing).
+    restart(clock);
     version = std::string(msg.version);
     ++conn;
     ++stats.connections;
@@ -868,6 +942,10 @@ struct AmiTranslator::Impl {
       on_list_item(msg, ev);
     } else if (is(ev, "QueueStatusComplete")) {
       on_list_complete(msg);
+    } else if (is(ev, "Shutdown")) {
+      // Asterisk is stopping (sent after it hung up its channels: their abandons and
+      // completions came first). The drop that follows adds no second restart.
+      restart(now());
     } else {
       // Every other event (channel, bridge, CEL, peer...) carries nothing for queue KPIs.
       ignored("not_queue_event");
@@ -908,8 +986,16 @@ struct AmiTranslator::Impl {
       fp.add(day_ts);
     }
     if (!gate.begin(fp.value(), day_ts, sink)) return;
+    if (!std::isfinite(receipt)) {
+      // A replay: an asynchronous event without a Timestamp header (manager.conf
+      // timestampevents=no) gets a guessed time. List answers (ActionID) never carry one.
+      if (!msg.get("Timestamp").empty())
+        ++stats.timed_events;
+      else if (msg.get("ActionID").empty())
+        ++stats.untimed_events;
+    }
     set_time(msg, receipt);
-    release_due(deadline_clock());
+    if (!guessed) release_due(deadline_clock());
     on_event(msg);
     gate.end(sink);
   }
@@ -923,8 +1009,8 @@ void AmiTranslator::on_message(const AmiMessage& msg, double receipt) {
   impl_->on_message(msg, receipt);
 }
 void AmiTranslator::on_disconnect(double now) {
-  if (std::isfinite(now)) impl_->clock = now;
-  impl_->release_all();
+  if (std::isfinite(now)) impl_->receipt_clock = now;
+  impl_->restart(std::isfinite(now) ? now + impl_->pbx_offset : now);
 }
 void AmiTranslator::tick(double now) { impl_->release_due(now); }
 void AmiTranslator::finish() {

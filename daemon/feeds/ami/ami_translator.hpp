@@ -21,12 +21,18 @@
 // - P7: agents are named by member name; an interface seen in QueueMember/QueueMemberStatus/
 //   QueueMemberAdded with a name is remembered and mapped back to it.
 // - P11: QueueMemberStatus is deduplicated on (queue, interface, Status, Paused, InCall).
-// - P12/P18 reconnect: a new banner starts a connection. Live events apply at once; the
-//   QueueStatus answer of the connection (routed by ActionID, P17) rebuilds state: callers
-//   waiting that are not known are enqueued at now - Wait; members are set from QueueMember.
-//   Visits open from an earlier connection that the answer no longer lists ended unseen: then a
-//   feed_restart closes the open visits without counting them and the visits still waiting are
-//   enqueued again with their original entry time, so nothing is counted twice.
+// - P12/P18 restarts and reconnects: the first sign of one is a feed_restart (METRICS.md
+//   "Counting rules"): the live connection dropped (on_disconnect), a new banner in a capture,
+//   or `Event: Shutdown`. The engine ends the calls and pauses of the feed's agents there and
+//   closes its open visits. The QueueStatus answer of the next connection (routed by ActionID,
+//   P17) rebuilds: each QueueMember sets the member's paused state (with PausedReason) and
+//   activity in its queue; a QueueEntry of a caller known from before the drop enters it again
+//   with its first entry time, an unknown one at now - Wait; visits of the listed queues that
+//   it no longer shows ended unseen and are forgotten (not offered). An outcome of a visit from
+//   before the drop enters it again first, so nothing is lost or counted twice.
+// - Time: a `Timestamp` header (manager.conf timestampevents=yes), else the receipt time live;
+//   a replay without Timestamp headers guesses from Uniqueid epochs, counts such events
+//   (stats().untimed_events) and computes no wait from them.
 #pragma once
 
 #include <cstdint>
@@ -65,6 +71,10 @@ struct AmiTranslatorStats {
   std::uint64_t ignored = 0;      // accepted blocks that carry nothing for queue KPIs
   std::uint64_t connections = 0;  // banners seen
   std::uint64_t resyncs = 0;      // QueueStatus answers applied
+  // Replay only: asynchronous events with / without a Timestamp header (list answers, which
+  // never carry one, are in neither).
+  std::uint64_t timed_events = 0;
+  std::uint64_t untimed_events = 0;
 };
 
 class AmiTranslator {
@@ -77,7 +87,8 @@ class AmiTranslator {
   // One framed message. `receipt` is the wall-clock time it arrived (live); NaN in a replay,
   // where time is the last `Timestamp` header seen (else the newest Uniqueid epoch seen).
   void on_message(const AmiMessage& m, double receipt);
-  // The live connection dropped: held-back outcomes are decided now with what is known.
+  // The live connection dropped: held-back outcomes are decided now with what is known, then a
+  // feed_restart at `now` (when anything was told since the last one).
   void on_disconnect(double now);
   // Live time passes: held-back outcomes whose wait is over are released.
   void tick(double now);

@@ -78,6 +78,7 @@ void run_esl(FeedContext fc) {
       if (n > 0) framer.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)), on_msg);
       out.flush();  // what this read brought goes now, in batches of what was ready
     }
+    tr.on_disconnect(fc.opts.clock->now());  // the first sign of a restart: a feed_restart
     fc.up->store(false);
     tcp.close();
     if (*fc.stop) break;

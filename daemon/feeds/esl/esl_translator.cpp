@@ -58,7 +58,14 @@ struct EslTranslator::Impl {
     double joined = m::kNoValue;
     std::uint64_t conn = 0;
     std::string caller;
+    std::uint64_t epoch = 0;  // restarts emitted when the engine last saw it entered (as AMI)
   };
+  // Restarts: a feed_restart at the first sign of one (the live connection dropped, a new
+  // auth/request in a capture); the snapshot of the next connection tells the new state.
+  std::uint64_t restarts = 0;
+  bool state_since_restart = false;
+  double pbx_offset = 0;  // live: FreeSWITCH clock - local clock at the last event
+  double restart_ts = m::kNoValue;
   std::map<std::string, Visit, std::less<>> open;  // (call, queue)
   std::set<std::string, std::less<>> closed_this_conn;
   std::map<std::string, std::string, std::less<>> member_call;  // CC-Member-UUID -> call id
@@ -93,6 +100,13 @@ struct EslTranslator::Impl {
       : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
 
   void emit(OwnedEvent& oe) {
+    if (oe.event.type != m::EventType::feed_restart) state_since_restart = true;
+    // A state after a restart is never placed before it (snapshot rows are timed on receipt,
+    // the drop on FreeSWITCH's clock).
+    if (oe.event.type == m::EventType::agent_state && std::isfinite(restart_ts) &&
+        oe.event.ts < restart_ts) {
+      oe.event.ts = restart_ts;
+    }
     ++stats.emitted;
     if (sink.event) sink.event(oe.view());
   }
@@ -224,16 +238,32 @@ struct EslTranslator::Impl {
       open.erase(open.begin());
     }
     closed_this_conn.erase(k);
-    open[k] = Visit{joined, conn, std::string(caller)};
+    open[k] = Visit{joined, conn, std::string(caller), restarts};
     OwnedEvent oe(m::EventType::call_enqueued, joined);
     set(oe.call, call);
     set(oe.queue, queue);
     set(oe.caller, caller);
     emit(oe);
   }
+  // A visit the engine closed at a restart is entered again (first entry time) before what
+  // follows it on a later connection: its outcome, or its waiting in the snapshot.
+  void reenter(std::string_view k, Visit& v) {
+    if (v.epoch >= restarts) return;
+    v.epoch = restarts;
+    v.conn = conn;
+    OwnedEvent oe(m::EventType::call_enqueued, v.joined);
+    set(oe.call, key_first(k));
+    set(oe.queue, key_second(k));
+    set(oe.caller, v.caller);
+    emit(oe);
+  }
+
   void close_visit(const std::string& call, std::string_view queue) {
     const std::string k = key2(call, queue);
-    open.erase(k);
+    if (auto it = open.find(k); it != open.end()) {
+      reenter(k, it->second);
+      open.erase(it);
+    }
     if (closed_this_conn.size() < opts.max_tracked) closed_this_conn.insert(k);
   }
 
@@ -259,7 +289,12 @@ struct EslTranslator::Impl {
       if (auto it = first_joined.find(member); it != first_joined.end()) joined = it->second;
     }
     remember_member(member, call, joined);
-    if (resume && open.count(key2(call, queue))) return;
+    if (resume) {
+      if (auto it = open.find(key2(call, queue)); it != open.end()) {
+        reenter(it->first, it->second);
+        return;
+      }
+    }
     enqueue(call, queue, joined, h.get("CC-Member-CID-Number"));
   }
 
@@ -514,24 +549,20 @@ struct EslTranslator::Impl {
       if (v.conn < conn && s.queues.count(key_second(k)) && !listed.count(k)) missing.push_back(k);
     }
     if (!missing.empty()) {
+      // Ended while the feed was down (outcome unknown): the restart of the drop closed them
+      // in the engine (not offered); forgotten here.
       for (const auto& k : missing) open.erase(k);
-      OwnedEvent r(m::EventType::feed_restart, t);
-      emit(r);
       warn("esl_resync", fmt::format("ESL reconnect: {} visit(s) ended while disconnected, closed "
                                      "without an outcome",
                                      missing.size()));
-      for (const auto& [k, v] : open) {
-        OwnedEvent oe(m::EventType::call_enqueued, v.joined);
-        set(oe.call, key_first(k));
-        set(oe.queue, key_second(k));
-        set(oe.caller, v.caller);
-        emit(oe);
-      }
-      for (auto& [n, a] : agents) a.state.clear();  // activity was reset with the restart
     }
     for (const auto& w : s.waiting) {
       const std::string k = key2(w.call, w.queue);
-      if (open.count(k) || closed_this_conn.count(k)) continue;
+      if (auto it = open.find(k); it != open.end()) {
+        reenter(k, it->second);  // still waiting: entered again with its first entry time
+        continue;
+      }
+      if (closed_this_conn.count(k)) continue;
       const double joined = std::isfinite(w.joined) ? w.joined : t;
       remember_member(w.member, w.call, joined);
       enqueue(w.call, w.queue, joined, w.caller);
@@ -552,12 +583,32 @@ struct EslTranslator::Impl {
     }
   }
 
+  // ---- restarts ----------------------------------------------------------------------------
+  // The engine ends the calls and pauses of the feed's agents and closes its open visits; the
+  // next snapshot (agent list: status and state; members lists: waiting callers) rebuilds.
+  void restart(double t) {
+    if (!state_since_restart) return;
+    if (std::isfinite(t) && (!std::isfinite(clock) || t > clock)) clock = t;
+    OwnedEvent r(m::EventType::feed_restart, now());
+    emit(r);
+    ++restarts;
+    restart_ts = now();
+    state_since_restart = false;
+    // The agents' status and state as the engine now has them: unknown, so the snapshot's
+    // rows are applied rather than taken for repeats (P15).
+    for (auto& [n, a] : agents) {
+      a.status.clear();
+      a.state.clear();
+    }
+  }
+
   // ---- dispatch ----------------------------------------------------------------------------
   void set_time(const Headers& h, double receipt) {
     const auto ts = h.get("Event-Date-Timestamp");
     double us = 0;
     if (!ts.empty() && parse_decimal(ts, us) && us > 0) {
       clock = us / 1e6;  // P1: microseconds
+      if (std::isfinite(receipt)) pbx_offset = clock - receipt;
     } else if (std::isfinite(receipt)) {
       clock = receipt;
     }
@@ -631,6 +682,8 @@ struct EslTranslator::Impl {
     const auto ctype = msg.content_type();
     if (is(ctype, "auth/request")) {
       apply_snapshot();
+      // A new connection in a capture: the previous one dropped (live, on_disconnect said so).
+      restart(clock);
       ++conn;
       ++stats.connections;
       closed_this_conn.clear();
@@ -664,6 +717,10 @@ void EslTranslator::on_message(const EslMessage& msg, double receipt) {
 void EslTranslator::snapshot_done(double now) {
   if (std::isfinite(now)) impl_->clock = now;
   impl_->apply_snapshot();
+}
+void EslTranslator::on_disconnect(double now) {
+  impl_->apply_snapshot();
+  impl_->restart(std::isfinite(now) ? now + impl_->pbx_offset : now);  // on the feed's clock
 }
 void EslTranslator::finish() { impl_->apply_snapshot(); }
 const EslTranslatorStats& EslTranslator::stats() const {

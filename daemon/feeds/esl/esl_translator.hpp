@@ -25,8 +25,12 @@
 //   <q>`, `... tier list`, `... agent list` answers (recognized by their header row). Waiting
 //   callers not known are enqueued at their joined_epoch; agents get their status/state. The
 //   snapshot is applied at the first event after it (or the event-subscription reply, or the
-//   end of input). Visits open from an earlier connection that the members lists of covered
-//   queues no longer show are closed by one feed_restart and the others entered again (as AMI).
+//   end of input).
+// - Restarts and reconnects (METRICS.md "Counting rules"): a feed_restart at the drop (live:
+//   on_disconnect; a capture: the next auth/request) ends the calls and pauses of the feed's
+//   agents and closes its open visits. The next snapshot rebuilds; callers it lists still
+//   waiting, and visits whose outcome comes later, are entered again with their first entry
+//   time; visits of covered queues it no longer lists ended unseen (not offered).
 #pragma once
 
 #include <cstdint>
@@ -72,6 +76,9 @@ class EslTranslator {
   void on_message(const EslMessage& m, double receipt);
   // Live client: every snapshot command has been answered.
   void snapshot_done(double now);
+  // Live client: the connection dropped (a feed_restart at `now` when anything was told since
+  // the last one).
+  void on_disconnect(double now);
   void finish();
 
   const EslTranslatorStats& stats() const;

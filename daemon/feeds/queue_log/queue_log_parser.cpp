@@ -255,7 +255,8 @@ const QueueLogLine& QueueLogParser::parse(std::string_view raw, std::uint64_t li
       }
     }
   }
-  release_pending(ts, false);
+  // A PAUSEALL/UNPAUSEALL held back is decided before a restart: it happened before it.
+  release_pending(ts, verb == "QUEUESTART");
   if (verb == "PAUSEALL" || verb == "UNPAUSEALL") {
     if (fields_[3].empty() || fields_[3] == "NONE") {
       warn(line_no, "agent_missing", fmt::format("{} without an agent, ignored", verb));

@@ -574,3 +574,118 @@ TEST_CASE("a capture opening with its QueueStatus answer waits for its first tim
   CHECK(r.rec.events[1].event.ts == 5013);
   CHECK(r.rec.warnings_of("no_time") == 0);
 }
+
+namespace {
+// Live: every message of `bytes` arrives at `receipt` (no Timestamp headers: timed on receipt).
+void live(cd::AmiTranslator& tr, std::string_view bytes, double receipt) {
+  cd::AmiFramer f;
+  f.feed(bytes, [&](const cd::AmiMessage& msg) { tr.on_message(msg, receipt); });
+}
+const m::AgentView* agent_view(const m::Snapshot& s, std::string_view name) {
+  for (const auto& a : s.agents) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("live AMI drop: a feed_restart at the drop ends pauses and calls; the rebuild restores",
+          "[feed][ami][restart]") {
+  Recorder rec;
+  cd::AmiTranslator tr({}, rec.sink());
+  auto qs = [](const std::string& id, const std::string& ben_status, int ben_incall) {
+    std::string s;
+    s += "Response: Success\r\nActionID: " + id + "\r\nEventList: start\r\n\r\n";
+    s += "Event: QueueMember\r\nQueue: sales\r\nName: Ann\r\nLocation: PJSIP/ann\r\nStatus: 1\r\n"
+         "InCall: 0\r\nPaused: 1\r\nPausedReason: lunch\r\nActionID: " + id + "\r\n\r\n";
+    s += "Event: QueueMember\r\nQueue: sales\r\nName: Ben\r\nLocation: PJSIP/ben\r\nStatus: " +
+         ben_status + "\r\nInCall: " + std::to_string(ben_incall) +
+         "\r\nPaused: 0\r\nPausedReason: \r\nActionID: " + id + "\r\n\r\n";
+    s += "Event: QueueStatusComplete\r\nEventList: Complete\r\nActionID: " + id + "\r\n\r\n";
+    return s;
+  };
+  live(tr, "Asterisk Call Manager/5.0.1\r\n", 1000);
+  live(tr, qs("cw-qs-1", "1", 0), 1000);
+  live(tr, "Event: QueueCallerJoin\r\nQueue: sales\r\nUniqueid: 1010.1\r\n\r\n", 1010);
+  live(tr, "Event: AgentConnect\r\nQueue: sales\r\nUniqueid: 1010.1\r\nInterface: PJSIP/ben\r\n"
+           "MemberName: Ben\r\nHoldTime: 10\r\n\r\n", 1020);
+  tr.on_disconnect(1100);
+  m::Engine engine(m::EngineSettings{}, nullptr);
+  std::size_t applied = 0;
+  auto apply_new = [&] {
+    for (; applied < rec.events.size(); ++applied) {
+      cd::OwnedEvent copy = rec.events[applied];
+      engine.apply(copy.view());
+    }
+  };
+  apply_new();
+  INFO(rec.all());
+  REQUIRE(rec.count(ET::feed_restart) == 1);
+  CHECK(rec.events.back().event.type == ET::feed_restart);
+  CHECK(rec.events.back().event.ts == 1100);
+  {
+    // At the drop: Ann no longer paused, Ben no longer on the call; the caller is not waiting.
+    const auto snap = engine.snapshot();
+    REQUIRE(agent_view(snap, "Ann") != nullptr);
+    REQUIRE(agent_view(snap, "Ben") != nullptr);
+    CHECK(agent_view(snap, "Ann")->state == m::AgentState::available);
+    CHECK(agent_view(snap, "Ben")->state == m::AgentState::available);
+    CHECK(agent_view(snap, "Ann")->state_since == 1100);
+  }
+  // Reconnect 60 s later: no second restart; the answer tells Ann paused (lunch) and Ben in his
+  // call (Status 2 = in use, InCall 1).
+  live(tr, "Asterisk Call Manager/5.0.1\r\n", 1160);
+  live(tr, qs("cw-qs-2", "2", 1), 1160);
+  live(tr, "Event: AgentComplete\r\nQueue: sales\r\nUniqueid: 1010.1\r\nInterface: PJSIP/ben\r\n"
+           "MemberName: Ben\r\nHoldTime: 10\r\nTalkTime: 180\r\nReason: caller\r\n\r\n", 1200);
+  tr.finish();
+  apply_new();
+  CHECK(rec.count(ET::feed_restart) == 1);
+  const auto before_end = engine.snapshot();
+  CHECK(agent_view(before_end, "Ann")->state == m::AgentState::paused);
+  CHECK(agent_view(before_end, "Ann")->pause_reason == "lunch");
+  CHECK(agent_view(before_end, "Ann")->state_since == 1160);
+  engine.finish(1260);
+  const auto snap = engine.snapshot();
+  // Ann paused 1000..1100 and 1160..1260 = 200 s (not 260: the 60 s gap is no pause time).
+  CHECK(agent_view(snap, "Ann")->today.paused_seconds() == Approx(200.0));
+  CHECK(agent_view(snap, "Ann")->today.paused_by_reason.at("lunch") == Approx(200.0));
+  // Ben: talk as stated, 180 s; the call counts once (answered 1) although it spanned the drop.
+  CHECK(agent_view(snap, "Ben")->today.talk_seconds == Approx(180.0));
+  CHECK(agent_view(snap, "Ben")->today.answered == 1);
+  const auto* q = queue_view(snap, "sales");
+  REQUIRE(q != nullptr);
+  CHECK(q->total.answered == 1);
+  CHECK(q->total.offered() == 1);
+}
+
+TEST_CASE("Event: Shutdown is the first sign of a restart; the drop after it adds none",
+          "[feed][ami][restart]") {
+  Run r;
+  std::string s = "Asterisk Call Manager/5.0.1\r\n";
+  s += ev("QueueCallerJoin", 100, "Queue: sales\r\nUniqueid: 100.1\r\n");
+  s += ev("QueueCallerJoin", 110, "Queue: sales\r\nUniqueid: 110.2\r\n");
+  // `core stop now`: the waiting callers are hung up first (abandons), then Shutdown.
+  s += ev("QueueCallerAbandon", 150,
+          "Queue: sales\r\nUniqueid: 100.1\r\nPosition: 1\r\nOriginalPosition: 1\r\nHoldTime: 50\r\n");
+  s += "Event: Shutdown\r\nPrivilege: system,all\r\nTimestamp: 150.5\r\nShutdown: Uncleanly\r\n"
+       "Restart: True\r\n\r\n";
+  s += "Asterisk Call Manager/5.0.1\r\n";
+  s += "Event: FullyBooted\r\nPrivilege: system,all\r\nTimestamp: 200.0\r\nUptime: 5\r\n\r\n";
+  r.text(s);
+  r.done();
+  INFO(r.rec.all());
+  REQUIRE(r.rec.count(ET::feed_restart) == 1);
+  // Order: two entries, the abandon (released before the restart), the restart at 150.5.
+  REQUIRE(r.rec.events.size() == 4);
+  CHECK(r.rec.events[2].event.type == ET::call_abandoned);
+  CHECK(r.rec.events[3].event.type == ET::feed_restart);
+  CHECK(r.rec.events[3].event.ts == 150.5);
+  const auto engine = engine_of(r.rec);
+  const auto* q = queue_view(engine.snapshot(), "sales");
+  REQUIRE(q != nullptr);
+  // 100.1 abandoned (wait 50) counts; 110.2, open at the restart, is cut (not offered).
+  CHECK(q->total.abandoned == 1);
+  CHECK(q->total.offered() == 1);
+  CHECK(engine.data_quality().visits_cut == 1);
+}

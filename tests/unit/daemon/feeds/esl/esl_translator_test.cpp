@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../feed_test_util.hpp"
+#include "callwatch/metrics/engine.hpp"
 #include "feeds/esl/esl_capture.hpp"
 #include "feeds/esl/esl_framer.hpp"
 
@@ -342,4 +343,52 @@ TEST_CASE("text/event-json bodies are read without URL decoding", "[feed][esl]")
   r.done();
   REQUIRE(r.rec.events.size() == 1);
   CHECK(r.rec.events[0].queue == "sales%20x");
+}
+
+TEST_CASE("live ESL drop: a feed_restart at the drop; the next agent list pauses again",
+          "[feed][esl][restart]") {
+  Recorder rec;
+  cd::EslTranslator tr({}, rec.sink());
+  auto live = [&](const std::string& bytes, double receipt) {
+    cd::EslFramer f;
+    f.feed(bytes, [&](const cd::EslMessage& msg) { tr.on_message(msg, receipt); });
+  };
+  auto api = [](const std::string& body) {
+    return "Content-Type: api/response\nContent-Length: " + std::to_string(body.size()) + "\n\n" +
+           body;
+  };
+  const std::string agents =
+      api("name|instance_id|uuid|type|contact|status|state|max_no_answer|wrap_up_time|"
+          "reject_delay_time\n"
+          "a@default|single_box||callback|user/1|On Break|Waiting|3|0|10\n+OK\n");
+  live(kAuth, 1000);
+  live(agents, 1000);
+  tr.snapshot_done(1000);
+  tr.on_disconnect(1100);
+  live(kAuth, 1150);  // the reconnect: no second restart
+  live(agents, 1150);
+  tr.snapshot_done(1150);
+  tr.finish();
+  INFO(rec.all());
+  std::vector<std::string> seq;
+  for (const auto& e : rec.events) {
+    seq.push_back(std::string(m::to_string(e.event.type)) + "@" +
+                  std::to_string(static_cast<int>(e.event.ts)));
+  }
+  // On Break (paused) at 1000, the restart at the drop (1100), On Break again at 1150: the
+  // status is not taken for a repeat (P15) after the restart.
+  CHECK(seq == std::vector<std::string>{"agent_state@1000", "feed_restart@1100",
+                                        "agent_state@1150"});
+  const m::EngineSettings settings;
+  m::Engine engine(settings, nullptr);
+  for (const auto& ev : rec.events) {
+    cd::OwnedEvent copy = ev;
+    engine.apply(copy.view());
+  }
+  engine.finish(1200);
+  const auto snap = engine.snapshot();
+  REQUIRE(snap.agents.size() == 1);
+  // Paused 1000..1100 and 1150..1200 = 150 s, not 200 (the gap is no pause time).
+  CHECK(snap.agents[0].today.paused_seconds() == Approx(150.0));
+  CHECK(snap.agents[0].state == m::AgentState::paused);
 }

@@ -430,6 +430,24 @@ TEST_CASE("QUEUESTART is a feed restart", "[feed][queue_log]") {
   CHECK(h.feed("1767600001|NONE|NONE|NONE|QUEUESTART|x").status == Status::rejected);
 }
 
+TEST_CASE("a PAUSEALL held back when QUEUESTART comes is applied before the restart",
+          "[feed][queue_log][restart]") {
+  Harness h;
+  // PAUSEALL at 100 with no per-queue PAUSE yet (held back up to 1 s), QUEUESTART at 100.5: the
+  // pause happened before the restart, so it is emitted first and the restart then ends it.
+  const auto& a = h.feed("100|NONE|NONE|Ann|PAUSEALL|lunch");
+  REQUIRE(a.status == Status::accepted);
+  CHECK(a.events.empty());
+  const auto& b = h.feed("100.5|NONE|NONE|NONE|QUEUESTART|");
+  REQUIRE(b.events.size() == 2);
+  CHECK(b.events[0].type == m::EventType::agent_state);
+  CHECK(b.events[0].state == m::AgentState::paused);
+  CHECK(b.events[0].ts == 100.0);
+  CHECK(b.events[1].type == m::EventType::feed_restart);
+  CHECK(b.events[1].ts == 100.5);
+  CHECK(h.parser.flush().empty());  // nothing left to release after the restart
+}
+
 TEST_CASE("DID, INFO, AGENTDUMP and other no-figure verbs are accepted events without a warning",
           "[feed][queue_log]") {
   Harness h;
