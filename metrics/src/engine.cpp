@@ -1006,8 +1006,8 @@ struct Engine::Impl {
   std::string call_name;  // the call id of the event being applied (for warnings)
 
   ApplyResult step_enqueued(CallDerived& c, const CallOp& e) {
-    const Visit* last = nullptr;
-    for (const auto& v : c.visits) {
+    Visit* last = nullptr;
+    for (auto& v : c.visits) {
       if (v.queue != e.queue) continue;
       last = &v;
       if (!v.done) {
@@ -1015,6 +1015,15 @@ struct Engine::Impl {
                                       " twice without an outcome");
         return ApplyResult::ignored_duplicate;
       }
+    }
+    // A reconnect's rebuild enters a caller the restart cut again with its first entry time: the
+    // same visit goes on (not a second arrival, no longer cut).
+    if (last && last->end == VisitEnd::cut && has_value(last->entered) && last->entered == e.ts) {
+      last->done = false;
+      last->end = VisitEnd::open;
+      waiting_add(*last);
+      if (sign != 0) dq.visits_cut -= static_cast<std::uint64_t>(static_cast<std::int64_t>(sign));
+      return ApplyResult::applied;
     }
     // An entry into a queue whose visit has its outcome is a repeat (METRICS.md: a finished visit
     // is remembered until its day closes), the same whether the call is still in memory or kept
@@ -1105,6 +1114,7 @@ struct Engine::Impl {
       // A new leg (e.g. transferred to another queue and answered there) gets its own completion.
       c.answered = true;
       c.ended = false;
+      c.transferred = false;  // a transfer counts for the leg it ended, not for this one
       c.answered_queue = qid;
       c.answer_ts = e.ts;
       if (e.agent != kNone) {
