@@ -1134,7 +1134,13 @@ struct Engine::Impl {
   }
 
   ApplyResult step_ended(CallDerived& c, const CallOp& e) {
-    if (c.ended) {
+    // A completion for a call that was never answered and whose visits all have their outcome (or
+    // were cut by a restart) completes nothing: a repeat, as it is once the call is kept as a
+    // finished record.
+    const bool finished = !c.answered && !c.ended && !c.visits.empty() &&
+                          std::none_of(c.visits.begin(), c.visits.end(),
+                                       [](const Visit& v) { return v.end == VisitEnd::answered || !v.done; });
+    if (c.ended || finished) {
       warn("duplicate_completion", "call " + call_name + ": second completion ignored");
       return ApplyResult::ignored_duplicate;
     }
