@@ -1204,9 +1204,16 @@ struct Engine::Impl {
       count_agent(agents[aid], e.ts, [s](AgentCounters& k) { k.ring_refused += s; });
       return ApplyResult::applied;
     }
-    if (c && !c->visits.empty() &&
-        std::all_of(c->visits.begin(), c->visits.end(), [](const Visit& v) { return v.done; })) {
-      // Rings belong to a visit still waiting: one after every visit has its outcome is a repeat.
+    // Rings belong to a visit still waiting: one for a queue whose latest visit has its outcome
+    // (or, naming no queue, after every visit has one) is a repeat.
+    const Visit* in_queue = nullptr;
+    if (c && e.queue != kNone) {
+      for (const auto& v : c->visits)
+        if (v.queue == e.queue) in_queue = &v;
+    }
+    if (in_queue ? in_queue->done
+                 : (c && !c->visits.empty() &&
+                    std::all_of(c->visits.begin(), c->visits.end(), [](const Visit& v) { return v.done; }))) {
       warn("duplicate_ring", "call " + call_name + ": ring-no-answer after the visit's outcome ignored");
       return ApplyResult::ignored_duplicate;
     }
