@@ -105,6 +105,10 @@ struct CallDerived {
   Id answered_queue = kNone;
   Id answered_agent = kNone;
   double answer_ts = kNoValue;
+
+  bool waiting() const {
+    return std::any_of(visits.begin(), visits.end(), [](const Visit& v) { return !v.done; });
+  }
 };
 
 struct CallState {
@@ -416,7 +420,6 @@ struct Engine::Impl {
   CallTable calls;
   FinishedCalls finished;
   double last_prune = 0;
-  std::vector<Id> scratch_ids;
 
   bool started = false;
   double start_time = 0;  // first instant the engine saw (replay: first event)
@@ -679,9 +682,7 @@ struct Engine::Impl {
     // Finished and settled (nothing can arrive in time to change them): keep a small record.
     calls.remove_if([&](std::uint64_t key, const CallState& c) {
       const double settled = std::min(horizon(c.feed), t - settings.max_lateness_seconds);
-      const bool open = std::any_of(c.d.visits.begin(), c.d.visits.end(),
-                                    [](const Visit& v) { return !v.done; });
-      if (open) return false;
+      if (c.d.waiting()) return false;
       const bool talking = c.d.answered && !c.d.ended;
       if (talking ? t - c.last_ts <= kTalkingRetention : c.last_ts >= settled) return false;
       // The queues it may not enter again (answered or abandoned there last).
@@ -1212,8 +1213,7 @@ struct Engine::Impl {
         if (v.queue == e.queue) in_queue = &v;
     }
     if (in_queue ? in_queue->done
-                 : (c && !c->visits.empty() &&
-                    std::all_of(c->visits.begin(), c->visits.end(), [](const Visit& v) { return v.done; }))) {
+                 : (c && !c->visits.empty() && !c->waiting())) {
       warn("duplicate_ring", "call " + call_name + ": ring-no-answer after the visit's outcome ignored");
       return ApplyResult::ignored_duplicate;
     }
@@ -1406,8 +1406,7 @@ struct Engine::Impl {
     std::vector<std::string> ids;
     calls.for_each([&](const std::string& id, std::uint64_t, CallState& c) {
       if (feed != 0 && c.feed != feed && c.feed != 0) return;
-      if (std::any_of(c.d.visits.begin(), c.d.visits.end(), [](const Visit& v) { return !v.done; }))
-        ids.push_back(id);
+      if (c.d.waiting()) ids.push_back(id);
     });
     Event r = e;
     for (const auto& id : ids) {

@@ -407,8 +407,6 @@ TEST_CASE("a PBX restart ends its agents' pauses and calls; other feeds keep the
   };
   state(t0, "A", AgentState::available, "pbx1");
   state(t0, "B", AgentState::available, "pbx2");
-  std::string_view qa[] = {"q"};
-  (void)qa;
   state(t0 + 10, "A", AgentState::paused, "pbx1", "Break");
   state(t0 + 10, "B", AgentState::paused, "pbx2", "Break");
   Event r;
