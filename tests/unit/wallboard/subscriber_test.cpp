@@ -3,6 +3,7 @@
 // sequence numbers, a newer protocol, a restart with a new stream.
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <functional>
 #include <thread>
@@ -154,7 +155,19 @@ TEST_CASE("the wallboard follows the daemon's publisher: snapshot, deltas, resta
   po.publish_endpoint = "tcp://127.0.0.1:" + port_of(pub_ep);
   po.control_endpoint = "tcp://127.0.0.1:" + port_of(ctl_ep);
   daemon::Publisher pub2(ctx, hub, po);
-  pub2.start();
+  // The board keeps reconnecting to the old ports; a reconnect can hold one of them for a moment
+  // (a loopback connect whose ephemeral source port is the port itself), so a bind may be refused
+  // briefly, as a restarted daemon under systemd would see it too.
+  const auto bind_until = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    try {
+      pub2.start();
+      break;
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EADDRINUSE || std::chrono::steady_clock::now() > bind_until) throw;
+      std::this_thread::sleep_for(50ms);
+    }
+  }
   REQUIRE(wait_for([&] { return waiting_in(store) == 11; }, 10s));
   CHECK(store.copy()[0].connected);
   CHECK(sub.stats().snapshots >= 2);
