@@ -798,6 +798,9 @@ struct Engine::Impl {
         break;
       case AgentState::paused: {
         m.logged_in = true;
+        // A pause ends a ring (a feed may never say that the ring stopped); a call or after-call
+        // work goes on, and the pause counts from its end.
+        if (m.activity == Activity::ringing) m.activity = Activity::none;
         const bool was_paused = m.paused_all || !m.paused_in.empty();
         if (!was_paused || op.reason != m.pause_reason) m.pause_reason = op.reason;
         if (qs.empty()) {

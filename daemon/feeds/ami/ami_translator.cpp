@@ -113,6 +113,14 @@ struct AmiTranslator::Impl {
     Act qms = Act::none;  // activity this translator set from device state
   };
   std::map<std::string, AgentAct, std::less<>> acts;
+  // Members rung for a caller (AgentCalled), until the ring ends. Asterisk says when a ring
+  // ends with no answer (AgentRingNoAnswer) but not when another member answered the call or
+  // the caller left: then only DialEnd/Hangup tell, so the answer and the caller's leaving end
+  // the other rings here (seen on a real Asterisk: ring-all, "Answered elsewhere").
+  struct Rung {
+    std::string agent, queue, iface;
+  };
+  std::map<std::string, std::vector<Rung>, std::less<>> rung;  // caller uniqueid
 
   struct Answered {
     std::string queue, agent, transfer_to;
@@ -552,6 +560,7 @@ struct AmiTranslator::Impl {
   void on_leave(const AmiMessage& msg) {
     std::string_view call, queue;
     if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    rings_over(call);
     if (!open.count(key2(call, queue))) return;  // outcome already known (P2)
     hold_back(PendingKind::leave, call, queue, m::kNoValue);
   }
@@ -568,6 +577,7 @@ struct AmiTranslator::Impl {
                                           p.queue == queue;
                                  }),
                   pending.end());
+    rings_over(call);
     hold_back(PendingKind::abandon, call, queue, hold);
   }
 
@@ -601,6 +611,7 @@ struct AmiTranslator::Impl {
     AgentAct& a = acts[agent];
     ++a.calls;
     a.qms = Act::none;
+    rings_over(call, agent);
     if (answered.size() >= opts.max_tracked) answered.erase(answered.begin());
     answered[std::string(call)] = Answered{std::string(queue), agent, {}};
   }
@@ -671,6 +682,34 @@ struct AmiTranslator::Impl {
     if (agent.empty() || !name_ok("MemberName", agent)) return;
     if (acts[agent].calls > 0) return;
     emit_state(agent, m::AgentState::ringing, queue);
+    const auto call = msg.get("Uniqueid");
+    if (call.empty() || call.size() > opts.max_name_bytes) return;
+    auto it = rung.find(call);
+    if (it == rung.end()) {
+      if (rung.size() >= opts.max_tracked) rung.erase(rung.begin());
+      it = rung.emplace(std::string(call), std::vector<Rung>{}).first;
+    }
+    if (it->second.size() < 64)
+      it->second.push_back(Rung{agent, std::string(queue), std::string(interface_of(msg))});
+  }
+
+  // The rings for `call` are over (answered by `by`, or the caller left): the members still
+  // ringing for it go back to what they were before, paused or available in that queue.
+  void rings_over(std::string_view call, std::string_view by = {}) {
+    auto it = rung.find(call);
+    if (it == rung.end()) return;
+    const std::vector<Rung> list = std::move(it->second);
+    rung.erase(it);
+    for (const Rung& r : list) {
+      if (r.agent == by) continue;
+      const AgentAct& act = acts[r.agent];
+      if (act.calls > 0 || act.qms != Act::ringing) continue;
+      const auto mb = members.find(key2(r.queue, r.iface));
+      if (mb != members.end() && mb->second.paused == 1)
+        emit_state(r.agent, m::AgentState::paused, r.queue, mb->second.reason);
+      else
+        emit_state(r.agent, m::AgentState::available, r.queue);
+    }
   }
 
   void on_ring_noanswer(const AmiMessage& msg) {
@@ -695,6 +734,12 @@ struct AmiTranslator::Impl {
     oe.event.ring_ms = ring_ms;
     emit(oe);
     acts[agent].qms = Act::none;
+    if (auto it = rung.find(call); it != rung.end()) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(), [&](const Rung& r) { return r.agent == agent; }),
+              v.end());
+      if (v.empty()) rung.erase(it);
+    }
   }
 
   void on_agent_login(const AmiMessage& msg, bool login) {
@@ -837,6 +882,7 @@ struct AmiTranslator::Impl {
     // Mirror what the engine did: no calls, no pauses; device states are unknown until the
     // rebuild (so its QueueMember rows are applied, not taken for repeats).
     for (auto& [name, a] : acts) a = AgentAct{};
+    rung.clear();
     for (auto& [k, mb] : members) {
       mb.paused = 0;
       mb.reason.clear();
@@ -988,10 +1034,12 @@ struct AmiTranslator::Impl {
     if (!gate.begin(fp.value(), day_ts, sink)) return;
     if (!std::isfinite(receipt)) {
       // A replay: an asynchronous event without a Timestamp header (manager.conf
-      // timestampevents=no) gets a guessed time. List answers (ActionID) never carry one.
+      // timestampevents=no) gets a guessed time. List answers (ActionID) never carry one, and
+      // neither does the FullyBooted that Asterisk writes straight to a new session at login
+      // (seen on a real Asterisk with timestampevents=yes): neither says the capture is untimed.
       if (!msg.get("Timestamp").empty())
         ++stats.timed_events;
-      else if (msg.get("ActionID").empty())
+      else if (msg.get("ActionID").empty() && msg.get("Event") != "FullyBooted")
         ++stats.untimed_events;
     }
     set_time(msg, receipt);
