@@ -305,10 +305,13 @@ void Replayer::finish() {
                      });
   }
 
-  if (dq.restarts > 0) {
+  if (dq.restarts > 0 && dq.visits_cut > 0) {
     warn(fmt::format("{} PBX restart(s): {} visit(s) still open were cut without an outcome "
                      "(not offered); figures around the restart are incomplete",
                      dq.restarts, dq.visits_cut));
+  } else if (dq.restarts > 0) {
+    // Every queue_log opens with a QUEUESTART: a start with nothing open loses nothing.
+    warn(fmt::format("{} PBX (re)start(s); no visit was open at any of them", dq.restarts));
   }
   std::uint64_t engine_total = 0;
   for (const auto& [kind, n] : dq.warning_counts) engine_total += n;

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# What a real Asterisk wrote (tests/data/asterisk/, recorded with tests/lab/asterisk/astlab.py,
+# provenance in tests/data/asterisk/PROVENANCE.md), replayed with `callwatchd report` in both
+# formats, against figures worked out by hand from the queue_log lines (read them beside this).
+# $1 = the bin dir holding callwatchd.
+set -u
+BIN=${1:-build/bin}
+DATA=tests/data/asterisk
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+for story in day-tson day-tsoff restart-tson restart-tsoff; do
+  for fmt in queue_log ami; do
+    f=$DATA/$story/$fmt; [ "$fmt" = ami ] && f=$DATA/$story/ami.raw
+    "$BIN/callwatchd" report --format "$fmt" --config "$DATA/callwatch.toml" --json "$f" \
+        > "$tmp/$story-$fmt.json" 2> "$tmp/$story-$fmt.err"
+    rc=$?
+    if [ $rc -ne 0 ]; then echo "FAIL  report $story $fmt: exit $rc"; cat "$tmp/$story-$fmt.err"; fail=1; fi
+  done
+done
+[ $fail -eq 0 ] || exit 1
+
+python3 - "$tmp" <<'PY'
+import json, os, sys
+tmp = sys.argv[1]
+failures = []
+
+def load(story, fmt):
+    return json.load(open(os.path.join(tmp, f"{story}-{fmt}.json")))
+
+def check(what, got, want, tol=None):
+    if want is None:
+        ok = got is None
+    elif tol is None:
+        ok = got == want if not isinstance(want, float) else (got is not None and abs(got - want) < 1e-3)
+    else:
+        ok = got is not None and abs(got - want) <= tol
+    print(("ok    " if ok else "FAIL  ") + f"{what}: {got!r}" + ("" if ok else f" (want {want!r})"))
+    if not ok:
+        failures.append(what)
+
+def queue(r, story, fmt, name, **want):
+    q = r["queues"].get(name)
+    if q is None:
+        check(f"{story} {fmt} queue {name} present", None, "present"); return
+    for k, v in want.items():
+        if k.startswith("sl_"):
+            check(f"{story} {fmt} {name} service_level.{k[3:]}", q["service_level"][k[3:]], v)
+        else:
+            check(f"{story} {fmt} {name} {k}", q[k], v)
+
+def agent(r, story, fmt, name, paused=None, tol=None, **want):
+    a = r["agents"].get(name)
+    if a is None:
+        check(f"{story} {fmt} agent {name} present", None, "present"); return
+    for k, v in want.items():
+        check(f"{story} {fmt} {name} {k}", a[k], v)
+    if paused is not None or fmt == "ami":
+        check(f"{story} {fmt} {name} paused_seconds", a["paused_seconds"], paused, tol)
+
+# ---- day: every outcome ------------------------------------------------------------------------
+# sales (T=5, S=4), from the queue_log of day-tson (the tsoff run differs only where noted):
+#   c1  ENTERQUEUE 801, CONNECT alice wait 1, COMPLETEAGENT talk 9      answered, within T
+#   c3  ENTERQUEUE 803, ABANDON wait 2                                  abandoned, short (2 < 4), within T
+#   c4  ENTERQUEUE 804, CONNECT alice wait 9, COMPLETEAGENT talk 4      answered, outside T (9 > 5)
+#   c5  ENTERQUEUE 805, EXITWITHTIMEOUT wait 6                          timed out
+#   c6  ENTERQUEUE 807, EXITWITHKEY 5 wait 4 (tsoff: 3)                 exited with a key
+#   c9  ENTERQUEUE 825, CONNECT alice wait 1, BLINDTRANSFER talk 1      answered, within T
+#   offered 6 = 3 + 1 + 1 + 1; A_T 2, Ab_T 1, short 1. SL answered 2/3; offered 2/(6-1);
+#   abandons_positive (2+1-1)/(6-1); abandons_ignored 2/(6-1). ASA (1+9+1)/3; AHT (9+4+1)/3;
+#   max wait 9.
+# support (T=20, ring-all carol+dave, erin added at 814 and removed at 826):
+#   c2  CONNECT carol wait 2, talk 5 (dave rung too: "answered elsewhere", no line)
+#   c7  ENTERQUEUE and EXITEMPTY in 811 (carol and dave paused; leavewhenempty=yes) wait 0
+#   c8  RINGNOANSWER erin, carol, dave 4000 ms at 819; CONNECT dave wait 6 (his second ring), talk 5
+#   offered 3 = 2 answered + 1 empty; A_T 2. SL answered 2/2, offered 2/3, positive 2/3,
+#   ignored 2/3. ASA (2+6)/2 = 4; AHT 5; max wait 6.
+# billing (T=20): c12 waits for frank (paused all along) and hangs up: ABANDON wait 13, long;
+#   offered 1; SL answered null (no answer), offered 0/1, positive (0+1-0)/1, ignored 0/0 null.
+# Agents (queue_log, whole seconds; the input ends at 833):
+#   alice 3 answered, talk 9+4+1 = 14; PAUSEALL lunch 830 -> end 833: 3 s
+#   bob   PAUSE training 800 -> UNPAUSE 833: 33 s
+#   carol 1 answered, 1 ring-no-answer, talk 5; PAUSE lunch 809 (the line before her
+#         COMPLETEAGENT in the same second: counted from the call's end, 809) -> 813: 4 s
+#   dave  1 answered, 1 ring-no-answer, talk 5; PAUSEALL break 809 -> UNPAUSEALL 813 (4 s) +
+#         PAUSE notes at 821 during his call (CONNECT 821), counted from its end 826 -> 829: 3 s = 7
+#   erin  1 ring-no-answer, nothing else; frank PAUSE meeting 800 -> end 833: 33 s
+# AMI (same story, its own events): the same counts, waits and talk (HoldTime/TalkTime are whole
+# seconds); pauses timed to the microsecond, within 1 s of the above with Timestamp headers and
+# null without (METRICS.md: a capture without them does not say how long a pause lasted).
+for story in ("day-tson", "day-tsoff"):
+    for fmt in ("queue_log", "ami"):
+        r = load(story, fmt)
+        untimed = fmt == "ami" and story.endswith("tsoff")
+        queue(r, story, fmt, "sales", offered=6, answered=3, abandoned=1, short_abandoned=1,
+              timed_out=1, exited_empty=0, exited_key=1, answered_within_sl=2,
+              abandoned_within_sl=1, asa_seconds=3.667, aht_seconds=4.667,
+              sl_answered=0.6667, sl_offered=0.4, sl_abandons_positive=0.4,
+              sl_abandons_ignored=0.4)
+        if not untimed:
+            queue(r, story, fmt, "sales", max_wait_seconds=9)
+            queue(r, story, fmt, "support", max_wait_seconds=6)
+            queue(r, story, fmt, "billing", max_wait_seconds=13)
+        queue(r, story, fmt, "support", offered=3, answered=2, abandoned=0, exited_empty=1,
+              timed_out=0, exited_key=0, answered_within_sl=2, asa_seconds=4.0, aht_seconds=5.0,
+              sl_answered=1.0, sl_offered=0.6667, sl_abandons_positive=0.6667,
+              sl_abandons_ignored=0.6667)
+        queue(r, story, fmt, "billing", offered=1, answered=0, abandoned=1, short_abandoned=0,
+              abandoned_within_sl=1, asa_seconds=None, aht_seconds=None, sl_answered=None,
+              sl_offered=0.0, sl_abandons_positive=1.0, sl_abandons_ignored=None)
+        tol = None if fmt == "queue_log" else 1.0
+        def p(v):
+            return None if untimed else v
+        agent(r, story, fmt, "alice", answered=3, ring_noanswer=0, talk_seconds=14, paused=p(3), tol=tol)
+        agent(r, story, fmt, "bob", answered=0, ring_noanswer=0, paused=p(33), tol=tol)
+        agent(r, story, fmt, "carol", answered=1, ring_noanswer=1, talk_seconds=5, paused=p(4), tol=tol)
+        agent(r, story, fmt, "dave", answered=1, ring_noanswer=1, talk_seconds=5, paused=p(7), tol=tol)
+        agent(r, story, fmt, "erin", answered=0, ring_noanswer=1, talk_seconds=0, paused=p(0), tol=tol)
+        agent(r, story, fmt, "frank", answered=0, paused=p(33), tol=tol)
+        check(f"{story} {fmt} rejected", r["data_quality"]["rejected"], 0)
+        if fmt == "queue_log":
+            check(f"{story} {fmt} events (non-blank lines)", r["data_quality"]["events"], 44)
+
+# ---- restart: core stop now with a call in talk, a caller waiting, bob paused ----------------
+# queue_log (restart-tson; the tsoff run, 20 s later, differs where noted):
+#   874 QUEUESTART; bob PAUSE training
+#   r1  ENTERQUEUE 875, CONNECT alice wait 1; r2 ENTERQUEUE 877
+#   879 (core stop now) ABANDON r2 wait 2 (tsoff: 3); COMPLETEAGENT r1 talk 3
+#   881 QUEUESTART: the restart ends bob's pause (Asterisk brings static members back unpaused
+#       and writes no UNPAUSE: bob answers r3 below)
+#   884 alice PAUSEALL lunch; r3 ENTERQUEUE 886, CONNECT bob wait 1, COMPLETEAGENT 890 talk 3 (tsoff: 4);
+#   891 alice UNPAUSEALL
+# sales (T=5, S=4): offered 3 = 2 answered + 1 abandoned (short, as the PBX says: ABANDON);
+#   A_T 2, Ab_T 1. SL answered 2/2, offered 2/(3-1), positive (2+1-1)/(3-1), ignored 2/(3-1).
+#   ASA (1+1)/2 = 1, AHT (3+3)/2 = 3 (tsoff: (3+4)/2 = 3.5), max wait 2 (tsoff: 3).
+# bob: paused 874 -> 881 (queue_log: the QUEUESTART) = 7 s; 1 answered, talk 3 (tsoff: 4).
+#   AMI: the pause ends at the first sign of the restart, Asterisk's `Event: Shutdown`
+#   (880.67, a second after the last call event; bob's pause began at 874.57): 6.1 s.
+# alice: 1 answered, talk 3, paused 884 -> 891 = 7 s.
+for story in ("restart-tson", "restart-tsoff"):
+    for fmt in ("queue_log", "ami"):
+        r = load(story, fmt)
+        untimed = fmt == "ami" and story.endswith("tsoff")
+        tsoff = story.endswith("tsoff")
+        queue(r, story, fmt, "sales", offered=3, answered=2, abandoned=1, short_abandoned=1,
+              timed_out=0, answered_within_sl=2, abandoned_within_sl=1, asa_seconds=1.0,
+              aht_seconds=3.5 if tsoff else 3.0, sl_answered=1.0, sl_offered=1.0, sl_abandons_positive=1.0,
+              sl_abandons_ignored=1.0)
+        if not untimed:
+            queue(r, story, fmt, "sales", max_wait_seconds=3 if tsoff else 2)
+        tol = None if fmt == "queue_log" else 0.5
+        bob = None if untimed else (7 if fmt == "queue_log" else 6.1)
+        alice = None if untimed else 7
+        agent(r, story, fmt, "bob", answered=1, talk_seconds=4 if tsoff else 3, paused=bob, tol=tol)
+        agent(r, story, fmt, "alice", answered=1, talk_seconds=3, paused=alice, tol=tol)
+        check(f"{story} {fmt} rejected", r["data_quality"]["rejected"], 0)
+        w = " ".join(r["data_quality"]["warnings"])
+        if fmt == "queue_log":
+            check(f"{story} {fmt} two starts, the second a restart, warned", "restart" in w, True)
+
+print(f"{len(failures)} failed" if failures else "asterisk fixtures ok")
+sys.exit(1 if failures else 0)
+PY
