@@ -17,6 +17,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
   prometheus gnuplot-nox
+  # the real-Asterisk lab (tests/lab/asterisk): Asterisk's own build dependencies
+  libjansson-dev libedit-dev uuid-dev libxml2-dev libssl-dev libncurses-dev
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -76,8 +78,22 @@ demo() {
   fi
 }
 
+# The lab Asterisk (tests/lab/asterisk) is built before the tests, not while they run: its
+# two-core compile would slow the timed tests beside it. Cached by the tarball's checksum.
+ASTERISK_TARBALL=${CALLWATCH_ASTERISK_TARBALL:-$ROOT/../shared/lab/asterisk/asterisk-src.tar.xz}
+lab_asterisk() {
+  if [ -n "${CALLWATCH_ASTERISK_BIN:-}" ]; then return 0; fi
+  if [ ! -r "$ASTERISK_TARBALL" ]; then
+    echo "==> no Asterisk source at $ASTERISK_TARBALL: the real-Asterisk lab tests will be skipped"
+    return 0
+  fi
+  echo "==> lab Asterisk: $("$ROOT/tests/lab/asterisk/build-asterisk.sh" "$ASTERISK_TARBALL" \
+    "${CALLWATCH_LAB_CACHE:-$BUILD/lab/asterisk}")"
+}
+
 test_all() {
   build
+  lab_asterisk
   cd "$BUILD"
   # The wide seed sweep of the property test is its own target: ctest -L property_sweep.
   ctest --output-on-failure -j "$JOBS" --timeout 900 -LE property_sweep

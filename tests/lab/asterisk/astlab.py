@@ -429,6 +429,10 @@ def main():
     ap.add_argument("--ami-port", type=int, default=0)
     ap.add_argument("--attach", help="HOST:PORT of a running Asterisk's AMI (nothing is started)")
     ap.add_argument("--ready-file", help="written once Asterisk is up and the recorder listens")
+    ap.add_argument("--go-file", help="wait for this file to exist before playing (after ready)")
+    ap.add_argument("--done-file", help="written when the story and its settle time are over")
+    ap.add_argument("--linger", type=float, default=0,
+                    help="seconds Asterisk stays up after the done file (for a last look)")
     ap.add_argument("--keep", action="store_true", help="keep the configuration and run folders")
     a = ap.parse_args()
 
@@ -465,12 +469,22 @@ def main():
                 f"story: {os.path.basename(a.story)}\ntimestampevents: {a.timestamps}\n"
                 f"ami_port: {port}\n")
     if a.ready_file:
-        with open(a.ready_file, "w") as f:
-            f.write(f"{port}\n")
+        with open(a.ready_file + ".tmp", "w") as f:
+            f.write(f"{port}\n{queue_log}\n")
+        os.rename(a.ready_file + ".tmp", a.ready_file)
     try:
+        if a.go_file:
+            until = time.time() + 120
+            while not os.path.exists(a.go_file):
+                if time.time() > until:
+                    raise RuntimeError(f"no {a.go_file} within 120 s")
+                time.sleep(0.05)
         with open(os.path.join(out, "steps.log"), "w") as log:
             play(story, port, ast, log)
         time.sleep(story.get("settle", 2))
+        if a.done_file:
+            open(a.done_file, "w").close()
+        time.sleep(a.linger)
     finally:
         rec.stop_flag.set()
         if ast:
