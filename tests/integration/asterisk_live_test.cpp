@@ -86,8 +86,9 @@ struct StoryWant {
 //          (outside T = 5), c5 queue timeout 6 s, c6 presses 5 after 4 s, c9 answered (~1 s) and
 //          blind-transferred: offered 6, answered 3, within T 2 (c1, c9).
 //   support c2 answered by carol (dave rung too), c7 leaves empty (carol and dave paused),
-//          c8 rings carol, dave and erin with no answer, then dave answers: offered 3,
-//          answered 2 (both within 20 s), empty 1.
+//          c8 rings carol, dave and erin with no answer, then dave answers, c10 hangs up after
+//          2 s while carol and dave ring (RINGCANCELED, not ring-no-answers): offered 4,
+//          answered 2 (both within 20 s), abandoned 1 (short: < 8), empty 1.
 //   billing c12 gives up after 14 s (frank paused): offered 1, abandoned 1, long.
 //   alice: c1 talk 9, c4 talk 4, c9 talk 1 before the transfer = 14. carol: talk 5, 1 RNA;
 //   dave: talk 5, 1 RNA; erin: 1 RNA. bob paused 0 -> 33 s; carol 9 -> 13 (4 s, after c2
@@ -95,7 +96,7 @@ struct StoryWant {
 StoryWant day_want() {
   return {"day",
           {{"sales", 6, 3, 1, 1, 1, 0, 1, 2},
-           {"support", 3, 2, 0, 0, 0, 1, 0, 2},
+           {"support", 4, 2, 1, 1, 0, 1, 0, 2},
            {"billing", 1, 0, 1, 0, 0, 0, 0, 0}},
           {{"alice", 3, 0, 14, -1},
            {"bob", 0, 0, 0, 33},
