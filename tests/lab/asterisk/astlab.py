@@ -24,7 +24,6 @@ that agent, answers, waits the talk time, hangs up. A call is an Originate of
 then hangs up. Per-call times reach the member channels as inherited channel variables.
 """
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -33,13 +32,9 @@ import sys
 import threading
 import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from labcommon import (add_handshake_args, finish, free_port, load_story,  # noqa: E402
+                       play_steps, wait_go, write_ready)
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -375,47 +370,44 @@ def find_agent_channel(ami, agent):
 
 
 def play(story, ami_port, ast, log):
-    steps = sorted(story["steps"], key=lambda s: s["at"])
-    ctl = Ami(ami_port)
-    t0 = time.time()
-    for step in steps:
-        delay = t0 + step["at"] - time.time()
-        if delay > 0:
-            time.sleep(delay)
+    ctl = [Ami(ami_port)]
+
+    def do(step):
         kind = step["do"]
+        a = ctl[0]
         if kind == "call":
-            r = originate(ctl, step)
+            r = originate(a, step)
         elif kind == "pause":
-            r = ctl.action("QueuePause", Interface=member_interface(step["agent"]),
-                           Paused="true", Queue=step.get("queue"), Reason=step.get("reason"))
+            r = a.action("QueuePause", Interface=member_interface(step["agent"]),
+                         Paused="true", Queue=step.get("queue"), Reason=step.get("reason"))
         elif kind == "unpause":
-            r = ctl.action("QueuePause", Interface=member_interface(step["agent"]),
-                           Paused="false", Queue=step.get("queue"))
+            r = a.action("QueuePause", Interface=member_interface(step["agent"]),
+                         Paused="false", Queue=step.get("queue"))
         elif kind == "add":
-            r = ctl.action("QueueAdd", Queue=step["queue"], Interface=member_interface(step["agent"]),
-                           MemberName=step["agent"], Paused="false")
+            r = a.action("QueueAdd", Queue=step["queue"], Interface=member_interface(step["agent"]),
+                         MemberName=step["agent"], Paused="false")
         elif kind == "remove":
-            r = ctl.action("QueueRemove", Queue=step["queue"],
-                           Interface=member_interface(step["agent"]))
+            r = a.action("QueueRemove", Queue=step["queue"],
+                         Interface=member_interface(step["agent"]))
         elif kind == "transfer":
-            ch = find_agent_channel(ctl, step["agent"])
-            r = ctl.action("BlindTransfer", Channel=ch, Context="transfer", Exten=step["exten"]) \
+            ch = find_agent_channel(a, step["agent"])
+            r = a.action("BlindTransfer", Channel=ch, Context="transfer", Exten=step["exten"]) \
                 if ch else {"Response": "Error", "Message": "agent channel not found"}
         elif kind == "restart":
-            ctl.close()
+            a.close()
             if ast is None:
                 raise RuntimeError("a restart needs the lab to run Asterisk itself")
             ast.stop()
             time.sleep(step.get("down", 1))
             ast.start()
-            ctl = Ami(ami_port)
+            ctl[0] = Ami(ami_port)
             r = {"Response": "Success"}
         else:
             raise ValueError(f"unknown step {kind}")
-        log.write(f"{time.time() - t0:7.2f} {kind} {json.dumps(step)} -> {r.get('Response')} "
-                  f"{r.get('Message', '')}\n")
-        log.flush()
-    ctl.close()
+        return f"{r.get('Response')} {r.get('Message', '')}"
+
+    play_steps(story, do, log)
+    ctl[0].close()
 
 
 def main():
@@ -428,16 +420,11 @@ def main():
     ap.add_argument("--timestamps", choices=["on", "off"], default="on")
     ap.add_argument("--ami-port", type=int, default=0)
     ap.add_argument("--attach", help="HOST:PORT of a running Asterisk's AMI (nothing is started)")
-    ap.add_argument("--ready-file", help="written once Asterisk is up and the recorder listens")
-    ap.add_argument("--go-file", help="wait for this file to exist before playing (after ready)")
-    ap.add_argument("--done-file", help="written when the story and its settle time are over")
-    ap.add_argument("--linger", type=float, default=0,
-                    help="seconds Asterisk stays up after the done file (for a last look)")
+    add_handshake_args(ap)
     ap.add_argument("--keep", action="store_true", help="keep the configuration and run folders")
     a = ap.parse_args()
 
-    with open(a.story) as f:
-        story = json.load(f)
+    story = load_story(a.story)
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     tree = os.path.abspath(a.root) if a.root else None
@@ -468,23 +455,12 @@ def main():
         f.write(f"version: {version_of(binary, tree) if binary else 'attached'}\n"
                 f"story: {os.path.basename(a.story)}\ntimestampevents: {a.timestamps}\n"
                 f"ami_port: {port}\n")
-    if a.ready_file:
-        with open(a.ready_file + ".tmp", "w") as f:
-            f.write(f"{port}\n{queue_log}\n")
-        os.rename(a.ready_file + ".tmp", a.ready_file)
+    write_ready(a.ready_file, port, queue_log)
     try:
-        if a.go_file:
-            until = time.time() + 120
-            while not os.path.exists(a.go_file):
-                if time.time() > until:
-                    raise RuntimeError(f"no {a.go_file} within 120 s")
-                time.sleep(0.05)
+        wait_go(a.go_file)
         with open(os.path.join(out, "steps.log"), "w") as log:
             play(story, port, ast, log)
-        time.sleep(story.get("settle", 2))
-        if a.done_file:
-            open(a.done_file, "w").close()
-        time.sleep(a.linger)
+        finish(story, a)
     finally:
         rec.stop_flag.set()
         if ast:
