@@ -19,6 +19,9 @@ PACKAGES=(
   prometheus gnuplot-nox
   # the real-Asterisk lab (tests/lab/asterisk): Asterisk's own build dependencies
   libjansson-dev libedit-dev uuid-dev libxml2-dev libssl-dev libncurses-dev
+  # the real-FreeSWITCH lab (tests/lab/freeswitch): FreeSWITCH's, spandsp's and sofia-sip's
+  autoconf automake libtool libtool-bin libtiff-dev libjpeg-dev libcurl4-openssl-dev libpcre2-dev
+  libspeex-dev libspeexdsp-dev libldns-dev yasm nasm libopus-dev libsndfile1-dev
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -91,9 +94,22 @@ lab_asterisk() {
     "${CALLWATCH_LAB_CACHE:-$BUILD/lab/asterisk}")"
 }
 
+# The lab FreeSWITCH (tests/lab/freeswitch), the same way; its build (minutes) is kept outside the
+# clone (~/.cache/callwatch-lab), so a machine pays it once, not once per clean clone.
+FREESWITCH_SRC=${CALLWATCH_FREESWITCH_SRC:-$ROOT/../shared/lab/freeswitch}
+lab_freeswitch() {
+  if [ ! -r "$FREESWITCH_SRC/freeswitch-src.tar.xz" ]; then
+    echo "==> no FreeSWITCH sources in $FREESWITCH_SRC: the real-FreeSWITCH lab tests will be skipped"
+    return 0
+  fi
+  echo "==> lab FreeSWITCH: $("$ROOT/tests/lab/freeswitch/build-freeswitch.sh" "$FREESWITCH_SRC" \
+    ${CALLWATCH_LAB_FS_CACHE:+"$CALLWATCH_LAB_FS_CACHE"})"
+}
+
 test_all() {
   build
   lab_asterisk
+  lab_freeswitch
   cd "$BUILD"
   # The wide seed sweep of the property test is its own target: ctest -L property_sweep.
   ctest --output-on-failure -j "$JOBS" --timeout 900 -LE property_sweep

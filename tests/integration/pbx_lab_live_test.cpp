@@ -1,11 +1,11 @@
-// A real Asterisk, live: the lab (tests/lab/asterisk) plays a story while two real daemons watch
-// it, one through AMI and one tailing Asterisk's queue_log. /metrics, the wallboard snapshot and
-// `callwatchd report` on what Asterisk wrote must give the figures worked out by hand from the
-// story (tests/integration/asterisk_fixtures.sh works the same stories out line by line), and
-// so agree with each other.
+// A real PBX, live (tests/lab/asterisk, tests/lab/freeswitch): the lab plays a story while real
+// daemons watch it (Asterisk: one on its AMI, one tailing its queue_log; FreeSWITCH: one on its
+// event socket). /metrics, the wallboard snapshot and `callwatchd report` on what the PBX wrote
+// must give the figures worked out by hand from the story (tests/integration/*_fixtures.sh work
+// the same stories out event by event), and so agree with each other.
 //
-// Hidden tag: run by tests/integration/asterisk_lab.sh, which builds (or finds) the lab Asterisk
-// and sets CALLWATCH_LAB_ASTERISK_ROOT or CALLWATCH_LAB_ASTERISK_BIN, CALLWATCH_LAB_DIR.
+// Hidden tags: run by tests/integration/asterisk_lab.sh and freeswitch_lab.sh, which build (or
+// find) the lab PBX and set the CALLWATCH_LAB_* variables.
 #include <catch2/catch.hpp>
 
 #include <spawn.h>
@@ -271,126 +271,201 @@ void check_against(const Seen& s, const StoryWant& w, const std::string& surface
   }
 }
 
-// Plays `story` on the lab Asterisk with a daemon on its AMI and one on its queue_log, then
-// checks every surface.
-void play_and_check(const std::string& story) {
-  const std::string lab = env("CALLWATCH_LAB_DIR");
-  const std::string root = env("CALLWATCH_LAB_ASTERISK_ROOT");
-  const std::string bin = env("CALLWATCH_LAB_ASTERISK_BIN");
-  char tmpl[] = "/tmp/callwatch-lab-XXXXXX";
-  REQUIRE(::mkdtemp(tmpl));
-  const fs::path dir = tmpl;
+// One surface of the lab to watch: a daemon with one feed on the PBX, and the recording of the
+// same feed that `report` reads afterwards.
+struct Watch {
+  std::string name;           // feed name
+  std::string feed_toml;      // the [[feed]] table
+  bool connects = false;      // a connection (AMI, ESL): the story waits until it is up
+  std::string format;         // report --format
+  std::string recording;      // file in the lab's out folder
+  StoryWant want;
+  std::unique_ptr<Daemon> daemon;
+};
+
+// Plays `story` with `script` (astlab.py or fslab.py, with `lab_args`) while each watch's daemon
+// follows the PBX, then checks every surface of every watch against its wants.
+void play_and_check(const std::string& script, const std::vector<std::string>& lab_args,
+                    const std::string& story, const fs::path& dir, int port,
+                    std::vector<Watch>& watches) {
   const fs::path out = dir / "out";
-  const int ami_port = cwtest::free_tcp_port();
-  const fs::path queue_log = out / "conf" / "run" / "log" / "queue_log";
-  const fs::path cred = dir / "ami.cred";
-  std::ofstream(cred) << "username = lab\nsecret = lab-secret\n";
-  fs::permissions(cred, fs::perms::owner_read | fs::perms::owner_write);
+  for (auto& w : watches) w.daemon = std::make_unique<Daemon>(std::vector<std::string>{}, std::string(kQueues) + w.feed_toml);
 
-  Daemon via_ami({}, std::string(kQueues) + fmt::format(R"(
-[[feed]]
-name = "pbx"
-type = "ami"
-address = "127.0.0.1:{}"
-credentials_file = "{}"
-)",
-                                                        ami_port, cred.string()));
-  Daemon via_log({}, std::string(kQueues) + fmt::format(R"(
-[[feed]]
-name = "pbx-log"
-type = "queue_log"
-path = "{}"
-)",
-                                                        queue_log.string()));
-
-  std::vector<std::string> args = {"python3",
-                                   lab + "/astlab.py",
-                                   "play",
-                                   lab + "/stories/" + story + ".json",
-                                   "--out",
-                                   out.string(),
-                                   "--ami-port",
-                                   std::to_string(ami_port),
-                                   "--ready-file",
-                                   (dir / "ready").string(),
-                                   "--go-file",
-                                   (dir / "go").string(),
-                                   "--done-file",
-                                   (dir / "done").string(),
-                                   "--linger",
-                                   "4"};
-  if (!root.empty()) args.insert(args.end(), {"--root", root});
-  if (!bin.empty()) args.insert(args.end(), {"--asterisk", bin});
-  const pid_t lab_pid = spawn(args, dir / "astlab.log");
-  auto lab_log = [&] { return slurp(dir / "astlab.log") + slurp(out / "asterisk.log"); };
+  std::vector<std::string> args = {"python3", script, "play", story, "--out", out.string(),
+                                   "--ready-file", (dir / "ready").string(), "--go-file",
+                                   (dir / "go").string(), "--done-file", (dir / "done").string(),
+                                   "--linger", "4"};
+  args.insert(args.end(), lab_args.begin(), lab_args.end());
+  (void)port;
+  const pid_t lab_pid = spawn(args, dir / "lab.log");
+  auto lab_log = [&] {
+    return slurp(dir / "lab.log") + slurp(out / "asterisk.log") + slurp(out / "freeswitch.out");
+  };
 
   INFO("story " << story);
-  REQUIRE(cwtest::wait_for([&] { return fs::exists(dir / "ready"); }, 60s));
-  // The story starts once the AMI daemon is connected and has its QueueStatus rebuild (the
-  // queue_log daemon reads the file from its first line: it did not exist at its start).
-  const bool up = cwtest::wait_for(
-      [&] {
-        const auto v = cwtest::sample(via_ami.scrape(), "callwatch_feed_up{feed=\"pbx\"}");
-        return v && *v == 1.0;
-      },
-      30s);
-  INFO(via_ami.log());
-  REQUIRE(up);
+  REQUIRE(cwtest::wait_for([&] { return fs::exists(dir / "ready"); }, 90s));
+  // The story starts once every connecting feed is up (with its rebuild); a queue_log daemon
+  // reads the file from its first line (it did not exist at the daemon's start).
+  for (auto& w : watches) {
+    if (!w.connects) continue;
+    const bool up = cwtest::wait_for(
+        [&] {
+          const auto v = cwtest::sample(w.daemon->scrape(), "callwatch_feed_up{feed=\"" + w.name + "\"}");
+          return v && *v == 1.0;
+        },
+        30s);
+    INFO(w.daemon->log());
+    REQUIRE(up);
+  }
   std::this_thread::sleep_for(500ms);
   std::ofstream(dir / "go") << "go\n";
   const bool done = cwtest::wait_for([&] { return fs::exists(dir / "done"); }, 150s);
   INFO(lab_log());
   REQUIRE(done);
 
-  // While Asterisk still runs (--linger): every surface of both daemons.
-  const std::string ami_body = via_ami.scrape(), log_body = via_log.scrape();
-  const m::Snapshot ami_snap = snapshot_of(via_ami), log_snap = snapshot_of(via_log);
+  // While the PBX still runs (--linger): every surface of every daemon.
+  std::vector<std::string> bodies;
+  std::vector<m::Snapshot> snaps;
+  for (auto& w : watches) {
+    bodies.push_back(w.daemon->scrape());
+    snaps.push_back(snapshot_of(*w.daemon));
+  }
 
   int status = 0;
   ::waitpid(lab_pid, &status, 0);
   INFO(lab_log());
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-  REQUIRE(fs::exists(out / "queue_log"));
-  REQUIRE(fs::exists(out / "ami.raw"));
 
   const fs::path cfg = dir / "queues.toml";
   std::ofstream(cfg) << kQueues;
-  const std::string report_bin = std::string(CALLWATCH_BIN_DIR) + "/callwatchd report --json --config " +
-                                 cfg.string();
-  const std::string ql_report = run(report_bin + " --format queue_log " + (out / "queue_log").string() + " 2>/dev/null");
-  const std::string ami_report = run(report_bin + " --format ami " + (out / "ami.raw").string() + " 2>/dev/null");
+  for (std::size_t i = 0; i < watches.size(); ++i) {
+    Watch& w = watches[i];
+    INFO("feed " << w.name << "; daemon log:\n" << w.daemon->log());
+    check_against(from_metrics(bodies[i], w.want), w.want, "/metrics", false);
+    check_against(from_snapshot(snaps[i]), w.want, "snapshot", true);
+    for (const auto& q : w.want.queues) {
+      INFO("queue " << q.name);
+      CHECK(metric(bodies[i], "callwatch_queue_calls_waiting", q.name) == 0.0);  // nobody left waiting
+    }
+    REQUIRE(fs::exists(out / w.recording));
+    const std::string report = run(std::string(CALLWATCH_BIN_DIR) + "/callwatchd report --json --config " +
+                                   cfg.string() + " --format " + w.format + " " +
+                                   (out / w.recording).string() + " 2>/dev/null");
+    INFO("recording " << w.recording);
+    check_against(from_report(report), w.want, "report", true);
+  }
+}
 
+struct LabDir {
+  fs::path dir;
+  LabDir() {
+    char tmpl[] = "/tmp/callwatch-lab-XXXXXX";
+    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+    dir = tmpl;
+  }
+  ~LabDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
+fs::path credentials(const fs::path& dir, const std::string& text) {
+  const fs::path cred = dir / "pbx.cred";
+  std::ofstream(cred) << text;
+  fs::permissions(cred, fs::perms::owner_read | fs::perms::owner_write);
+  return cred;
+}
+
+// The lab Asterisk: one daemon on its AMI, one tailing its queue_log.
+void asterisk_story(const std::string& story) {
+  const std::string lab = env("CALLWATCH_LAB_DIR");
+  if (lab.empty()) FAIL("CALLWATCH_LAB_DIR is not set: run tests/integration/asterisk_lab.sh");
+  LabDir t;
+  const int port = cwtest::free_tcp_port();
+  const fs::path cred = credentials(t.dir, "username = lab\nsecret = lab-secret\n");
+  const fs::path queue_log = t.dir / "out" / "conf" / "run" / "log" / "queue_log";
   const bool restart = story == "restart";
-  const StoryWant w_log = restart ? restart_want(false) : day_want();
-  const StoryWant w_ami = restart ? restart_want(true) : day_want();
-  {
-    INFO("daemon log (AMI):\n" << via_ami.log());
-    check_against(from_metrics(ami_body, w_ami), w_ami, "/metrics of the AMI daemon", false);
-    check_against(from_snapshot(ami_snap), w_ami, "snapshot of the AMI daemon", true);
-  }
-  {
-    INFO("daemon log (queue_log):\n" << via_log.log());
-    check_against(from_metrics(log_body, w_log), w_log, "/metrics of the queue_log daemon", false);
-    check_against(from_snapshot(log_snap), w_log, "snapshot of the queue_log daemon", true);
-  }
-  INFO("queue_log:\n" << slurp(out / "queue_log"));
-  check_against(from_report(ql_report), w_log, "report on Asterisk's queue_log", true);
-  check_against(from_report(ami_report), w_ami, "report on the AMI recording", true);
-  CHECK(cwtest::sample(ami_body, "callwatch_feed_events_rejected_total{feed=\"pbx\",reason=\"not_ami\"}")
-            .value_or(0) == 0);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  std::vector<Watch> w(2);
+  w[0].name = "pbx";
+  w[0].feed_toml = fmt::format("\n[[feed]]\nname = \"pbx\"\ntype = \"ami\"\naddress = \"127.0.0.1:{}\"\ncredentials_file = \"{}\"\n", port, cred.string());
+  w[0].connects = true;
+  w[0].format = "ami";
+  w[0].recording = "ami.raw";
+  w[0].want = restart ? restart_want(true) : day_want();
+  w[1].name = "pbx-log";
+  w[1].feed_toml = fmt::format("\n[[feed]]\nname = \"pbx-log\"\ntype = \"queue_log\"\npath = \"{}\"\n", queue_log.string());
+  w[1].format = "queue_log";
+  w[1].recording = "queue_log";
+  w[1].want = restart ? restart_want(false) : day_want();
+  std::vector<std::string> args = {"--ami-port", std::to_string(port)};
+  if (!env("CALLWATCH_LAB_ASTERISK_ROOT").empty()) args.insert(args.end(), {"--root", env("CALLWATCH_LAB_ASTERISK_ROOT")});
+  if (!env("CALLWATCH_LAB_ASTERISK_BIN").empty()) args.insert(args.end(), {"--asterisk", env("CALLWATCH_LAB_ASTERISK_BIN")});
+  play_and_check(lab + "/astlab.py", args, lab + "/stories/" + story + ".json", t.dir, port, w);
+}
+
+// The FreeSWITCH `day` story (tests/lab/freeswitch/stories/day.json; worked out event by event
+// in tests/integration/freeswitch_fixtures.sh): sales c1 answered by alice (~1 s), c3 hangs up
+// after 3 s (short), c5 presses 5, c6 rings alice past leg_timeout (a ring-no-answer) and bob
+// answers after ~8 s (outside T = 5): offered 4, answered 2, within T 1. support (ring-all):
+// c2 answered by carol, dave's leg loses the race (not a no-answer). billing: c4 times out
+// (max-wait-time 8). bob On Break 0 -> 14, carol 24 -> 28.
+StoryWant fs_day_want() {
+  return {"day",
+          {{"sales", 4, 2, 1, 1, 0, 0, 1, 1},
+           {"support", 1, 1, 0, 0, 0, 0, 0, 1},
+           {"billing", 1, 0, 0, 0, 1, 0, 0, 0}},
+          {{"alice", 1, 1, 6, 0},
+           {"bob", 1, 0, 3, 14},
+           {"carol", 1, 0, 5, 4},
+           {"dave", 0, 0, 0, 0}}};
+}
+
+// The FreeSWITCH `restart` story: r1 answered by alice and bridged at `fsctl shutdown` (talk
+// ~4), r2 waiting then (BREAK_OUT after ~2 s: short), r3 answered by bob after the start; bob On
+// Break until the connection drops (~5.8 s), alice On Break 12 -> 19.
+StoryWant fs_restart_want() {
+  return {"restart",
+          {{"sales", 3, 2, 1, 1, 0, 0, 0, 2}},
+          {{"alice", 1, 0, 4, 7}, {"bob", 1, 0, 3, 5.8, 1.6}}};
+}
+
+void freeswitch_story(const std::string& story) {
+  const std::string lab = env("CALLWATCH_LAB_FS_DIR");
+  const std::string prefix = env("CALLWATCH_LAB_FS_PREFIX");
+  if (lab.empty() || prefix.empty()) FAIL("CALLWATCH_LAB_FS_DIR/PREFIX not set: run tests/integration/freeswitch_lab.sh");
+  LabDir t;
+  const int port = cwtest::free_tcp_port();
+  const fs::path cred = credentials(t.dir, "password = lab-secret\n");
+  std::vector<Watch> w(1);
+  w[0].name = "fs";
+  w[0].feed_toml = fmt::format("\n[[feed]]\nname = \"fs\"\ntype = \"esl\"\naddress = \"127.0.0.1:{}\"\ncredentials_file = \"{}\"\n", port, cred.string());
+  w[0].connects = true;
+  w[0].format = "esl";
+  w[0].recording = "esl.raw";
+  w[0].want = story == "restart" ? fs_restart_want() : fs_day_want();
+  play_and_check(lab + "/fslab.py", {"--esl-port", std::to_string(port), "--prefix", prefix},
+                 lab + "/stories/" + story + ".json", t.dir, port, w);
 }
 
 }  // namespace
 
 TEST_CASE("a real Asterisk plays every outcome; AMI and queue_log daemons and report agree",
           "[.asterisk_lab]") {
-  play_and_check("day");
+  asterisk_story("day");
 }
 
 TEST_CASE("a real Asterisk restarts mid-call; the restart ends calls and pauses on every path",
           "[.asterisk_lab]") {
-  play_and_check("restart");
+  asterisk_story("restart");
+}
+
+TEST_CASE("a real FreeSWITCH plays every outcome; the ESL daemon and report agree",
+          "[.freeswitch_lab]") {
+  freeswitch_story("day");
+}
+
+TEST_CASE("a real FreeSWITCH restarts mid-call; the restart ends calls and pauses",
+          "[.freeswitch_lab]") {
+  freeswitch_story("restart");
 }
