@@ -112,7 +112,14 @@ test_all() {
   lab_freeswitch
   cd "$BUILD"
   # The wide seed sweep of the property test is its own target: ctest -L property_sweep.
-  ctest --output-on-failure -j "$JOBS" --timeout 900 -LE property_sweep
+  local rc=0
+  ctest --output-on-failure -j "$JOBS" --timeout 900 -LE property_sweep || rc=$?
+  cd "$ROOT"
+  # The four fuzzers, briefly (a minute in all; ./callwatch.sh fuzz for long runs).
+  if [ -z "${CALLWATCH_NO_FUZZ:-}" ]; then
+    FUZZ_SECONDS=${CI_FUZZ_SECONDS:-15} fuzz || rc=$?
+  fi
+  return $rc
 }
 
 # libFuzzer targets (tests/fuzz): clang build in build-fuzz, each target FUZZ_SECONDS (default

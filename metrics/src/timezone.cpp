@@ -34,10 +34,18 @@ int TimeZone::offset_at(std::int64_t utc) const {
 
 namespace {
 double floor_to(double v, double step) { return std::floor(v / step) * step; }
+// Whole seconds of a time for the offset lookup; a time no clock gives (NaN, 1e19 from a broken
+// line) must not be cast out of range (undefined behaviour): it is clamped to +-2^53 s.
+std::int64_t whole_seconds(double utc) {
+  constexpr double kMax = 9007199254740992.0;
+  if (!(utc > -kMax)) return -static_cast<std::int64_t>(kMax);
+  if (!(utc < kMax)) return static_cast<std::int64_t>(kMax);
+  return static_cast<std::int64_t>(std::floor(utc));
+}
 }  // namespace
 
 double TimeZone::interval_start(double utc, int minutes) const {
-  const int off = offset_at(static_cast<std::int64_t>(std::floor(utc)));
+  const int off = offset_at(whole_seconds(utc));
   const double local = utc + off;
   return floor_to(local, minutes * 60.0) - off;
 }
@@ -45,11 +53,11 @@ double TimeZone::interval_start(double utc, int minutes) const {
 double TimeZone::day_start(double utc, int day_start_seconds) const {
   // Local day boundary at local midnight + day_start; around a DST change the offset of the
   // boundary instant can differ from the offset now, so resolve it at the candidate instant.
-  const int off = offset_at(static_cast<std::int64_t>(std::floor(utc)));
+  const int off = offset_at(whole_seconds(utc));
   const double local = utc + off - day_start_seconds;
   const double local_start = floor_to(local, 86400.0) + day_start_seconds;
   double start = local_start - off;
-  const int off_at_start = offset_at(static_cast<std::int64_t>(std::floor(start)));
+  const int off_at_start = offset_at(whole_seconds(start));
   if (off_at_start != off) start = local_start - off_at_start;
   if (start > utc) start -= 86400;  // guard: the boundary never lies after now
   return start;

@@ -223,7 +223,8 @@ Seen from_report(const std::string& json) {
   simdjson::dom::parser p;
   simdjson::dom::element doc;
   if (p.parse(json).get(doc)) return s;
-  for (auto [name, q] : doc["queues"].get_object()) {
+  for (auto [name, qv] : doc["queues"].get_object()) {
+    const simdjson::dom::element q = qv;  // a lambda cannot capture a structured binding (clang 14)
     auto i = [&](const char* k) { return static_cast<long>(q[k].get_int64().value()); };
     s.queues[std::string(name)] = {i("offered"),   i("answered"),     i("abandoned"),
                                    i("short_abandoned"), i("timed_out"), i("exited_empty"),
