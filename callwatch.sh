@@ -16,7 +16,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
-  prometheus gnuplot-nox
+  prometheus prometheus-alertmanager gnuplot-nox
   # the real-Asterisk lab (tests/lab/asterisk): Asterisk's own build dependencies
   libjansson-dev libedit-dev uuid-dev libxml2-dev libssl-dev libncurses-dev
   # the real-FreeSWITCH lab (tests/lab/freeswitch): FreeSWITCH's, spandsp's and sofia-sip's
@@ -37,9 +37,11 @@ install_packages() {
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
   fi
   # The Debian prometheus package starts a server on :9090 at install; tests start their own.
-  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-    sudo_if_needed systemctl stop prometheus || true
-  fi
+  for unit in prometheus prometheus-alertmanager; do
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$unit" 2>/dev/null; then
+      sudo_if_needed systemctl stop "$unit" || true
+    fi
+  done
 }
 
 build() {
