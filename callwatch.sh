@@ -4,6 +4,7 @@
 #   ./callwatch.sh test    install, build, run every test (what CI runs)
 #   ./callwatch.sh build   install and build only
 #   ./callwatch.sh bench   install, build, run callwatch-bench
+#   ./callwatch.sh package install, build, write the Debian packages into build/
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -16,7 +17,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
-  prometheus prometheus-alertmanager gnuplot-nox
+  prometheus prometheus-alertmanager gnuplot-nox lintian
   # the real-Asterisk lab (tests/lab/asterisk): Asterisk's own build dependencies
   libjansson-dev libedit-dev uuid-dev libxml2-dev libssl-dev libncurses-dev
   # the real-FreeSWITCH lab (tests/lab/freeswitch): FreeSWITCH's, spandsp's and sofia-sip's
@@ -154,6 +155,7 @@ case "${1:-}" in
   test) test_all ;;
   build) build ;;
   bench) build; "$BUILD/bin/callwatch-bench" "${@:2}" ;;
+  package) build; (cd "$BUILD" && cpack -G DEB) && ls -1 "$BUILD"/*.deb ;;
   fuzz) fuzz ;;
-  *) echo "usage: $0 demo|test|build|bench|fuzz" >&2; exit 2 ;;
+  *) echo "usage: $0 demo|test|build|bench|fuzz|package" >&2; exit 2 ;;
 esac
