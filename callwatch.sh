@@ -17,7 +17,7 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
-  prometheus prometheus-alertmanager gnuplot-nox lintian
+  prometheus prometheus-alertmanager gnuplot-nox lintian help2man
   # the real-Asterisk lab (tests/lab/asterisk): Asterisk's own build dependencies
   libjansson-dev libedit-dev uuid-dev libxml2-dev libssl-dev libncurses-dev
   # the real-FreeSWITCH lab (tests/lab/freeswitch): FreeSWITCH's, spandsp's and sofia-sip's

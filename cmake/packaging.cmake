@@ -51,6 +51,25 @@ install(CODE "execute_process(COMMAND gzip -9nkf \"${PKG_GEN}/callwatch-wallboar
 install(FILES ${PKG_GEN}/callwatch-wallboard/changelog.gz
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/callwatch-wallboard COMPONENT wallboard OPTIONAL)
 
+# Manual pages from each program's --help (help2man; lintian asks for one per program).
+find_program(HELP2MAN help2man)
+if(HELP2MAN)
+  set(man_daemon "callwatchd|live contact-center monitor daemon"
+                 "callwatch-sim|send simulated contact-center events to callwatchd")
+  set(man_wallboard "callwatch-wallboard|wallboard for callwatchd")
+  foreach(comp daemon wallboard)
+    foreach(entry IN LISTS man_${comp})
+      string(REPLACE "|" ";" parts "${entry}")
+      list(GET parts 0 prog)
+      list(GET parts 1 what)
+      install(CODE "execute_process(COMMAND ${HELP2MAN} --no-info --no-discard-stderr \"--name=${what}\"
+                      --version-string=${PROJECT_VERSION} -o ${PKG_GEN}/${prog}.1 ${CMAKE_BINARY_DIR}/bin/${prog})
+                    execute_process(COMMAND gzip -9nf ${PKG_GEN}/${prog}.1)" COMPONENT ${comp})
+      install(FILES ${PKG_GEN}/${prog}.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT ${comp} OPTIONAL)
+    endforeach()
+  endforeach()
+endif()
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME callwatch)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
