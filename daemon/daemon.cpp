@@ -86,7 +86,7 @@ int run_daemon(const RunOptions& opts) {
   log->info("callwatchd {} starting; config {}; time zone {}", CALLWATCH_VERSION, cfg.source, cfg.timezone);
 
   // Signals go to no thread but this one (sigwait below): block them before any thread starts,
-  // civetweb's and ZeroMQ's included, since threads inherit the mask.
+  // libmicrohttpd's and ZeroMQ's included, since threads inherit the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -189,6 +189,12 @@ int run_daemon(const RunOptions& opts) {
   http_opts.export_options.agent_state = cfg.export_agent_state;
   http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
   http_opts.auth = *basic_auth;
+  http_opts.threads = cfg.metrics_http.threads;
+  http_opts.max_connections = cfg.metrics_http.max_connections;
+  http_opts.idle_timeout = std::chrono::seconds(cfg.metrics_http.idle_timeout_seconds);
+  http_opts.max_unsent_bytes = cfg.metrics_http.max_unsent_bytes;
+  http_opts.auth_failure_delay = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::llround(cfg.metrics_http.auth_failure_delay_seconds * 1000)));
   if (store) {
     http_opts.export_options.store_health = [store] {
       return StoreHealthSample{store->errors(), store->stats().last_checkpoint_at};
