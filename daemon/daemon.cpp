@@ -184,10 +184,35 @@ int run_daemon(const RunOptions& opts) {
     return 1;
   }
 
+  // Wallboards: XPUB deltas + heartbeats and ROUTER snapshots, fed from the same hub; bound after
+  // /metrics, made first so /metrics can show its counters.
+  PublisherOptions pub_opts;
+  pub_opts.publish_endpoint = cfg.listen.publish;
+  pub_opts.control_endpoint = cfg.listen.control;
+  pub_opts.site = cfg.site;
+  pub_opts.alerts = alert_control;
+  pub_opts.clock = &clock;
+  pub_opts.max_queued_reply_bytes = cfg.publisher.max_queued_reply_bytes;
+  if (curve) {
+    pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
+      apply_curve_server(sock, *curve, domain);
+    };
+    pub_opts.roles_from_keys = true;
+  }
+  Publisher publisher(ctx, hub, pub_opts);
+
   HttpOptions http_opts;
   http_opts.listen = opts.web_listen.empty() ? cfg.listen.metrics : opts.web_listen;
   http_opts.export_options.agent_state = cfg.export_agent_state;
   http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
+  http_opts.export_options.publisher_health = [&publisher] {
+    const PublisherStats s = publisher.stats();
+    return PublisherHealthSample{.snapshots_served = s.snapshots_served,
+                                 .snapshots_coalesced = s.snapshots_coalesced,
+                                 .snapshots_refused = s.snapshots_refused,
+                                 .snapshot_encodes = s.snapshot_encodes,
+                                 .queued_reply_bytes = s.queued_reply_bytes};
+  };
   http_opts.auth = *basic_auth;
   http_opts.threads = cfg.metrics_http.threads;
   http_opts.max_connections = cfg.metrics_http.max_connections;
@@ -206,20 +231,6 @@ int run_daemon(const RunOptions& opts) {
     return 1;
   }
 
-  // Wallboards: XPUB deltas + heartbeats and ROUTER snapshots, fed from the same hub.
-  PublisherOptions pub_opts;
-  pub_opts.publish_endpoint = cfg.listen.publish;
-  pub_opts.control_endpoint = cfg.listen.control;
-  pub_opts.site = cfg.site;
-  pub_opts.alerts = alert_control;
-  pub_opts.clock = &clock;
-  if (curve) {
-    pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
-      apply_curve_server(sock, *curve, domain);
-    };
-    pub_opts.roles_from_keys = true;
-  }
-  Publisher publisher(ctx, hub, pub_opts);
   try {
     publisher.start();
   } catch (const std::exception& e) {

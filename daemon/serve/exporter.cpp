@@ -180,8 +180,8 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
     {"callwatch_wallboard_snapshot_encodes_total", "counter", "",
      "Snapshots encoded for the control socket; one encoding serves every request at its sequence."},
     {"callwatch_wallboard_queued_reply_bytes", "gauge", "",
-     "Bytes of snapshot and history replies held for clients that have not read them, a body shared "
-     "by several clients counted once."},
+     "Bytes of snapshot and history reply bodies held: for clients that have not read them, and the "
+     "latest snapshot kept for the next request at its sequence; a body shared by clients counts once."},
     {"callwatch_build_info", "gauge", "version", "Build information; always 1."},
 }};
 
