@@ -232,8 +232,8 @@ void read_metrics(TableReader& r, Config& cfg) {
     cfg.metrics_http.basic_auth_password_file = password->value;
   }
   if (const toml::node* n = r.get("tls_certificate")) {
-    // Debian 12's civetweb crashes on its first TLS request with OpenSSL 3, so the daemon does not
-    // offer TLS rather than offer a crash; the key is known so the message can say what to do.
+    // TLS is a reverse proxy's job (docs/operations.md); the key is known so the message can say
+    // what to do.
     r.error(*n, "tls_certificate is not supported: /metrics speaks plain HTTP; put a TLS reverse proxy "
                 "(nginx, stunnel) in front of it and keep [listen] metrics on 127.0.0.1 "
                 "(docs/operations.md)");
