@@ -139,12 +139,8 @@ TEST_CASE("only the exact path reaches /metrics; Accept-Encoding is read as RFC 
 TEST_CASE("wrong passwords are counted, logged without the password and answered late, holding no thread",
           "[integration][http][auth][hostile]") {
   Site site;
-  const auto pass = site.dir / "metrics.pass";
-  std::ofstream(pass) << "s3cret pass\n";
-  REQUIRE(::chmod(pass.c_str(), 0600) == 0);
   // One thread: if a delayed answer held it, /healthz below would wait behind the delays.
-  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" + pass.string() +
-                        "\"\nthreads = 1\nauth_failure_delay_seconds = 0.2\n",
+  site.write_config(metrics_basic_auth(site, "prom", "s3cret pass") + "threads = 1\nauth_failure_delay_seconds = 0.2\n",
                     false);
   site.start();
   // base64("prom:guess1") = cHJvbTpndWVzczE=

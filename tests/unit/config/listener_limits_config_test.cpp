@@ -5,27 +5,13 @@
 #include <string>
 
 #include "callwatch/config/config.hpp"
+#include "config_test_util.hpp"
 
 using namespace callwatch;
-using config::parse_config;
+using cwtest::errors_of;
+using cwtest::parse_ok;
 
 namespace {
-
-config::Config parse_ok(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  if (!r) {
-    for (const auto& e : r.error()) UNSCOPED_INFO(e.to_string());
-  }
-  REQUIRE(r.has_value());
-  return *r;
-}
-
-std::vector<config::ConfigError> errors_of(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  REQUIRE_FALSE(r.has_value());
-  for (const auto& e : r.error()) UNSCOPED_INFO(e.to_string());
-  return r.error();
-}
 
 // "tcp://127.0.0.1:7702" -> "127.0.0.1"; "127.0.0.1:9747" -> "127.0.0.1".
 std::string host_of(const std::string& endpoint) {
