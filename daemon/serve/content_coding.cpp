@@ -53,7 +53,8 @@ bool accepts_gzip(std::string_view header) {
       const auto next = params.find(';');
       const std::string_view p = trim(params.substr(0, next));
       params = next == std::string_view::npos ? std::string_view{} : params.substr(next + 1);
-      if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') weight = positive_qvalue(p.substr(2));
+      if (p.size() >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+        weight = positive_qvalue(p.substr(2));
     }
     if (!weight) continue;
     (is_gzip ? gzip : any) = *weight;

@@ -6,6 +6,7 @@
 #include "serve/http_server.hpp"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <sys/socket.h>
@@ -20,8 +21,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "runtime/log_limiter.hpp"
 #include "runtime/logging.hpp"
@@ -51,9 +50,11 @@ std::string peer_host(const sockaddr* sa) {
   std::array<char, INET6_ADDRSTRLEN> text{};
   if (sa == nullptr) return "?";
   if (sa->sa_family == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text.data(), text.size());
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text.data(),
+              text.size());
   } else if (sa->sa_family == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text.data(), text.size());
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text.data(),
+              text.size());
   } else {
     return "?";
   }
@@ -94,14 +95,17 @@ tl::expected<ListenAddress, std::string> resolve_listen(const std::string& liste
   if (colon == std::string::npos) return tl::unexpected(std::string("expected HOST:PORT"));
   std::string host = listen.substr(0, colon);
   const std::string port = listen.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "*") host.clear();
   addrinfo hints{};
   hints.ai_family = host.empty() ? AF_INET : AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+  if (const int rc =
+          getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
     return tl::unexpected(std::string(gai_strerror(rc)));
   }
   ListenAddress out;
@@ -220,7 +224,8 @@ struct HttpServer::Impl {
     return queue(c, status, r);
   }
 
-  static MHD_Result send_copy(MHD_Connection* c, unsigned status, std::string_view type, const std::string& text) {
+  static MHD_Result send_copy(MHD_Connection* c, unsigned status, std::string_view type,
+                              const std::string& text) {
     MHD_Response* r = MHD_create_response_from_buffer(text.size(), const_cast<char*>(text.data()),
                                                       MHD_RESPMEM_MUST_COPY);
     if (r != nullptr) add_common_headers(r, type);
@@ -252,7 +257,8 @@ struct HttpServer::Impl {
   static MHD_Result unauthorized(MHD_Connection* c) {
     MHD_Response* r = MHD_create_response_from_buffer(0, nullptr, MHD_RESPMEM_PERSISTENT);
     if (r != nullptr) {
-      MHD_add_response_header(r, "WWW-Authenticate", "Basic realm=\"callwatch\", charset=\"UTF-8\"");
+      MHD_add_response_header(r, "WWW-Authenticate",
+                              "Basic realm=\"callwatch\", charset=\"UTF-8\"");
     }
     return queue(c, MHD_HTTP_UNAUTHORIZED, r);
   }
@@ -270,10 +276,12 @@ struct HttpServer::Impl {
     const auto delay = throttle->failed(host, now);
     summarise_logs(now);
     if (auth_log.allow(now)) {
-      const std::string who = check.outcome == BasicAuthCheck::Outcome::wrong
-                                  ? fmt::format("wrong password for user \"{}\"", printable(check.user))
-                                  : std::string("malformed basic auth credentials");
-      log->warn("/metrics: {} from {}:{}; answered after {} ms", who, host, peer_port(peer), delay.count());
+      const std::string who =
+          check.outcome == BasicAuthCheck::Outcome::wrong
+              ? fmt::format("wrong password for user \"{}\"", printable(check.user))
+              : std::string("malformed basic auth credentials");
+      log->warn("/metrics: {} from {}:{}; answered after {} ms", who, host, peer_port(peer),
+                delay.count());
     }
     if (delay.count() == 0) return unauthorized(c);
     MHD_suspend_connection(c);
@@ -289,7 +297,8 @@ struct HttpServer::Impl {
   }
 
   void summarise_logs(Clock::time_point now) {
-    if (const auto n = auth_log.take_held(now)) log->warn("/metrics: {} more failed logins in the last second", n);
+    if (const auto n = auth_log.take_held(now))
+      log->warn("/metrics: {} more failed logins in the last second", n);
     if (const auto n = refusal_log.take_held(now)) {
       log->warn("{} more connections refused in the last second (max_connections)", n);
     }
@@ -298,8 +307,8 @@ struct HttpServer::Impl {
   MHD_Result metrics(MHD_Connection* c, void** con_cls) {
     if (*con_cls == kDelayedAnswer) return unauthorized(c);  // its delay is over
     if (opts.auth.enabled()) {
-      const BasicAuthCheck check =
-          verify_basic_auth(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), opts.auth);
+      const BasicAuthCheck check = verify_basic_auth(
+          MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), opts.auth);
       // No credentials at all is how a browser starts: a challenge, not a guess.
       if (check.outcome == BasicAuthCheck::Outcome::missing) return unauthorized(c);
       if (check.outcome != BasicAuthCheck::Outcome::ok) return refuse_login(c, check, con_cls);
@@ -309,8 +318,9 @@ struct HttpServer::Impl {
     if (unsent.load() >= opts.max_unsent_bytes) {
       // Clients that do not read their bodies hold this much already.
       ++refused_unsent;
-      return send_static(c, MHD_HTTP_SERVICE_UNAVAILABLE, kTextType,
-                         "busy: too many /metrics bodies are waiting for their clients to read them\n");
+      return send_static(
+          c, MHD_HTTP_SERVICE_UNAVAILABLE, kTextType,
+          "busy: too many /metrics bodies are waiting for their clients to read them\n");
     }
     const SnapshotHub::Frame frame = hub->frame();
     static const metrics::Snapshot kEmpty{};
@@ -334,31 +344,37 @@ struct HttpServer::Impl {
   MHD_Result healthz(MHD_Connection* c) {
     const SnapshotHub::Frame frame = hub->frame();
     if (!frame.snapshot) {
-      return send_static(c, MHD_HTTP_SERVICE_UNAVAILABLE, kTextType, "starting: no snapshot published yet\n");
+      return send_static(c, MHD_HTTP_SERVICE_UNAVAILABLE, kTextType,
+                         "starting: no snapshot published yet\n");
     }
     const auto age = Clock::now() - frame.published;
     if (age > opts.stale_after) {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(age).count();
       return send_copy(c, MHD_HTTP_SERVICE_UNAVAILABLE, kTextType,
-                       fmt::format("engine stalled: last snapshot {:.1f} s ago\n", static_cast<double>(ms) / 1000.0));
+                       fmt::format("engine stalled: last snapshot {:.1f} s ago\n",
+                                   static_cast<double>(ms) / 1000.0));
     }
     return send_static(c, MHD_HTTP_OK, kTextType, "ok\n");
   }
 
   // `url` is the path exactly as sent (no percent-decoding, no folding of case or slashes), so
   // "/METRICS", "//metrics" and "/metrics%00" are other paths: 404.
-  MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method, void** con_cls) {
+  MHD_Result handle(MHD_Connection* c, std::string_view url, std::string_view method,
+                    void** con_cls) {
     enum class Page { metrics, healthz, index, none };
-    const Page page = url == "/metrics" ? Page::metrics
+    const Page page = url == "/metrics"   ? Page::metrics
                       : url == "/healthz" ? Page::healthz
                       : url == "/"        ? Page::index
                                           : Page::none;
     if (page == Page::none) return send_static(c, MHD_HTTP_NOT_FOUND, kTextType, "not found\n");
     if (method != "GET" && method != "HEAD") return method_not_allowed(c);
     switch (page) {
-      case Page::metrics: return metrics(c, con_cls);
-      case Page::healthz: return healthz(c);
-      default: return send_static(c, MHD_HTTP_OK, "text/html; charset=utf-8", kIndexPage);
+      case Page::metrics:
+        return metrics(c, con_cls);
+      case Page::healthz:
+        return healthz(c);
+      default:
+        return send_static(c, MHD_HTTP_OK, "text/html; charset=utf-8", kIndexPage);
     }
   }
 
@@ -380,7 +396,8 @@ struct HttpServer::Impl {
         const auto now = Clock::now();
         m->summarise_logs(now);
         if (m->refusal_log.allow(now)) {
-          m->log->warn("refused a connection from {}: {} open, the [metrics] max_connections", peer_host(addr), n);
+          m->log->warn("refused a connection from {}: {} open, the [metrics] max_connections",
+                       peer_host(addr), n);
         }
         return MHD_NO;
       }
@@ -395,7 +412,9 @@ struct HttpServer::Impl {
 
   // Leaves the path as the client wrote it (the default decoder turns "%00" into a NUL, which
   // would cut "/metrics%00" down to "/metrics").
-  static std::size_t keep_raw(void* /*cls*/, MHD_Connection* /*c*/, char* s) { return std::strlen(s); }
+  static std::size_t keep_raw(void* /*cls*/, MHD_Connection* /*c*/, char* s) {
+    return std::strlen(s);
+  }
 
   static void on_log(void* cls, const char* format, va_list ap) {
     std::array<char, 512> text{};
@@ -413,7 +432,8 @@ struct HttpServer::Impl {
   void run_timer() {
     std::unique_lock lock(delay_mu);
     while (!stopping) {
-      const auto next = delayed.empty() ? Clock::now() + std::chrono::seconds(1) : delayed.begin()->first;
+      const auto next =
+          delayed.empty() ? Clock::now() + std::chrono::seconds(1) : delayed.begin()->first;
       delay_cv.wait_until(lock, std::min(next, Clock::now() + std::chrono::seconds(1)));
       const auto now = Clock::now();
       while (!delayed.empty() && delayed.begin()->first <= now) {
@@ -443,24 +463,23 @@ tl::expected<std::unique_ptr<HttpServer>, std::string> HttpServer::start(const H
   m->opts.export_options.http_health = [m] { return m->stats(); };
 
   // No TLS here: TLS for /metrics is a reverse proxy's job (docs/operations.md).
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG;
   if (where->ipv6) flags |= MHD_USE_IPv6;
   // libmicrohttpd's own cap stays above ours, so every refusal is one on_accept counted.
   const auto mhd_limit = static_cast<unsigned>(opts.max_connections + 64);
   m->mhd = MHD_start_daemon(
-      flags, 0, &Impl::on_accept, m, &Impl::on_request, m,
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&where->addr),
-      MHD_OPTION_THREAD_POOL_SIZE, static_cast<unsigned>(std::max(opts.threads, 1)),
-      MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
+      flags, 0, &Impl::on_accept, m, &Impl::on_request, m, MHD_OPTION_SOCK_ADDR,
+      reinterpret_cast<sockaddr*>(&where->addr), MHD_OPTION_THREAD_POOL_SIZE,
+      static_cast<unsigned>(std::max(opts.threads, 1)), MHD_OPTION_CONNECTION_LIMIT, mhd_limit,
       MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned>(opts.idle_timeout.count()),
-      MHD_OPTION_NOTIFY_CONNECTION, &Impl::on_connection, m,
-      MHD_OPTION_UNESCAPE_CALLBACK, &Impl::keep_raw, nullptr,
-      MHD_OPTION_EXTERNAL_LOGGER, &Impl::on_log, m,
-      MHD_OPTION_STRICT_FOR_CLIENT, 1,
-      MHD_OPTION_END);
+      MHD_OPTION_NOTIFY_CONNECTION, &Impl::on_connection, m, MHD_OPTION_UNESCAPE_CALLBACK,
+      &Impl::keep_raw, nullptr, MHD_OPTION_EXTERNAL_LOGGER, &Impl::on_log, m,
+      MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
   if (m->mhd == nullptr) {
     std::lock_guard lock(m->start_mu);
-    return fail(m->start_error.empty() ? std::string("libmicrohttpd failed to start") : m->start_error);
+    return fail(m->start_error.empty() ? std::string("libmicrohttpd failed to start")
+                                       : m->start_error);
   }
   m->timer = std::thread([m] { m->run_timer(); });
 

@@ -6,12 +6,11 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-
 #include <tl/expected.hpp>
 
+#include "runtime/snapshot_hub.hpp"
 #include "serve/exporter.hpp"
 #include "serve/security.hpp"
-#include "runtime/snapshot_hub.hpp"
 
 namespace callwatch::daemon {
 
@@ -27,8 +26,8 @@ struct HttpOptions {
   // TLS comes from a reverse proxy in front (docs/operations.md).
   BasicAuth auth;
   // Limits ([metrics] in the config; docs/operations.md "Limits").
-  std::size_t max_connections = 512;         // one more is closed at accept, counted
-  std::chrono::seconds idle_timeout{10};     // a connection silent this long is closed
+  std::size_t max_connections = 512;                      // one more is closed at accept, counted
+  std::chrono::seconds idle_timeout{10};                  // a connection silent this long is closed
   std::size_t max_unsent_bytes = std::size_t{256} << 20;  // bodies not yet read; over: 503
   std::chrono::milliseconds auth_failure_delay{1000};     // first 401 delay of a streak
 };
@@ -37,7 +36,7 @@ class HttpServer {
  public:
   // Binds and starts serving; the error names the address and the cause.
   static tl::expected<std::unique_ptr<HttpServer>, std::string> start(const HttpOptions& opts,
-                                                                       const SnapshotHub& hub);
+                                                                      const SnapshotHub& hub);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

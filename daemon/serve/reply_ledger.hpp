@@ -9,7 +9,6 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
-
 #include <zmq.hpp>
 
 namespace callwatch::daemon {

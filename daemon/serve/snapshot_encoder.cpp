@@ -19,7 +19,8 @@ bool SnapshotEncoder::idle() const {
   return !busy_;
 }
 
-void SnapshotEncoder::submit(std::shared_ptr<const metrics::Snapshot> state, const metrics::wire::Envelope& env) {
+void SnapshotEncoder::submit(std::shared_ptr<const metrics::Snapshot> state,
+                             const metrics::wire::Envelope& env) {
   {
     std::lock_guard lock(mu_);
     job_ = std::move(state);
@@ -50,8 +51,10 @@ void SnapshotEncoder::run() {
     const metrics::wire::Envelope env = env_;
     const std::string site = site_;
     lock.unlock();
-    Result r{metrics::wire::encode_snapshot(*state, {.seq = env.seq, .site = site, .sent_at = env.sent_at, .stream = env.stream}),
-             env.seq};
+    Result r{
+        metrics::wire::encode_snapshot(
+            *state, {.seq = env.seq, .site = site, .sent_at = env.sent_at, .stream = env.stream}),
+        env.seq};
     lock.lock();
     result_ = std::move(r);
     lock.unlock();

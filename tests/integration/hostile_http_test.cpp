@@ -4,9 +4,8 @@
 // password guessing.
 #include <poll.h>
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 
 #include "store_test_util.hpp"
@@ -48,7 +47,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-HttpResponse timed_get(int port, const std::string& path, double& seconds, const std::string& headers = {}) {
+HttpResponse timed_get(int port, const std::string& path, double& seconds,
+                       const std::string& headers = {}) {
   const auto t = std::chrono::steady_clock::now();
   auto r = http_get(port, path, headers);
   seconds = seconds_since(t);
@@ -110,8 +110,8 @@ TEST_CASE("only the exact path reaches /metrics; Accept-Encoding is read as RFC 
   Site site;
   site.write_config("", false);
   site.start();
-  for (const char* path : {"/METRICS", "//metrics", "/metrics%00", "/metrics/", "/Metrics", "/./metrics",
-                           "/metrics%2f", "/healthz%00"}) {
+  for (const char* path : {"/METRICS", "//metrics", "/metrics%00", "/metrics/", "/Metrics",
+                           "/./metrics", "/metrics%2f", "/healthz%00"}) {
     INFO(path);
     CHECK(http_get(site.http_port, path).status == 404);
   }
@@ -125,7 +125,7 @@ TEST_CASE("only the exact path reaches /metrics; Accept-Encoding is read as RFC 
     CHECK(gunzip(r.body).rfind("# HELP ", 0) == 0);
     return true;
   };
-  CHECK(gzipped("GZIP"));               // coding names are case-insensitive
+  CHECK(gzipped("GZIP"));                 // coding names are case-insensitive
   CHECK(gzipped("deflate, GZip;Q=0.5"));  // and so is the weight's q
   CHECK(gzipped("x-gzip"));
   CHECK(gzipped("*"));
@@ -136,11 +136,13 @@ TEST_CASE("only the exact path reaches /metrics; Accept-Encoding is read as RFC 
   CHECK_FALSE(gzipped("gzipped"));
 }
 
-TEST_CASE("wrong passwords are counted, logged without the password and answered late, holding no thread",
-          "[integration][http][auth][hostile]") {
+TEST_CASE(
+    "wrong passwords are counted, logged without the password and answered late, holding no thread",
+    "[integration][http][auth][hostile]") {
   Site site;
   // One thread: if a delayed answer held it, /healthz below would wait behind the delays.
-  site.write_config(metrics_basic_auth(site, "prom", "s3cret pass") + "threads = 1\nauth_failure_delay_seconds = 0.2\n",
+  site.write_config(metrics_basic_auth(site, "prom", "s3cret pass") +
+                        "threads = 1\nauth_failure_delay_seconds = 0.2\n",
                     false);
   site.start();
   // base64("prom:guess1") = cHJvbTpndWVzczE=
@@ -176,9 +178,12 @@ TEST_CASE("wrong passwords are counted, logged without the password and answered
   CHECK(timed_get(site.http_port, "/metrics", took, right).status == 200);
   CHECK(took < 0.3);
   // Unpadded or loosely padded base64 of the right credentials is not the right credentials.
-  for (const char* loose : {"cHJvbTpzM2NyZXQgcGFzcw", "cHJvbTpzM2NyZXQgcGFzcw=", "cHJvbTpzM2NyZXQgcGFzcx=="}) {
+  for (const char* loose :
+       {"cHJvbTpzM2NyZXQgcGFzcw", "cHJvbTpzM2NyZXQgcGFzcw=", "cHJvbTpzM2NyZXQgcGFzcx=="}) {
     INFO(loose);
-    CHECK(http_get(site.http_port, "/metrics", std::string("Authorization: Basic ") + loose + "\r\n").status == 401);
+    CHECK(
+        http_get(site.http_port, "/metrics", std::string("Authorization: Basic ") + loose + "\r\n")
+            .status == 401);
   }
   // No credentials is a challenge, not a guess: not counted, not delayed.
   CHECK(timed_get(site.http_port, "/metrics", took).status == 401);

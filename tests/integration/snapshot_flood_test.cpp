@@ -5,9 +5,8 @@
 // and stops reading at the TCP level, so nothing on its side drains what the daemon queues.
 #include <netinet/tcp.h>
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
 #include <zmq_addon.hpp>
 
@@ -30,7 +29,8 @@ class SilentDealer {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = htons(static_cast<std::uint16_t>(port));
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("connect");
     std::string greeting(64, '\0');
     greeting[0] = '\xff';
     greeting[9] = '\x7f';
@@ -38,7 +38,8 @@ class SilentDealer {
     greeting.replace(12, 4, "NULL");
     put(greeting);
     // READY with Socket-Type=DEALER: a command frame (flag 0x04) of 28 bytes.
-    std::string ready = std::string("\x05READY", 6) + "\x0bSocket-Type" + std::string("\0\0\0\x06", 4) + "DEALER";
+    std::string ready =
+        std::string("\x05READY", 6) + "\x0bSocket-Type" + std::string("\0\0\0\x06", 4) + "DEALER";
     put(std::string("\x04", 1) + static_cast<char>(ready.size()) + ready);
     // The daemon's greeting and READY: the last bytes this client reads. (libzmq drops a peer
     // whose first message comes before its own handshake is through.)
@@ -57,7 +58,9 @@ class SilentDealer {
   SilentDealer& operator=(const SilentDealer&) = delete;
 
   // One single-frame message (short frame, flags 0).
-  void send(const std::string& body) { put(std::string("\0", 1) + static_cast<char>(body.size()) + body); }
+  void send(const std::string& body) {
+    put(std::string("\0", 1) + static_cast<char>(body.size()) + body);
+  }
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -65,7 +68,8 @@ class SilentDealer {
 
  private:
   void put(const std::string& bytes) {
-    if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(bytes.size())) {
+    if (::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(bytes.size())) {
       throw std::runtime_error("send");
     }
   }
@@ -105,7 +109,8 @@ struct Board {
         if (m->type != wire::MessageType::heartbeat) continue;
         const auto now = std::chrono::steady_clock::now();
         if (last) {
-          const long gap = std::chrono::duration_cast<std::chrono::milliseconds>(now - *last).count();
+          const long gap =
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - *last).count();
           max_heartbeat_gap_ms = std::max(max_heartbeat_gap_ms.load(), gap);
         }
         last = now;
@@ -120,7 +125,8 @@ struct Board {
 };
 
 // A board's request on a DEALER that reads: the decoded reply, or nullopt after 5 s.
-std::optional<wire::Message> ask(zmq::context_t& ctx, const std::string& endpoint, const std::string& request) {
+std::optional<wire::Message> ask(zmq::context_t& ctx, const std::string& endpoint,
+                                 const std::string& request) {
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
   dealer.set(zmq::sockopt::rcvtimeo, 5000);
@@ -138,8 +144,9 @@ const std::string kRequests = "callwatch_wallboard_snapshot_requests_total{resul
 
 }  // namespace
 
-TEST_CASE("a client that asks for snapshots and never reads pins one, and boards keep their heartbeats",
-          "[integration][publisher][hostile]") {
+TEST_CASE(
+    "a client that asks for snapshots and never reads pins one, and boards keep their heartbeats",
+    "[integration][publisher][hostile]") {
   Site site;
   site.write_config("[publisher]\nmax_queued_reply_bytes = 1048576\n", false);
   site.start();
@@ -157,7 +164,8 @@ TEST_CASE("a client that asks for snapshots and never reads pins one, and boards
                     R"(","state":"available","queues":["sales"]})");
   }
   send_lines(ctx, site.feed_endpoint(), lines);
-  REQUIRE(wait_for([&] { return site.value("callwatch_feed_events_total{feed=\"native\"}") == kAgents; }, 20s));
+  REQUIRE(wait_for(
+      [&] { return site.value("callwatch_feed_events_total{feed=\"native\"}") == kAgents; }, 20s));
 
   Board board(ctx, site.publish_endpoint());
   REQUIRE(wait_for([&] { return board.heartbeats >= 1; }, 5s));
@@ -166,8 +174,12 @@ TEST_CASE("a client that asks for snapshots and never reads pins one, and boards
   // 120 requests, 8 bytes each, from one client that reads nothing.
   SilentDealer greedy(site.ctl_port);
   for (int i = 0; i < 120; ++i) greedy.send("snapshot");
-  REQUIRE(wait_for([&] { return site.value(kRequests + "\"served\"}") + site.value(kRequests + "\"coalesced\"}") == 120; },
-                   10s));
+  REQUIRE(wait_for(
+      [&] {
+        return site.value(kRequests + "\"served\"}") + site.value(kRequests + "\"coalesced\"}") ==
+               120;
+      },
+      10s));
   std::this_thread::sleep_for(2s);  // time for the pre-fix daemon to pile replies up
   // One reply encoded and queued; the other 119 found it still on its way.
   std::string body = site.scrape();
@@ -182,9 +194,10 @@ TEST_CASE("a client that asks for snapshots and never reads pins one, and boards
 
   // The state moves on (one agent pauses): a board asking now needs a new body, but the greedy
   // client's unread one already holds more than the budget, so the board is told to come back.
-  send_lines(ctx, site.feed_endpoint(),
-             {R"({"type":"agent_state","ts":)" + std::to_string(ts + 1) + R"(,"agent":"agent-100000-)" +
-              std::string(150 - 13, 'x') + R"(","state":"paused","queues":["sales"]})"});
+  send_lines(
+      ctx, site.feed_endpoint(),
+      {R"({"type":"agent_state","ts":)" + std::to_string(ts + 1) + R"(,"agent":"agent-100000-)" +
+       std::string(150 - 13, 'x') + R"(","state":"paused","queues":["sales"]})"});
   const std::uint64_t seq_before = board.seq;
   REQUIRE(wait_for([&] { return board.seq > seq_before; }, 5s));
   auto refused = ask(ctx, site.control_endpoint(), wire::encode_request("snapshot"));

@@ -16,7 +16,8 @@ namespace {
 // "tcp://127.0.0.1:7702" -> "127.0.0.1"; "127.0.0.1:9747" -> "127.0.0.1".
 std::string host_of(const std::string& endpoint) {
   std::string rest = endpoint;
-  if (const auto scheme = rest.find("://"); scheme != std::string::npos) rest = rest.substr(scheme + 3);
+  if (const auto scheme = rest.find("://"); scheme != std::string::npos)
+    rest = rest.substr(scheme + 3);
   return rest.substr(0, rest.rfind(':'));
 }
 
@@ -40,7 +41,8 @@ max_queued_reply_bytes = 8_388_608             # 8
   CHECK(cfg.publisher.max_queued_reply_bytes == 8388608);
 }
 
-TEST_CASE("without the keys: 4 threads, 512 connections, 10 s idle, 256 MiB, 1 s", "[config][limits]") {
+TEST_CASE("without the keys: 4 threads, 512 connections, 10 s idle, 256 MiB, 1 s",
+          "[config][limits]") {
   const auto cfg = parse_ok("");
   CHECK(cfg.metrics_http.threads == 4);
   CHECK(cfg.metrics_http.max_connections == 512);
@@ -64,10 +66,12 @@ max_queued_reply_bytes = 1000            # 8
   CHECK(errs[0].line == 2);
   CHECK(errs[0].message == "[metrics]: threads = 0 is out of range: 1 to 64 threads");
   CHECK(errs[1].line == 3);
-  CHECK(errs[1].message == "[metrics]: max_connections = 60001 is out of range: 1 to 60000 connections");
+  CHECK(errs[1].message ==
+        "[metrics]: max_connections = 60001 is out of range: 1 to 60000 connections");
   CHECK(errs[2].line == 4);
   CHECK(errs[3].line == 5);
-  CHECK(errs[3].message == "[metrics]: max_unsent_bytes = 1048575 is out of range: 1048576 to 1099511627776 bytes");
+  CHECK(errs[3].message ==
+        "[metrics]: max_unsent_bytes = 1048575 is out of range: 1048576 to 1099511627776 bytes");
   CHECK(errs[4].line == 6);
   CHECK(errs[5].line == 8);
   CHECK(errs[5].message.find("[publisher]: max_queued_reply_bytes = 1000 is out of range") == 0);
@@ -77,7 +81,8 @@ TEST_CASE("a limit written at the top level says where it belongs", "[config][li
   const auto errs = errors_of("max_connections = 5  # 1\nmax_queued_reply_bytes = 5  # 2\n");
   REQUIRE(errs.size() == 2);
   CHECK(errs[0].message == "unknown top-level key 'max_connections': it belongs under [metrics]");
-  CHECK(errs[1].message == "unknown top-level key 'max_queued_reply_bytes': it belongs under [publisher]");
+  CHECK(errs[1].message ==
+        "unknown top-level key 'max_queued_reply_bytes': it belongs under [publisher]");
 }
 
 TEST_CASE("the example config listens on 127.0.0.1 only, as copied", "[config][security]") {

@@ -1,10 +1,10 @@
 // Accept-Encoding as RFC 9110 12.5.3 reads it: case-insensitive codings, q-values, "*" only for
 // codings not listed; and the gzip stream turns a body into something any gunzip reads back.
-#include <catch2/catch.hpp>
+#include "serve/content_coding.hpp"
 
 #include <zlib.h>
 
-#include "serve/content_coding.hpp"
+#include <catch2/catch.hpp>
 
 using callwatch::daemon::accepts_gzip;
 using callwatch::daemon::Gzipper;

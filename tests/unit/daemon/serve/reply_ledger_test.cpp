@@ -1,10 +1,9 @@
 // The ledger of control-socket replies: a body's bytes count once however many frames carry it,
 // for as long as any does, and a client has a reply outstanding until libzmq lets go of its frame.
-#include <catch2/catch.hpp>
-
-#include <zmq_addon.hpp>
-
 #include "serve/reply_ledger.hpp"
+
+#include <catch2/catch.hpp>
+#include <zmq_addon.hpp>
 
 using callwatch::daemon::ReplyLedger;
 
@@ -16,7 +15,7 @@ TEST_CASE("a shared body counts once and until its last frame is gone", "[publis
     zmq::message_t a = ledger->message(body, "client-a");
     zmq::message_t b = ledger->message(body, "client-b");
     zmq::message_t a2 = ledger->message(body, "client-a");
-    body.reset();  // only the frames hold it now
+    body.reset();                           // only the frames hold it now
     CHECK(ledger->queued_bytes() == 1000);  // three frames, one body
     CHECK(ledger->outstanding("client-a") == 2);
     CHECK(ledger->outstanding("client-b") == 1);
