@@ -14,7 +14,7 @@ JOBS=${JOBS:-$(nproc)}
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl python3 ca-certificates
   libzmq3-dev cppzmq-dev libimgui-dev libglfw3-dev libgl-dev libgl1-mesa-dri libstb-dev
-  prometheus-cpp-dev libcivetweb-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
+  prometheus-cpp-dev libmicrohttpd-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
   prometheus prometheus-alertmanager gnuplot-nox lintian help2man

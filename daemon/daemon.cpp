@@ -86,7 +86,7 @@ int run_daemon(const RunOptions& opts) {
   log->info("callwatchd {} starting; config {}; time zone {}", CALLWATCH_VERSION, cfg.source, cfg.timezone);
 
   // Signals go to no thread but this one (sigwait below): block them before any thread starts,
-  // civetweb's and ZeroMQ's included, since threads inherit the mask.
+  // libmicrohttpd's and ZeroMQ's included, since threads inherit the mask.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
@@ -184,11 +184,42 @@ int run_daemon(const RunOptions& opts) {
     return 1;
   }
 
+  // Wallboards: XPUB deltas + heartbeats and ROUTER snapshots, fed from the same hub; bound after
+  // /metrics, made first so /metrics can show its counters.
+  PublisherOptions pub_opts;
+  pub_opts.publish_endpoint = cfg.listen.publish;
+  pub_opts.control_endpoint = cfg.listen.control;
+  pub_opts.site = cfg.site;
+  pub_opts.alerts = alert_control;
+  pub_opts.clock = &clock;
+  pub_opts.max_queued_reply_bytes = cfg.publisher.max_queued_reply_bytes;
+  if (curve) {
+    pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
+      apply_curve_server(sock, *curve, domain);
+    };
+    pub_opts.roles_from_keys = true;
+  }
+  Publisher publisher(ctx, hub, pub_opts);
+
   HttpOptions http_opts;
   http_opts.listen = opts.web_listen.empty() ? cfg.listen.metrics : opts.web_listen;
   http_opts.export_options.agent_state = cfg.export_agent_state;
   http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
+  http_opts.export_options.publisher_health = [&publisher] {
+    const PublisherStats s = publisher.stats();
+    return PublisherHealthSample{.snapshots_served = s.snapshots_served,
+                                 .snapshots_coalesced = s.snapshots_coalesced,
+                                 .snapshots_refused = s.snapshots_refused,
+                                 .snapshot_encodes = s.snapshot_encodes,
+                                 .queued_reply_bytes = s.queued_reply_bytes};
+  };
   http_opts.auth = *basic_auth;
+  http_opts.threads = cfg.metrics_http.threads;
+  http_opts.max_connections = cfg.metrics_http.max_connections;
+  http_opts.idle_timeout = std::chrono::seconds(cfg.metrics_http.idle_timeout_seconds);
+  http_opts.max_unsent_bytes = cfg.metrics_http.max_unsent_bytes;
+  http_opts.auth_failure_delay = std::chrono::milliseconds(
+      static_cast<std::int64_t>(std::llround(cfg.metrics_http.auth_failure_delay_seconds * 1000)));
   if (store) {
     http_opts.export_options.store_health = [store] {
       return StoreHealthSample{store->errors(), store->stats().last_checkpoint_at};
@@ -200,20 +231,6 @@ int run_daemon(const RunOptions& opts) {
     return 1;
   }
 
-  // Wallboards: XPUB deltas + heartbeats and ROUTER snapshots, fed from the same hub.
-  PublisherOptions pub_opts;
-  pub_opts.publish_endpoint = cfg.listen.publish;
-  pub_opts.control_endpoint = cfg.listen.control;
-  pub_opts.site = cfg.site;
-  pub_opts.alerts = alert_control;
-  pub_opts.clock = &clock;
-  if (curve) {
-    pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
-      apply_curve_server(sock, *curve, domain);
-    };
-    pub_opts.roles_from_keys = true;
-  }
-  Publisher publisher(ctx, hub, pub_opts);
   try {
     publisher.start();
   } catch (const std::exception& e) {

@@ -23,7 +23,7 @@ namespace {
 
 // Sections a file may hold; anything else at the top is an error naming the nearest of these.
 constexpr std::string_view kTables[] = {"general", "listen",  "defaults", "metrics",
-                                        "engine",  "storage", "security"};
+                                        "engine",  "storage", "security", "publisher"};
 constexpr std::string_view kTableArrays[] = {"queue", "feed", "alert"};
 // [[feed]] type values, from the one table of feed types.
 constexpr auto kFeedTypeNames = [] {
@@ -163,8 +163,45 @@ void read_engine(TableReader& r, Config& cfg) {
   r.finish();
 }
 
+// An integer key that must lie in [lo, hi]; the message names the range and what it counts.
+template <typename T>
+void read_bounded(TableReader& r, std::string_view key, std::int64_t lo, std::int64_t hi,
+                  std::string_view what, T& out) {
+  if (auto f = r.integer(key)) {
+    if (f->value < lo || f->value > hi) {
+      r.error(*f->node, fmt::format("{} = {} is out of range: {} to {} {}", key, f->value, lo, hi, what));
+    } else {
+      out = static_cast<T>(f->value);
+    }
+  }
+}
+
+constexpr std::int64_t kMiB = 1 << 20;
+constexpr std::int64_t kTiB = std::int64_t{1} << 40;
+
+void read_http_limits(TableReader& r, MetricsHttpConfig& m) {
+  read_bounded(r, "threads", 1, 64, "threads", m.threads);
+  read_bounded(r, "max_connections", 1, 60000, "connections", m.max_connections);
+  read_bounded(r, "idle_timeout_seconds", 1, 3600, "seconds", m.idle_timeout_seconds);
+  read_bounded(r, "max_unsent_bytes", kMiB, kTiB, "bytes", m.max_unsent_bytes);
+  if (auto f = r.number("auth_failure_delay_seconds")) {
+    if (!(f->value >= 0 && f->value <= 10)) {
+      r.error(*f->node, fmt::format("auth_failure_delay_seconds = {} is out of range: 0 to 10 seconds",
+                                    f->value));
+    } else {
+      m.auth_failure_delay_seconds = f->value;
+    }
+  }
+}
+
+void read_publisher(TableReader& r, Config& cfg) {
+  read_bounded(r, "max_queued_reply_bytes", kMiB, kTiB, "bytes", cfg.publisher.max_queued_reply_bytes);
+  r.finish();
+}
+
 void read_metrics(TableReader& r, Config& cfg) {
   if (auto f = r.boolean("agent_state")) cfg.export_agent_state = f->value;
+  read_http_limits(r, cfg.metrics_http);
   if (auto f = r.integer("agent_state_max_agents")) {
     if (f->value < 1 || f->value > 1000000) {
       r.error(*f->node,
@@ -195,8 +232,8 @@ void read_metrics(TableReader& r, Config& cfg) {
     cfg.metrics_http.basic_auth_password_file = password->value;
   }
   if (const toml::node* n = r.get("tls_certificate")) {
-    // Debian 12's civetweb crashes on its first TLS request with OpenSSL 3, so the daemon does not
-    // offer TLS rather than offer a crash; the key is known so the message can say what to do.
+    // TLS is a reverse proxy's job (docs/operations.md); the key is known so the message can say
+    // what to do.
     r.error(*n, "tls_certificate is not supported: /metrics speaks plain HTTP; put a TLS reverse proxy "
                 "(nginx, stunnel) in front of it and keep [listen] metrics on 127.0.0.1 "
                 "(docs/operations.md)");
@@ -882,7 +919,12 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"keys_dir", "[security]"},
       {"server_key", "[security]"},
       {"basic_auth_user", "[metrics]"},
-      {"basic_auth_password_file", "[metrics]"}};
+      {"basic_auth_password_file", "[metrics]"},
+      {"max_connections", "[metrics]"},
+      {"idle_timeout_seconds", "[metrics]"},
+      {"max_unsent_bytes", "[metrics]"},
+      {"auth_failure_delay_seconds", "[metrics]"},
+      {"max_queued_reply_bytes", "[publisher]"}};
   auto it = kHome.find(key);
   if (it == kHome.end()) return std::nullopt;
   return it->second;
@@ -1046,6 +1088,10 @@ ConfigResult parse_config(std::string_view toml_text, const std::string& source_
   if (const auto* t = table_section(root, "storage", diag)) {
     TableReader r(*t, "[storage]", diag);
     read_storage(r, cfg);
+  }
+  if (const auto* t = table_section(root, "publisher", diag)) {
+    TableReader r(*t, "[publisher]", diag);
+    read_publisher(r, cfg);
   }
   if (const auto* t = table_section(root, "security", diag)) {
     TableReader r(*t, "[security]", diag);

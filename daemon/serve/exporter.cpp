@@ -63,6 +63,12 @@ enum class M : std::uint8_t {
   engine_snapshot_time,
   store_errors,
   store_last_checkpoint,
+  http_connections,
+  http_refused,
+  http_auth_failures,
+  wallboard_snapshot_requests,
+  wallboard_snapshot_encodes,
+  wallboard_queued_reply_bytes,
   build_info,
   count
 };
@@ -162,6 +168,20 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
      "Failed writes to the SQLite store (read-only file, full disk); the live figures go on."},
     {"callwatch_store_last_checkpoint_timestamp_seconds", "gauge", "",
      "Engine time of the newest state saved to the store; a restart resumes from it."},
+    {"callwatch_http_connections", "gauge", "", "HTTP connections open now (this scrape's included)."},
+    {"callwatch_http_refused_total", "counter", "reason",
+     "HTTP work refused by a [metrics] limit: connection_limit (closed at accept), unsent_bytes (503 "
+     "while unread bodies hold max_unsent_bytes)."},
+    {"callwatch_http_auth_failures_total", "counter", "",
+     "Requests to /metrics with wrong or malformed basic auth credentials (answered 401, late)."},
+    {"callwatch_wallboard_snapshot_requests_total", "counter", "result",
+     "Snapshot requests on the control socket: served, coalesced (the client's previous reply is still "
+     "unread), refused (busy: max_queued_reply_bytes held for clients that do not read)."},
+    {"callwatch_wallboard_snapshot_encodes_total", "counter", "",
+     "Snapshots encoded for the control socket; one encoding serves every request at its sequence."},
+    {"callwatch_wallboard_queued_reply_bytes", "gauge", "",
+     "Bytes of snapshot and history reply bodies held: for clients that have not read them, and the "
+     "latest snapshot kept for the next request at its sequence; a body shared by clients counts once."},
     {"callwatch_build_info", "gauge", "version", "Build information; always 1."},
 }};
 
@@ -407,6 +427,34 @@ void render_engine(const Snapshot& snap, Writer& w) {
   w.sample(M::engine_snapshot_time, {}, snap.now);
 }
 
+// The listeners' own limits. Families always show; samples only from what is wired.
+void render_serving(const ExportOptions& opts, Writer& w) {
+  const std::optional<HttpHealthSample> http =
+      opts.http_health ? std::optional<HttpHealthSample>(opts.http_health()) : std::nullopt;
+  w.family(M::http_connections);
+  if (http) w.sample(M::http_connections, {}, http->connections);
+  w.family(M::http_refused);
+  if (http) {
+    w.sample(M::http_refused, {{"reason", "connection_limit"}}, http->refused_connection_limit);
+    w.sample(M::http_refused, {{"reason", "unsent_bytes"}}, http->refused_unsent_bytes);
+  }
+  w.family(M::http_auth_failures);
+  if (http) w.sample(M::http_auth_failures, {}, http->auth_failures);
+
+  const std::optional<PublisherHealthSample> pub =
+      opts.publisher_health ? std::optional<PublisherHealthSample>(opts.publisher_health()) : std::nullopt;
+  w.family(M::wallboard_snapshot_requests);
+  if (pub) {
+    w.sample(M::wallboard_snapshot_requests, {{"result", "served"}}, pub->snapshots_served);
+    w.sample(M::wallboard_snapshot_requests, {{"result", "coalesced"}}, pub->snapshots_coalesced);
+    w.sample(M::wallboard_snapshot_requests, {{"result", "refused"}}, pub->snapshots_refused);
+  }
+  w.family(M::wallboard_snapshot_encodes);
+  if (pub) w.sample(M::wallboard_snapshot_encodes, {}, pub->snapshot_encodes);
+  w.family(M::wallboard_queued_reply_bytes);
+  if (pub) w.sample(M::wallboard_queued_reply_bytes, {}, pub->queued_reply_bytes);
+}
+
 }  // namespace
 
 std::span<const MetricInfo> metric_table() { return kMetrics; }
@@ -474,6 +522,8 @@ void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>
   if (store) w.sample(M::store_errors, {}, store->errors);
   w.family(M::store_last_checkpoint);
   if (store && store->last_checkpoint_at > 0) w.sample(M::store_last_checkpoint, {}, store->last_checkpoint_at);
+
+  render_serving(opts, w);
 
   w.family(M::build_info);
   w.sample(M::build_info, {{"version", opts.version}}, 1);

@@ -21,6 +21,23 @@ struct StoreHealthSample {
   double last_checkpoint_at = 0;   // engine time of the newest checkpoint on disk; 0 = none yet
 };
 
+// The HTTP listener's limits as /metrics shows them (daemon/serve/http_server).
+struct HttpHealthSample {
+  std::uint64_t connections = 0;               // callwatch_http_connections
+  std::uint64_t refused_connection_limit = 0;  // callwatch_http_refused_total{reason}
+  std::uint64_t refused_unsent_bytes = 0;
+  std::uint64_t auth_failures = 0;             // callwatch_http_auth_failures_total
+};
+
+// The wallboard control socket (daemon/serve/publisher): what snapshot requests got.
+struct PublisherHealthSample {
+  std::uint64_t snapshots_served = 0;     // callwatch_wallboard_snapshot_requests_total{result}
+  std::uint64_t snapshots_coalesced = 0;
+  std::uint64_t snapshots_refused = 0;
+  std::uint64_t snapshot_encodes = 0;     // callwatch_wallboard_snapshot_encodes_total
+  std::uint64_t queued_reply_bytes = 0;   // callwatch_wallboard_queued_reply_bytes
+};
+
 struct ExportOptions {
   bool agent_state = false;  // callwatch_agent_state (opt-in: one series per agent and state)
   // Most agents callwatch_agent_state shows (first by name); the rest are only counted in
@@ -29,6 +46,9 @@ struct ExportOptions {
   std::string version = CALLWATCH_VERSION;
   // Read at every scrape (any thread); empty when the daemon runs without storage.
   std::function<StoreHealthSample()> store_health = {};
+  // Read at every scrape; empty (HELP/TYPE without samples) when not wired, as in unit tests.
+  std::function<HttpHealthSample()> http_health = {};
+  std::function<PublisherHealthSample()> publisher_health = {};
 };
 
 // One row of the metric table: every family /metrics can show, in the order it shows them.

@@ -2,8 +2,13 @@
 // once it applied all deltas; snapshot replies come from it, so a reply at seq N plus deltas
 // N+1.. always rebuild the same state. A second thread only turns SnapshotHub's condition
 // variable into a ZeroMQ message, so the socket thread sleeps in one zmq::poll for everything.
+// Snapshots are encoded on a third thread (serve/snapshot_encoder), once per sequence number for
+// every client that asks at it, and go out as one shared buffer (serve/reply_ledger): a client
+// that asks again before reading its reply is coalesced into it, and the bytes held for clients
+// that do not read are bounded.
 #include "serve/publisher.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <mutex>
@@ -11,11 +16,15 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
+#include "runtime/log_limiter.hpp"
 #include "runtime/logging.hpp"
+#include "serve/reply_ledger.hpp"
 #include "serve/security.hpp"
+#include "serve/snapshot_encoder.hpp"
 
 namespace callwatch::daemon {
 
@@ -37,6 +46,14 @@ constexpr std::string_view kTopicDelta = "delta";
 constexpr std::string_view kTopicHeartbeat = "heartbeat";
 constexpr char kKick = 'k';
 constexpr char kStop = 's';
+constexpr char kEncoded = 'e';
+
+// Every frame of a request before its body: where the reply goes.
+std::vector<zmq::message_t> route_of(std::vector<zmq::message_t>& frames) {
+  std::vector<zmq::message_t> route;
+  for (std::size_t i = 0; i + 1 < frames.size(); ++i) route.push_back(std::move(frames[i]));
+  return route;
+}
 
 }  // namespace
 
@@ -65,6 +82,21 @@ struct Publisher::Impl {
   bool pending = false;
   Clock::time_point last_delta{};
   Clock::time_point next_heartbeat{};
+
+  // Snapshot replies (worker thread). A client asking while its seq is being encoded waits here;
+  // `asked_at` is the seq it asked at, so a body of that seq or later answers it.
+  struct Waiter {
+    std::vector<zmq::message_t> route;
+    std::string client;  // routing id
+    std::uint64_t asked_at = 0;
+  };
+  std::shared_ptr<ReplyLedger> ledger = std::make_shared<ReplyLedger>();
+  std::unique_ptr<SnapshotEncoder> encoder;
+  zmq::socket_t encoder_kick;  // used on the encoder's thread only
+  ReplyLedger::BodyPtr snapshot_body;
+  std::size_t last_snapshot_size = 0;
+  std::vector<Waiter> waiters;
+  LogLimiter busy_log{1};
 
   Impl(zmq::context_t& c, SnapshotHub& h, PublisherOptions o)
       : ctx(c), hub(h), opts(std::move(o)) {
@@ -144,9 +176,7 @@ struct Publisher::Impl {
       request = std::string(body);  // plain-word requests ("snapshot") for shell tools
     }
     if (request == "snapshot") {
-      reply(frames, wire::encode_snapshot(published, envelope()));
-      std::lock_guard lock(stats_mu);
-      ++stats.snapshots_served;
+      request_snapshot(frames);
     } else if (request == "ack" || request == "alert_history") {
       handle_alert_request(frames, request, msg);
     } else {
@@ -164,8 +194,18 @@ struct Publisher::Impl {
       return;
     }
     if (request == "alert_history") {
+      const std::string client = frames.front().to_string();
+      if (ledger->outstanding(client) > 0) {
+        reply(frames, wire::encode_error(request, "busy: the previous reply to you is still unread", envelope()));
+        return;
+      }
       const auto h = opts.alerts->history();
-      reply(frames, wire::encode_alert_history(*h, opts.alerts->history_since(), envelope()));
+      std::string body = wire::encode_alert_history(*h, opts.alerts->history_since(), envelope());
+      if (over_budget(body.size())) {
+        reply(frames, wire::encode_error(request, busy_text(), envelope()));
+        return;
+      }
+      send_shared(route_of(frames), client, ledger->make_body(std::move(body)));
       return;
     }
     std::string role = m.role;
@@ -184,6 +224,99 @@ struct Publisher::Impl {
       return;
     }
     reply(frames, wire::encode_reply("ack", m.alert_id, envelope()));
+  }
+
+  // ---- snapshots ------------------------------------------------------------------------------
+
+  void send_shared(std::vector<zmq::message_t> route, const std::string& client,
+                   const ReplyLedger::BodyPtr& body) {
+    route.push_back(ledger->message(body, client));
+    (void)zmq::send_multipart(router, route, zmq::send_flags::dontwait);
+  }
+
+  // True when a new body of `size` bytes would join replies already held past the budget. With
+  // nothing held, one body always goes out, however large.
+  bool over_budget(std::size_t size) const {
+    const std::uint64_t held = ledger->queued_bytes();
+    return held > 0 && held + size > opts.max_queued_reply_bytes;
+  }
+
+  std::string busy_text() const {
+    return fmt::format("busy: {} bytes of replies wait for clients that do not read them; ask again later",
+                       ledger->queued_bytes());
+  }
+
+  void count(std::uint64_t PublisherStats::*field, std::uint64_t n = 1) {
+    std::lock_guard lock(stats_mu);
+    stats.*field += n;
+  }
+
+  void request_snapshot(std::vector<zmq::message_t>& frames) {
+    const std::string client = frames.front().to_string();
+    const bool waiting = std::any_of(waiters.begin(), waiters.end(), [&](const Waiter& w) { return w.client == client; });
+    if (waiting || ledger->outstanding(client) > 0) {
+      // Its earlier reply is on its way (or being encoded): that one answers this request too.
+      count(&PublisherStats::snapshots_coalesced);
+      return;
+    }
+    if (snapshot_body && snapshot_body->seq == seq) {
+      send_shared(route_of(frames), client, snapshot_body);
+      count(&PublisherStats::snapshots_served);
+      return;
+    }
+    waiters.push_back(Waiter{route_of(frames), client, seq});
+    encode_if_needed();
+  }
+
+  // Starts an encode for the waiters, or refuses them while too much is held for non-readers.
+  void encode_if_needed() {
+    if (waiters.empty() || !encoder->idle()) return;
+    if (snapshot_body && snapshot_body->seq == seq) {
+      serve_waiters();
+      return;
+    }
+    snapshot_body.reset();  // stale: clients still reading it keep their copy alive
+    if (over_budget(last_snapshot_size)) {
+      const std::string text = busy_text();
+      if (busy_log.allow(Clock::now())) log()->warn("snapshot requests refused: {}", text);
+      for (auto& w : waiters) {
+        w.route.emplace_back(wire::encode_error("snapshot", text, envelope()));
+        (void)zmq::send_multipart(router, w.route, zmq::send_flags::dontwait);
+      }
+      count(&PublisherStats::snapshots_refused, waiters.size());
+      waiters.clear();
+      return;
+    }
+    encoder->submit(std::make_shared<const metrics::Snapshot>(published), envelope());
+    count(&PublisherStats::snapshot_encodes);
+  }
+
+  void serve_waiters() {
+    std::vector<Waiter> later;
+    std::uint64_t served = 0;
+    for (auto& w : waiters) {
+      if (w.asked_at <= snapshot_body->seq) {
+        send_shared(std::move(w.route), w.client, snapshot_body);
+        ++served;
+      } else {
+        later.push_back(std::move(w));  // asked after the state was copied: needs a newer one
+      }
+    }
+    waiters = std::move(later);
+    count(&PublisherStats::snapshots_served, served);
+  }
+
+  void collect_encoded() {
+    auto done = encoder->take();
+    if (!done) return;
+    last_snapshot_size = done->json.size();
+    snapshot_body = ledger->make_body(std::move(done->json), done->seq);
+    serve_waiters();
+    encode_if_needed();
+  }
+
+  void wake_from_encoder() {
+    (void)encoder_kick.send(zmq::buffer(&kEncoded, 1), zmq::send_flags::dontwait);
   }
 
   void note_bad_request() {
@@ -248,6 +381,7 @@ struct Publisher::Impl {
       }};
       zmq::poll(items.data(), items.size(), timeout);
       if ((items[2].revents & ZMQ_POLLIN) != 0 && drain_kicks()) break;
+      collect_encoded();
       if ((items[1].revents & ZMQ_POLLIN) != 0) drain_subscriptions();
       now = Clock::now();
       if (pending && now >= last_delta + opts.batch_interval) process_latest();
@@ -290,12 +424,19 @@ void Publisher::start() {
   m.router = zmq::socket_t(m.ctx, zmq::socket_type::router);
   m.router.set(zmq::sockopt::linger, 0);
   m.router.set(zmq::sockopt::sndhwm, 100);
+  // Requests are a few hundred bytes (an ack's comment is capped at 280); a peer sending more is
+  // cut off by libzmq before the message takes memory.
+  m.router.set(zmq::sockopt::maxmsgsize, std::int64_t{64} * 1024);
   if (m.opts.secure_socket) m.opts.secure_socket(m.router, "control");
   m.router.bind(m.opts.control_endpoint);
   m.bound_control = m.router.get(zmq::sockopt::last_endpoint);
   m.kick_pull = zmq::socket_t(m.ctx, zmq::socket_type::pull);
   m.kick_pull.set(zmq::sockopt::rcvhwm, 16);
   m.kick_pull.bind(m.kick_endpoint);
+  m.encoder_kick = zmq::socket_t(m.ctx, zmq::socket_type::push);
+  m.encoder_kick.set(zmq::sockopt::linger, 0);
+  m.encoder_kick.connect(m.kick_endpoint);
+  m.encoder = std::make_unique<SnapshotEncoder>([&m] { m.wake_from_encoder(); });
   m.running = true;
   m.worker = std::thread([&m] { m.run(); });
   m.watcher = std::thread([&m] { m.watch(); });
@@ -314,6 +455,10 @@ void Publisher::stop() {
   }
   m.worker.join();
   m.watcher.join();
+  m.encoder.reset();  // finishes a running encode first
+  m.encoder_kick.close();
+  m.waiters.clear();
+  m.snapshot_body.reset();
   m.xpub.close();
   m.router.close();
   m.kick_pull.close();
@@ -323,8 +468,13 @@ std::string Publisher::publish_endpoint() const { return impl_->bound_publish; }
 std::string Publisher::control_endpoint() const { return impl_->bound_control; }
 
 PublisherStats Publisher::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  PublisherStats s;
+  {
+    std::lock_guard lock(impl_->stats_mu);
+    s = impl_->stats;
+  }
+  s.queued_reply_bytes = impl_->ledger->queued_bytes();
+  return s;
 }
 
 }  // namespace callwatch::daemon

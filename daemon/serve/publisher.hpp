@@ -37,6 +37,11 @@ struct PublisherOptions {
   // key, never what the request claims.
   std::function<void(zmq::socket_t&, std::string_view domain)> secure_socket;
   bool roles_from_keys = false;
+  // Bytes of snapshot and history replies held for clients that have not read them (a body
+  // shared by several clients counted once). While that much is held, a request that needs a new
+  // body gets a "busy" error. A client has at most one snapshot reply on its way: asking again
+  // before reading it is coalesced into it ([publisher] in the config).
+  std::size_t max_queued_reply_bytes = std::size_t{256} << 20;
 };
 
 struct PublisherStats {
@@ -44,6 +49,10 @@ struct PublisherStats {
   std::uint64_t deltas = 0;
   std::uint64_t heartbeats = 0;
   std::uint64_t snapshots_served = 0;
+  std::uint64_t snapshots_coalesced = 0;  // asked again before reading the reply on its way
+  std::uint64_t snapshots_refused = 0;    // busy: max_queued_reply_bytes held
+  std::uint64_t snapshot_encodes = 0;
+  std::uint64_t queued_reply_bytes = 0;   // now
   std::uint64_t bad_requests = 0;
   std::uint64_t subscriptions = 0;
   std::uint64_t bytes_published = 0;

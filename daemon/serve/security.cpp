@@ -15,6 +15,7 @@
 #include <thread>
 #include <zmq_addon.hpp>
 
+#include "runtime/log_limiter.hpp"
 #include "runtime/logging.hpp"
 
 namespace callwatch::daemon {
@@ -35,7 +36,9 @@ std::string encode_key(const std::uint8_t* bin) {
   return std::string(out.data(), 40);
 }
 
-// Base64 (RFC 4648) for the basic auth header; false on any character outside the alphabet.
+// Base64 as RFC 7617 sends it (RFC 4648 section 4, padded): whole 4-character groups, '=' only
+// as the last one or two characters, and no stray bits in the last group, so every credential
+// has exactly one spelling. False for anything else.
 bool base64_decode(std::string_view in, std::string& out) {
   auto value = [](char c) -> int {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -46,12 +49,14 @@ bool base64_decode(std::string_view in, std::string& out) {
     return -1;
   };
   out.clear();
+  if (in.empty() || in.size() % 4 != 0) return false;
+  const std::size_t pad = in.back() != '=' ? 0 : in[in.size() - 2] == '=' ? 2 : 1;
+  const std::size_t chars = in.size() - pad;
   std::uint32_t acc = 0;
   int bits = 0;
-  std::size_t i = 0;
-  for (; i < in.size() && in[i] != '='; ++i) {
+  for (std::size_t i = 0; i < chars; ++i) {
     const int v = value(in[i]);
-    if (v < 0) return false;
+    if (v < 0) return false;  // also a '=' before the end
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -59,10 +64,8 @@ bool base64_decode(std::string_view in, std::string& out) {
       out.push_back(static_cast<char>((acc >> bits) & 0xFF));
     }
   }
-  for (; i < in.size(); ++i) {
-    if (in[i] != '=') return false;
-  }
-  return true;
+  // 2 or 4 bits are left over before padding; they must be zero.
+  return (acc & ((1U << bits) - 1)) == 0;
 }
 
 bool equal_constant_time(std::string_view a, std::string_view b) {
@@ -137,24 +140,17 @@ struct ZapHandler::Impl {
   mutable std::mutex mu;
   ZapStats stats;
   std::shared_ptr<spdlog::logger> log = component_logger("auth");
-  std::chrono::steady_clock::time_point log_window{};
-  int logged = 0;
-  std::uint64_t suppressed = 0;
+  LogLimiter denials{5};
+
+  void summarise_denials() {
+    if (const auto n = denials.take_held(std::chrono::steady_clock::now())) {
+      log->warn("{} more refused connections in the last second", n);
+    }
+  }
 
   void log_denial(const std::string& text) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - log_window >= std::chrono::seconds(1)) {
-      if (suppressed > 0) log->warn("{} more refused connections in the last second", suppressed);
-      log_window = now;
-      logged = 0;
-      suppressed = 0;
-    }
-    if (logged >= 5) {
-      ++suppressed;
-      return;
-    }
-    ++logged;
-    log->warn("{}", text);
+    summarise_denials();
+    if (denials.allow(std::chrono::steady_clock::now())) log->warn("{}", text);
   }
 
   // One request -> status code, text and user id (RFC 27).
@@ -227,6 +223,7 @@ struct ZapHandler::Impl {
     while (!stop.load()) {
       std::array<zmq::pollitem_t, 1> items{{{rep.handle(), 0, ZMQ_POLLIN, 0}}};
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+      summarise_denials();
       if ((items[0].revents & ZMQ_POLLIN) == 0) continue;
       std::vector<zmq::message_t> req;
       if (!zmq::recv_multipart(rep, std::back_inserter(req), zmq::recv_flags::dontwait)) continue;
@@ -299,30 +296,36 @@ tl::expected<BasicAuth, std::string> load_basic_auth(const config::MetricsHttpCo
   return a;
 }
 
-bool check_basic_auth(const char* header, const BasicAuth& auth) {
-  if (!auth.enabled()) return true;
-  if (header == nullptr) return false;
+BasicAuthCheck verify_basic_auth(const char* header, const BasicAuth& auth) {
+  using Outcome = BasicAuthCheck::Outcome;
+  if (!auth.enabled()) return {Outcome::ok, {}};
+  if (header == nullptr) return {Outcome::missing, {}};
   std::string_view h(header);
   while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
   constexpr std::string_view kScheme = "Basic ";
-  if (h.size() <= kScheme.size()) return false;
+  if (h.size() <= kScheme.size()) return {Outcome::malformed, {}};
   for (std::size_t i = 0; i < kScheme.size() - 1; ++i) {  // the scheme name is case-insensitive
     if (std::tolower(static_cast<unsigned char>(h[i])) !=
         std::tolower(static_cast<unsigned char>(kScheme[i]))) {
-      return false;
+      return {Outcome::malformed, {}};
     }
   }
   h.remove_prefix(kScheme.size());
   while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
   while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
   std::string decoded;
-  if (h.size() > 1024 || !base64_decode(h, decoded)) return false;
+  if (h.size() > 1024 || !base64_decode(h, decoded)) return {Outcome::malformed, {}};
   const auto colon = decoded.find(':');
-  if (colon == std::string::npos) return false;
-  const bool user_ok = equal_constant_time(std::string_view(decoded).substr(0, colon), auth.user);
+  if (colon == std::string::npos) return {Outcome::malformed, {}};
+  std::string user = decoded.substr(0, colon);
+  const bool user_ok = equal_constant_time(user, auth.user);
   const bool pass_ok =
       equal_constant_time(std::string_view(decoded).substr(colon + 1), auth.password);
-  return user_ok && pass_ok;
+  return {user_ok && pass_ok ? Outcome::ok : Outcome::wrong, std::move(user)};
+}
+
+bool check_basic_auth(const char* header, const BasicAuth& auth) {
+  return verify_basic_auth(header, auth).outcome == BasicAuthCheck::Outcome::ok;
 }
 
 }  // namespace callwatch::daemon

@@ -84,7 +84,14 @@ struct BasicAuth {
   bool enabled() const { return !user.empty(); }
 };
 tl::expected<BasicAuth, std::string> load_basic_auth(const config::MetricsHttpConfig& cfg);
-// Checks an "Authorization: Basic ..." header value in time independent of where it differs.
-bool check_basic_auth(const char* header, const BasicAuth& auth);
+// What an "Authorization: Basic ..." header value says, compared in time independent of where it
+// differs. `user` is the name the client sent (for the log; never the password).
+struct BasicAuthCheck {
+  enum class Outcome : std::uint8_t { ok, missing, malformed, wrong };
+  Outcome outcome = Outcome::missing;
+  std::string user;
+};
+BasicAuthCheck verify_basic_auth(const char* header, const BasicAuth& auth);
+bool check_basic_auth(const char* header, const BasicAuth& auth);  // outcome == ok
 
 }  // namespace callwatch::daemon

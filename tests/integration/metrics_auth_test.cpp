@@ -9,11 +9,7 @@ using namespace cwtest;
 
 TEST_CASE("basic auth guards /metrics and nothing else", "[integration][security][auth]") {
   Site site;
-  const auto pass = site.dir / "metrics.pass";
-  std::ofstream(pass) << "s3cret pass\n";
-  REQUIRE(::chmod(pass.c_str(), 0600) == 0);
-  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" +
-                    pass.string() + "\"\n");
+  site.write_config(metrics_basic_auth(site, "prom", "s3cret pass"));
   site.start();
   INFO(site.log());
 
@@ -36,11 +32,7 @@ TEST_CASE("basic auth guards /metrics and nothing else", "[integration][security
 TEST_CASE("a metrics password file others can read stops the daemon at start",
           "[integration][security][auth]") {
   Site site;
-  const auto pass = site.dir / "metrics.pass";
-  std::ofstream(pass) << "s3cret\n";
-  REQUIRE(::chmod(pass.c_str(), 0644) == 0);
-  site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" +
-                    pass.string() + "\"\n");
+  site.write_config(metrics_basic_auth(site, "prom", "s3cret", 0644));
   site.start({}, false);
   CHECK(site.wait_exit(10s) == 1);
   CHECK(site.log().find("chmod 600") != std::string::npos);

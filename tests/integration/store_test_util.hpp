@@ -135,6 +135,16 @@ class Site {
   pid_t pid = -1;
 };
 
+// Writes `password` as the metrics password file in the site's folder with `mode`; the [metrics]
+// lines that turn basic auth on with it for `user`.
+inline std::string metrics_basic_auth(const Site& site, const std::string& user, const std::string& password,
+                                      mode_t mode = 0600) {
+  const auto pass = site.dir / "metrics.pass";
+  std::ofstream(pass) << password << "\n";
+  if (::chmod(pass.c_str(), mode) != 0) throw std::runtime_error("chmod " + pass.string());
+  return "[metrics]\nbasic_auth_user = \"" + user + "\"\nbasic_auth_password_file = \"" + pass.string() + "\"\n";
+}
+
 inline double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }

@@ -5,27 +5,13 @@
 #include <string>
 
 #include "callwatch/config/config.hpp"
+#include "config_test_util.hpp"
 
 using namespace callwatch;
-using config::parse_config;
+using cwtest::errors_of;
+using cwtest::parse_ok;
 
 namespace {
-
-config::Config parse_ok(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  if (!r) {
-    for (const auto& e : r.error()) UNSCOPED_INFO(e.to_string());
-  }
-  REQUIRE(r.has_value());
-  return *r;
-}
-
-std::vector<config::ConfigError> errors_of(std::string_view text) {
-  auto r = parse_config(text, "test.toml");
-  REQUIRE_FALSE(r.has_value());
-  for (const auto& e : r.error()) UNSCOPED_INFO(e.to_string());
-  return r.error();
-}
 
 // A valid Z85 public key (40 characters of the Z85 alphabet).
 constexpr const char* kKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";

@@ -110,6 +110,23 @@ struct MetricsHttpConfig {
   std::string basic_auth_password_file;  // first line is the password; must not be world-readable
   // Most agents callwatch_agent_state exports (6 series each); the rest are counted, not shown.
   std::size_t agent_state_max_agents = 2000;
+  // Limits of the HTTP listener (docs/operations.md "Limits"). Idle connections cost no thread;
+  // these bound what a client that connects and never finishes can hold.
+  int threads = 4;                        // threads answering requests (rendering, gzip)
+  std::size_t max_connections = 512;      // open at once; one more is closed at accept
+  int idle_timeout_seconds = 10;          // a connection silent this long is closed
+  // /metrics bodies written but not yet read by their clients; above it a scrape gets 503.
+  std::size_t max_unsent_bytes = std::size_t{256} << 20;
+  // A wrong password is answered 401 after this, doubling per failure in a row from the same
+  // address up to 8 times it; the connection waits without holding a thread. 0: at once.
+  double auth_failure_delay_seconds = 1.0;
+};
+
+// [publisher]: the wallboard sockets (publish 7702, control 7703).
+struct PublisherConfig {
+  // Bytes of snapshot and history replies held for clients that have not read them (a body
+  // shared by several clients counts once); above it new snapshot requests get a "busy" error.
+  std::size_t max_queued_reply_bytes = std::size_t{256} << 20;
 };
 
 struct Config {
@@ -129,6 +146,7 @@ struct Config {
   StorageConfig storage;
   SecurityConfig security;
   MetricsHttpConfig metrics_http;
+  PublisherConfig publisher;
   // [engine] cardinality guard: distinct queues and agents the live engine accepts; an event that
   // would add one more is not applied (counted in callwatch_feed_events_ignored_total).
   std::size_t max_queues = 2000;

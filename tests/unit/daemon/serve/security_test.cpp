@@ -170,6 +170,23 @@ TEST_CASE("basic auth accepts exactly the configured user and password", "[secur
   CHECK(check_basic_auth(nullptr, BasicAuth{}));  // auth off: everything passes
 }
 
+TEST_CASE("basic auth reads only canonical padded base64, and says what it got", "[security]") {
+  using Outcome = BasicAuthCheck::Outcome;
+  BasicAuth auth{"prom", "s3cret"};
+  // "prom:s3cret" is 11 bytes: 3 whole groups and 2 bytes, so 16 characters ending in one '='.
+  CHECK(verify_basic_auth("Basic cHJvbTpzM2NyZXQ=", auth).outcome == Outcome::ok);
+  CHECK(verify_basic_auth("Basic cHJvbTpzM2NyZXQ", auth).outcome == Outcome::malformed);    // unpadded
+  CHECK(verify_basic_auth("Basic cHJvbTpzM2NyZXQ==", auth).outcome == Outcome::malformed);  // one '=' too many
+  CHECK(verify_basic_auth("Basic cHJvbTpzM2NyZXR=", auth).outcome == Outcome::malformed);   // 'R': stray low bits
+  CHECK(verify_basic_auth("Basic cHJvbT=zM2NyZXQ=", auth).outcome == Outcome::malformed);   // '=' inside
+  CHECK(verify_basic_auth("Basic cHJv bTpzM2NyZXQ=", auth).outcome == Outcome::malformed);  // a space inside
+  CHECK(verify_basic_auth(nullptr, auth).outcome == Outcome::missing);
+  // base64("prom:guess") = cHJvbTpndWVzcw==: the user is named, the password is not kept.
+  const auto wrong = verify_basic_auth("Basic cHJvbTpndWVzcw==", auth);
+  CHECK(wrong.outcome == Outcome::wrong);
+  CHECK(wrong.user == "prom");
+}
+
 TEST_CASE("the ZAP handler lets in configured keys only, tagged with their role",
           "[security][zap]") {
   auto server = generate_curve_keypair();
