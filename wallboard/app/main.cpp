@@ -163,10 +163,19 @@ int main(int argc, char** argv) {
   cw::vm::BoardOptions board;
   board.lang = opts.lang;
   board.page_seconds = opts.page_seconds;
+  board.leaderboard_page = opts.leaderboard;
+  board.leaderboard_only = opts.leaderboard_only;
+  board.leaders.window =
+      opts.leaderboard_window == "interval" ? cw::vm::LeaderWindow::interval : cw::vm::LeaderWindow::today;
+  if (opts.leaderboard_min_minutes >= 0) {
+    board.leaders.min_logged_in_today = board.leaders.min_logged_in_interval =
+        opts.leaderboard_min_minutes * 60;
+  }
   board.acks = !opts.kiosk;  // a kiosk is read-only
   cw::vm::History history;
   cw::vm::DesktopQuery query;
   cw::ui::DesktopState desktop_state;
+  desktop_state.select_tab = opts.tab == "leaderboard" ? 2 : 0;
 
   std::uint64_t seen_generation = ~std::uint64_t{0};
   double next_tick = 0;

@@ -38,6 +38,17 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
   app.add_option("--size", size, "window or screenshot size WIDTHxHEIGHT (e.g. 3840x2160)");
   app.add_option("--page-seconds", o.page_seconds, "kiosk page rotation period")
       ->check(CLI::PositiveNumber);
+  app.add_option("--tab", o.tab, "desktop: the tab open at start: agents (default) or leaderboard")
+      ->check(CLI::IsMember({"agents", "leaderboard"}));
+  app.add_flag("--leaderboard", o.leaderboard,
+               "kiosk: add the agents' leaderboard as the last page of the rotation");
+  app.add_flag("--leaderboard-only", o.leaderboard_only, "kiosk: show the leaderboard alone");
+  app.add_option("--leaderboard-window", o.leaderboard_window,
+                 "leaderboard window: today (default) or interval")
+      ->check(CLI::IsMember({"today", "interval"}));
+  app.add_option("--leaderboard-min-minutes", o.leaderboard_min_minutes,
+                 "rank only agents logged in this long in the window (default 30 today, 5 interval)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--log-level", o.log_level, "trace|debug|info|warn|error");
   app.add_option("--user", o.user, "name shown on the alerts this desktop acknowledges (default $USER)");
   app.add_option("--key", o.key_file,

@@ -21,6 +21,11 @@ struct Options {
   int width = 0;           // 0: 1920x1080 for screenshots, the monitor for kiosk, 1600x900 else
   int height = 0;
   double page_seconds = 10;
+  std::string tab = "agents";     // desktop: the tab open at start (agents | leaderboard)
+  bool leaderboard = false;       // kiosk: the leaderboard page joins the rotation
+  bool leaderboard_only = false;  // kiosk: a screen for the leaderboard alone
+  std::string leaderboard_window = "today";  // today | interval
+  double leaderboard_min_minutes = -1;       // logged in at least this long; <0: the default
   std::string log_level = "warn";
   std::string user;        // who acks (desktop): --user, else $USER
   std::string key_file;    // --key: this wallboard's CURVE secret key file (NAME.key)

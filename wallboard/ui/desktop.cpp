@@ -325,6 +325,52 @@ void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopSt
 
 }  // namespace
 
+// One window of the leaderboard: its window and rule, then rank, agent, handled, AHT, occupancy.
+void leader_table(const char* id, const vm::LeaderboardVM& v, const Fonts& f, vm::Lang lang,
+                  ImVec2 size) {
+  ImGui::BeginChild(id, size, false);
+  ImGui::PushFont(f.medium);
+  ImGui::TextUnformatted(v.window_text.c_str());
+  ImGui::PopFont();
+  ImGui::TextColored(to_imvec(vm::palette::muted), "%s", v.rule_text.c_str());
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
+                                ImGuiTableFlags_ScrollY;
+  const float foot = v.left_out_text.empty() ? 0.0f : ImGui::GetTextLineHeightWithSpacing();
+  if (ImGui::BeginTable(id, 5, flags, ImVec2(0, ImGui::GetContentRegionAvail().y - foot))) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    for (vm::Str s : {vm::Str::rank, vm::Str::agent, vm::Str::handled, vm::Str::aht,
+                      vm::Str::occupancy}) {
+      ImGui::TableSetupColumn(vm::text(lang, s).data(),
+                              s == vm::Str::agent ? ImGuiTableColumnFlags_WidthStretch : 0);
+    }
+    ImGui::TableHeadersRow();
+    for (const auto& r : v.rows) {
+      const vm::Color c = r.greyed ? vm::palette::grey : vm::palette::text;
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      right_text(std::to_string(r.rank), r.rank <= 3 ? vm::palette::amber : c);
+      ImGui::TableNextColumn();
+      ImGui::TextColored(to_imvec(c), "%s", (r.site.empty() ? r.name : r.name + " · " + r.site).c_str());
+      ImGui::TableNextColumn();
+      right_text(r.handled_text, c);
+      ImGui::TableNextColumn();
+      right_text(r.aht_text, c);
+      ImGui::TableNextColumn();
+      right_text(r.occupancy_text, c);
+    }
+    if (v.rows.empty()) {
+      ImGui::TableNextRow();
+      ImGui::TableSetColumnIndex(1);
+      ImGui::TextColored(to_imvec(vm::palette::muted), "%s",
+                         vm::text(lang, vm::Str::leaderboard_empty).data());
+    }
+    ImGui::EndTable();
+  }
+  if (!v.left_out_text.empty())
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", v.left_out_text.c_str());
+  ImGui::EndChild();
+}
+
 Intents draw_desktop(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopState& state) {
   Intents out;
   const ImGuiIO& io = ImGui::GetIO();
@@ -354,12 +400,32 @@ Intents draw_desktop(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Desk
   const float left_w = ImGui::GetContentRegionAvail().x * 0.64f;
   ImGui::BeginGroup();
   ImGui::PushFont(f.medium);
-  ImGui::TextUnformatted(vm::text(lang, vm::Str::agents).data());
+  ImGuiTabItemFlags agents_flags = 0, leaders_flags = 0;
+  if (state.select_tab == 1) agents_flags = ImGuiTabItemFlags_SetSelected;
+  if (state.select_tab == 2) leaders_flags = ImGuiTabItemFlags_SetSelected;
+  state.select_tab = 0;
+  if (ImGui::BeginTabBar("agent_tabs")) {
+    if (ImGui::BeginTabItem(vm::text(lang, vm::Str::agents).data(), nullptr, agents_flags)) {
+      ImGui::PopFont();
+      out.filter_changed |= filter_box("##af", lang, state.agent_filter, sizeof state.agent_filter,
+                                       260 * f.scale);
+      agent_table(d, f, lang, ImVec2(left_w, ImGui::GetContentRegionAvail().y), out);
+      ImGui::PushFont(f.medium);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem(vm::text(lang, vm::Str::leaderboard).data(), nullptr, leaders_flags)) {
+      ImGui::PopFont();
+      const float h = ImGui::GetContentRegionAvail().y;
+      const float half = (left_w - ImGui::GetStyle().ItemSpacing.x) * 0.5f;
+      leader_table("leaders_today", d.leaders_today, f, lang, ImVec2(half, h));
+      ImGui::SameLine();
+      leader_table("leaders_interval", d.leaders_interval, f, lang, ImVec2(half, h));
+      ImGui::PushFont(f.medium);
+      ImGui::EndTabItem();
+    }
+    ImGui::EndTabBar();
+  }
   ImGui::PopFont();
-  ImGui::SameLine();
-  out.filter_changed |= filter_box("##af", lang, state.agent_filter, sizeof state.agent_filter,
-                                   260 * f.scale);
-  agent_table(d, f, lang, ImVec2(left_w, ImGui::GetContentRegionAvail().y), out);
   ImGui::EndGroup();
   ImGui::SameLine();
   ImGui::BeginChild("alerts", ImVec2(0, 0), true);

@@ -144,6 +144,58 @@ void draw_alert_strip(ImDrawList* dl, const vm::KioskVM& k, const Fonts& f, vm::
   }
 }
 
+// The leaderboard page: a title line with its window, one row per ranked agent (rank, name,
+// handled, AHT, occupancy) in large type, and the rule that says who is ranked and who is not.
+void draw_leaderboard(ImDrawList* dl, const vm::LeaderboardVM& v, const Fonts& f, vm::Lang lang,
+                      float top, float bottom, float width) {
+  const float s = f.scale, pad = 40 * s;
+  float y = top;
+  // Words in the medium font (its atlas holds every glyph of the UI and the data; the large one
+  // holds digits and Latin only), numbers in the large one.
+  text(dl, f.medium, ImVec2(pad, y), vm::palette::text, v.title);
+  const float tw = text_width(f.medium, v.title);
+  text(dl, f.medium, ImVec2(pad + tw + pad, y), vm::palette::muted, v.window_text);
+  y += f.medium->FontSize * 1.5f;
+  text(dl, f.small, ImVec2(pad, y), vm::palette::muted, v.rule_text);
+  y += f.small->FontSize * 1.8f;
+  // Columns: rank | agent | handled | AHT | occupancy, the numbers right-aligned.
+  const float c_rank = pad, c_name = pad + 140 * s, c_handled = width * 0.62f,
+              c_aht = width * 0.78f, c_occ = width - pad;
+  auto right = [&](ImFont* font, float x_right, float yy, const vm::Color& c, std::string_view t) {
+    text(dl, font, ImVec2(x_right - text_width(font, t), yy), c, t);
+  };
+  text(dl, f.small, ImVec2(c_rank, y), vm::palette::muted, vm::text(lang, vm::Str::rank));
+  text(dl, f.small, ImVec2(c_name, y), vm::palette::muted, vm::text(lang, vm::Str::agent));
+  right(f.small, c_handled, y, vm::palette::muted, vm::text(lang, vm::Str::handled));
+  right(f.small, c_aht, y, vm::palette::muted, vm::text(lang, vm::Str::aht));
+  right(f.small, c_occ, y, vm::palette::muted, vm::text(lang, vm::Str::occupancy));
+  y += f.small->FontSize * 1.4f;
+  const float row_h = f.large->FontSize * 1.25f;
+  if (v.rows.empty()) {
+    text(dl, f.medium, ImVec2(c_name, y), vm::palette::muted, vm::text(lang, vm::Str::leaderboard_empty));
+  }
+  int i = 0;
+  for (const auto& r : v.rows) {
+    if (y + row_h > bottom - f.small->FontSize * 2) break;
+    if (i++ % 2 == 0) {
+      dl->AddRectFilled(ImVec2(pad * 0.5f, y - 4 * s), ImVec2(width - pad * 0.5f, y + row_h - 4 * s),
+                        col(vm::palette::tile), 8 * s);
+    }
+    const vm::Color c = r.greyed ? vm::palette::grey : vm::palette::text;
+    text(dl, f.large, ImVec2(c_rank, y), r.rank <= 3 ? vm::palette::amber : c, std::to_string(r.rank));
+    const std::string name = r.site.empty() ? r.name : r.name + " · " + r.site;
+    text(dl, f.medium, ImVec2(c_name, y + (f.large->FontSize - f.medium->FontSize) * 0.5f), c, name,
+         c_handled - text_width(f.large, "0000"));
+    right(f.large, c_handled, y, c, r.handled_text);
+    right(f.large, c_aht, y, c, r.aht_text);
+    right(f.large, c_occ, y, c, r.occupancy_text);
+    y += row_h;
+  }
+  if (!v.left_out_text.empty()) {
+    text(dl, f.small, ImVec2(pad, bottom - f.small->FontSize * 1.4f), vm::palette::muted, v.left_out_text);
+  }
+}
+
 }  // namespace
 
 ImVec4 to_imvec(const vm::Color& c) { return ImVec4(c.r, c.g, c.b, c.a); }
@@ -160,6 +212,10 @@ Intents draw_kiosk(const vm::KioskVM& k, const Fonts& f, vm::Lang lang) {
   const float bottom = size.y - strip_h - pad;
   draw_alert_strip(dl, k, f, lang, size.y - strip_h, size.x, strip_h);
 
+  if (k.leaderboard) {
+    draw_leaderboard(dl, *k.leaderboard, f, lang, y, bottom, size.x);
+    return Intents{};
+  }
   const int n = static_cast<int>(k.tiles.size());
   if (n > 0 && bottom > y) {
     const auto grid = vm::kiosk_grid(size.x, size.y, s);

@@ -25,6 +25,7 @@ struct DesktopState {
   char queue_filter[128] = {};
   char agent_filter[128] = {};
   char ack_comment[256] = {};  // optional note sent with the next ack
+  int select_tab = 0;          // 1: agents, 2: leaderboard, selected on the next frame (then 0)
 };
 
 struct AckIntent {

@@ -302,11 +302,24 @@ KioskVM build_kiosk(const std::vector<SiteFeed>& sites, double now, const BoardO
   }
   k.total_tiles = total;
   const int per_page = std::max(1, tiles_per_page);
-  k.page_count = std::max(1, (total + per_page - 1) / per_page);
-  k.page = page_at(now, total, per_page, opts.page_seconds);
+  const int tile_pages = std::max(1, (total + per_page - 1) / per_page);
+  // The leaderboard, when on, is one more page after the tiles' pages.
+  k.page_count = tile_pages + (opts.leaderboard_page ? 1 : 0);
+  k.page = page_at(now, k.page_count, 1, opts.page_seconds);
   if (k.page_count > 1) {
     k.page_text = fill(text(lang, Str::page),
                        {std::to_string(k.page + 1), std::to_string(k.page_count)});
+  }
+  if (opts.leaderboard_only) {
+    k.page = 0;
+    k.page_count = 1;
+    k.page_text.clear();
+    k.leaderboard = build_leaderboard(sites, now, opts);
+    return k;
+  }
+  if (k.page >= tile_pages) {
+    k.leaderboard = build_leaderboard(sites, now, opts);
+    return k;
   }
   const int first = k.page * per_page, last = first + per_page;
   int index = 0;
@@ -446,6 +459,71 @@ void sort_agent_rows(std::vector<AgentRow>& rows, AgentColumn col, bool asc) {
   std::stable_sort(rows.begin(), rows.end(), less);
 }
 
+LeaderboardVM build_leaderboard(const std::vector<SiteFeed>& sites, double now,
+                                const BoardOptions& opts) {
+  const Lang lang = opts.lang;
+  const LeaderboardOptions& lo = opts.leaders;
+  const bool today = lo.window == LeaderWindow::today;
+  const double min_in = today ? lo.min_logged_in_today : lo.min_logged_in_interval;
+  LeaderboardVM v;
+  v.title = std::string(text(lang, Str::leaderboard));
+  const long min_minutes = std::lround(min_in / 60.0);
+  v.rule_text = fill(text(lang, Str::leaderboard_rule),
+                     {std::to_string(min_minutes) + " " + std::string(text(lang, Str::minutes_suffix))});
+  std::vector<LeaderRow> rows;
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    if (v.window_text.empty()) {
+      const double since = today ? f.state->day_start : f.state->interval_start;
+      if (since > 0) {
+        v.window_text = fill(text(lang, today ? Str::window_today : Str::window_interval),
+                             {format_clock(since, opts.utc_offset_seconds).substr(0, 5)});
+      }
+    }
+    const bool grey = is_grey(f, now);
+    for (const auto& a : f.state->agents) {
+      const metrics::AgentCounters& c = today ? a.today : a.interval;
+      const double in = c.logged_in_seconds();
+      if (in <= 0 && c.handled == 0) continue;  // not seen in this window at all
+      if (in < min_in) {
+        ++v.left_out;
+        continue;
+      }
+      LeaderRow r;
+      r.site = multi_site(sites) ? site_label(f) : std::string();
+      r.name = a.name;
+      r.handled = c.handled;
+      r.answered = c.answered;
+      r.aht = metrics::agent_aht(c);
+      r.occupancy = metrics::occupancy(c);
+      r.logged_in = in;
+      r.handled_text = count_text(r.handled);
+      r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
+      r.occupancy_text = format_percent(r.occupancy);
+      r.greyed = grey;
+      rows.push_back(std::move(r));
+    }
+  }
+  // More handled calls first; equal counts: the shorter AHT (none last); then site and name, so
+  // rows keep their place between frames.
+  std::sort(rows.begin(), rows.end(), [](const LeaderRow& a, const LeaderRow& b) {
+    if (a.handled != b.handled) return a.handled > b.handled;
+    if (a.aht.has_value() != b.aht.has_value()) return a.aht.has_value();
+    if (a.aht && *a.aht != *b.aht) return *a.aht < *b.aht;
+    if (a.site != b.site) return a.site < b.site;
+    return a.name < b.name;
+  });
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const bool tie = i > 0 && rows[i].handled == rows[i - 1].handled && rows[i].aht == rows[i - 1].aht;
+    rows[i].rank = tie ? rows[i - 1].rank : static_cast<int>(i) + 1;
+  }
+  if (lo.max_rows > 0 && static_cast<int>(rows.size()) > lo.max_rows) rows.resize(lo.max_rows);
+  v.rows = std::move(rows);
+  if (v.left_out > 0)
+    v.left_out_text = fill(text(lang, Str::leaderboard_left_out), {std::to_string(v.left_out)});
+  return v;
+}
+
 DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const BoardOptions& opts,
                         const History& history, const DesktopQuery& query) {
   DesktopVM d;
@@ -547,6 +625,11 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
   }
   sort_queue_rows(d.queues, query.queue_sort, query.queue_ascending);
   sort_agent_rows(d.agents, query.agent_sort, query.agent_ascending);
+  BoardOptions lo = opts;
+  lo.leaders.window = LeaderWindow::today;
+  d.leaders_today = build_leaderboard(sites, now, lo);
+  lo.leaders.window = LeaderWindow::interval;
+  d.leaders_interval = build_leaderboard(sites, now, lo);
   return d;
 }
 

@@ -15,11 +15,25 @@
 
 namespace callwatch::wallboard::vm {
 
+// The leaderboard (kiosk page and desktop tab): agents ranked by handled calls over a stated
+// window; agents logged in for less than the window's minimum are left out, and counted, so a
+// late starter is not shown at the bottom for having had no time.
+enum class LeaderWindow : std::uint8_t { today, interval };
+struct LeaderboardOptions {
+  LeaderWindow window = LeaderWindow::today;
+  double min_logged_in_today = 1800;     // seconds
+  double min_logged_in_interval = 300;   // seconds
+  int max_rows = 10;
+};
+
 struct BoardOptions {
   Lang lang = Lang::en;
   int utc_offset_seconds = 0;  // the wallboard's local zone, for the clock and banners
   double page_seconds = 10;    // kiosk page rotation period
   bool acks = false;  // desktop mode: alerts may be acknowledged (a kiosk never: read-only)
+  bool leaderboard_page = false;  // kiosk: the leaderboard is the last page of the rotation
+  bool leaderboard_only = false;  // kiosk: the leaderboard alone (a screen of its own)
+  LeaderboardOptions leaders;
 };
 
 // A number as drawn: its text and color.
@@ -65,8 +79,31 @@ struct TileVM {
   bool data_gap = false;
 };
 
+struct LeaderRow {
+  int rank = 0;  // equal handled calls and AHT share a rank (1, 2, 2, 4)
+  std::string site, name;
+  std::int64_t handled = 0, answered = 0;
+  std::optional<double> aht, occupancy;
+  double logged_in = 0;  // seconds in the window
+  std::string handled_text, aht_text, occupancy_text;
+  bool greyed = false;
+};
+
+struct LeaderboardVM {
+  std::string title;        // "Leaderboard"
+  std::string window_text;  // "today since 08:00"
+  std::string rule_text;    // how it is ranked and who is left out
+  std::string left_out_text;  // "3 agents logged in for less are not ranked"; empty when none
+  int left_out = 0;
+  std::vector<LeaderRow> rows;  // best first, at most max_rows
+};
+
+LeaderboardVM build_leaderboard(const std::vector<SiteFeed>& sites, double now,
+                                const BoardOptions& opts);
+
 struct KioskVM {
   HeaderVM header;
+  std::optional<LeaderboardVM> leaderboard;  // set on the leaderboard page (tiles empty)
   std::vector<TileVM> tiles;  // the current page only
   int page = 0;
   int page_count = 1;
@@ -145,6 +182,7 @@ struct DesktopVM {
   std::vector<Banner> banners;
   bool multi_site = false;
   std::string interval_text;  // "Current interval 10:15–10:30"
+  LeaderboardVM leaders_today, leaders_interval;  // the Leaderboard tab, both windows
 };
 
 struct DesktopQuery {

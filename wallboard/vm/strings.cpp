@@ -70,6 +70,17 @@ constexpr std::array<Row, static_cast<std::size_t>(Str::count_)> kRows{{
     {"ack accepted", "确认成功"},
     {"ack refused: {}", "确认被拒绝：{}"},
     {"comment (optional)", "备注（可选）"},
+    {"Leaderboard", "座席排行"},
+    {"#", "名次"},
+    {"Agent", "座席"},
+    {"Handled", "处理量"},
+    {"today since {}", "今日（自 {} 起）"},
+    {"this interval since {}", "本时段（自 {} 起）"},
+    {"ranked by handled calls, then AHT; agents logged in for {} or more",
+     "按处理量排名，其次平均处理时长；仅含登录满 {} 的座席"},
+    {"not ranked, logged in for less: {}", "登录时长不足、未排名：{} 人"},
+    {"nobody ranked yet", "暂无可排名座席"},
+    {"min", "分钟"},
 }};
 
 }  // namespace

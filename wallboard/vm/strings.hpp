@@ -68,6 +68,16 @@ enum class Str : std::uint8_t {
   ack_accepted,
   ack_refused,         // "refused: {reason}"
   ack_comment_hint,    // placeholder of the optional comment
+  leaderboard,         // page / tab title
+  rank,
+  agent,
+  handled,
+  window_today,        // "today since {time}"
+  window_interval,     // "this interval since {time}"
+  leaderboard_rule,    // "ranked by handled calls, then AHT; agents logged in for {} or more"
+  leaderboard_left_out,  // "not ranked, logged in for less: {}"
+  leaderboard_empty,   // nobody ranked yet
+  minutes_suffix,      // "min" / "分钟"
   count_,  // number of strings (keep last)
 };
 

@@ -492,3 +492,124 @@ TEST_CASE("alerts: firing and pending listed, worst first, the queue named once"
   REQUIRE(k.alerts.size() == 3);  // still listed, in grey: last known, not current
   CHECK(same(k.alerts[0].color, greyed(palette::red)));
 }
+
+namespace {
+// An agent's counters of one window: calls handled with talk + wrap seconds, and seconds in
+// available, on call, wrap-up and paused.
+metrics::AgentCounters worked(int handled, double talk, double wrap, double available,
+                              double on_call, double wrap_up, double paused) {
+  metrics::AgentCounters c;
+  c.handled = handled;
+  c.answered = handled;
+  c.talk_seconds = talk;
+  c.wrap_seconds = wrap;
+  c.state_seconds[static_cast<int>(AgentState::available)] = available;
+  c.state_seconds[static_cast<int>(AgentState::on_call)] = on_call;
+  c.state_seconds[static_cast<int>(AgentState::wrap_up)] = wrap_up;
+  c.state_seconds[static_cast<int>(AgentState::paused)] = paused;
+  return c;
+}
+}  // namespace
+
+TEST_CASE("the leaderboard ranks by handled calls then AHT, states its window, leaves out "
+          "late starters",
+          "[wallboard][vm][leaderboard]") {
+  metrics::Snapshot s;
+  s.now = 1767610800;           // 11:00 UTC
+  s.day_start = 1767600000;     // 08:00 UTC
+  s.interval_start = 1767610500;  // 10:55 (a 5-minute interval here)
+  auto add = [&](std::string name, metrics::AgentCounters today, metrics::AgentCounters interval) {
+    auto a = agent(std::move(name), AgentState::available);
+    a.today = today;
+    a.interval = interval;
+    s.agents.push_back(a);
+  };
+  // Today (the minimum: 30 min logged in):
+  //   ana  12 handled, talk 1800 + wrap 600 = AHT 200; on call 1800 + wrap-up 600 busy,
+  //        available 3600: occupancy 2400 / 6000 = 40 %; logged in 7000 s
+  //   bo   12 handled, talk 2160, AHT 180: beats ana on AHT; occupancy 2160 / (2160 + 2840) = 43 %
+  //   cy   15 handled but logged in 1200 s only (< 1800): left out, counted
+  //   di    5 handled, talk 1200, AHT 240; logged in 3600
+  //   ed    5 handled, talk 1200, AHT 240: ties with di (same rank 3), after di by name
+  //   fu   never logged in today: not on the board and not counted as left out
+  add("ana", worked(12, 1800, 600, 3600, 1800, 600, 1000), worked(1, 150, 50, 100, 150, 50, 0));
+  add("bo", worked(12, 2160, 0, 2840, 2160, 0, 0), worked(0, 0, 0, 300, 0, 0, 0));
+  add("cy", worked(15, 4500, 0, 0, 1200, 0, 0), worked(2, 200, 0, 0, 300, 0, 0));
+  add("di", worked(5, 1200, 0, 2400, 1200, 0, 0), worked(0, 0, 0, 200, 0, 0, 0));
+  add("ed", worked(5, 1200, 0, 2400, 1200, 0, 0), worked(0, 0, 0, 100, 0, 0, 0));
+  add("fu", metrics::AgentCounters{}, metrics::AgentCounters{});
+  auto sites = std::vector<SiteFeed>{live_site("tcp://a:1", "", s, s.now)};
+
+  BoardOptions o;
+  auto v = build_leaderboard(sites, s.now, o);
+  CHECK(v.title == "Leaderboard");
+  CHECK(v.window_text == "today since 08:00");
+  CHECK(v.rule_text == "ranked by handled calls, then AHT; agents logged in for 30 min or more");
+  CHECK(v.left_out == 1);
+  CHECK(v.left_out_text == "not ranked, logged in for less: 1");
+  REQUIRE(v.rows.size() == 4);
+  CHECK(v.rows[0].name == "bo");
+  CHECK(v.rows[0].rank == 1);
+  CHECK(v.rows[0].aht_text == format_duration(180));
+  CHECK(v.rows[0].occupancy == Approx(2160.0 / 5000.0));
+  CHECK(v.rows[1].name == "ana");
+  CHECK(v.rows[1].rank == 2);
+  CHECK(v.rows[1].handled_text == "12");
+  CHECK(v.rows[1].aht == Approx(200));
+  CHECK(v.rows[1].occupancy_text == "40%");
+  CHECK(v.rows[2].name == "di");
+  CHECK(v.rows[2].rank == 3);
+  CHECK(v.rows[3].name == "ed");
+  CHECK(v.rows[3].rank == 3);  // a tie shares the rank
+
+  // The current interval, minimum 5 min: ana 300 s logged in (100 + 150 + 50), 1 handled, AHT
+  // 200; bo 300 s, 0 handled; di 200 s and ed 100 s are left out; cy 300 s, 2 handled, AHT 100.
+  o.leaders.window = LeaderWindow::interval;
+  auto w = build_leaderboard(sites, s.now, o);
+  CHECK(w.window_text == "this interval since 10:55");
+  CHECK(w.rule_text == "ranked by handled calls, then AHT; agents logged in for 5 min or more");
+  CHECK(w.left_out == 2);
+  REQUIRE(w.rows.size() == 3);
+  CHECK(w.rows[0].name == "cy");
+  CHECK(w.rows[1].name == "ana");
+  CHECK(w.rows[2].name == "bo");
+  CHECK(w.rows[2].rank == 3);
+  CHECK(w.rows[2].aht_text == "–");
+
+  // max_rows cuts the list after ranking; Chinese text.
+  o.leaders = LeaderboardOptions{};
+  o.leaders.max_rows = 2;
+  o.lang = Lang::zh;
+  auto z = build_leaderboard(sites, s.now, o);
+  REQUIRE(z.rows.size() == 2);
+  CHECK(z.rows[1].name == "ana");
+  CHECK(z.title == "座席排行");
+  CHECK(z.window_text == "今日（自 08:00 起）");
+  CHECK(z.left_out_text == "登录时长不足、未排名：1 人");
+}
+
+TEST_CASE("the kiosk's leaderboard page comes after the tiles' pages", "[wallboard][vm][leaderboard]") {
+  metrics::Snapshot s;
+  for (int i = 0; i < 30; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "q%02d", i);
+    s.queues.push_back(queue(name, i));
+  }
+  auto sites = std::vector<SiteFeed>{live_site("tcp://a:1", "", s, 35)};
+  BoardOptions o;
+  o.leaderboard_page = true;
+  // 30 tiles at 12 per page = 3 pages + the leaderboard = 4 pages of 10 s: 30-39 s is page 4.
+  auto k = build_kiosk(sites, 35, o, 12);
+  CHECK(k.page_count == 4);
+  CHECK(k.page == 3);
+  CHECK(k.page_text == "Page 4 / 4");
+  CHECK(k.tiles.empty());
+  REQUIRE(k.leaderboard.has_value());
+  CHECK(k.leaderboard->rows.empty());
+  auto k0 = build_kiosk(sites, 45, o, 12);  // 40-49 s: page 1 again
+  CHECK(k0.page == 0);
+  CHECK(k0.tiles.size() == 12);
+  CHECK_FALSE(k0.leaderboard.has_value());
+  // Off by default: 3 pages, as before.
+  CHECK(build_kiosk(sites, 35, BoardOptions{}, 12).page_count == 3);
+}
