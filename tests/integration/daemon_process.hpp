@@ -20,6 +20,8 @@
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,18 +32,27 @@ namespace cwtest {
 
 using namespace std::chrono_literals;
 
-// A port the kernel just handed out and nobody holds now.
+// A port the kernel just handed out and nobody holds now. The kernel may hand the same free
+// port out again right after it was closed, so a port is never returned twice by this process
+// (one daemon's feed and metrics ports once came out equal: the daemon refused its config).
 inline int free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  static std::mutex mu;
+  static std::set<int> given;
+  std::lock_guard<std::mutex> lock(mu);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    const int port = ntohs(a.sin_port);
+    if (given.insert(port).second) return port;
+  }
+  throw std::runtime_error("no fresh free port");
 }
 
 struct HttpResponse {

@@ -21,6 +21,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "../../integration/daemon_process.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
 #include "feed_store.hpp"
 #include "callwatch/protocol/keys.hpp"
@@ -37,19 +38,8 @@ namespace vm = callwatch::wallboard::vm;
 
 namespace {
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
-  return port;
-}
+// One port never handed out twice (see free_tcp_port).
+int free_port() { return cwtest::free_tcp_port(); }
 
 struct DemoDaemon {
   pid_t pid = -1;
