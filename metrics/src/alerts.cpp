@@ -26,6 +26,30 @@ std::string fmt_value(AlertMetric m, double v) {
   return buf;
 }
 
+// The reading of one value in words: "calls arriving at 2.22x the expected rate".
+std::string alert_words(AlertMetric m, double v) {
+  if (!has_value(v)) {
+    switch (m) {
+      case AlertMetric::service_level: return "service level: no data yet";
+      case AlertMetric::abandon_rate: return "abandoned: no data yet";
+      case AlertMetric::surge_ratio: return "arrival rate: no forecast to compare with";
+      default: return "no data";
+    }
+  }
+  const std::string x = fmt_value(m, v);
+  switch (m) {
+    case AlertMetric::longest_wait: return "a caller has waited " + x;
+    case AlertMetric::calls_waiting: return x + " calls waiting";
+    case AlertMetric::service_level: return "service level " + x;
+    case AlertMetric::abandon_rate: return x + " of calls abandoned";
+    case AlertMetric::agents_available: return x + " agents available";
+    case AlertMetric::surge_ratio: return "calls arriving at " + x + " the expected rate";
+    case AlertMetric::bounced_calls: return x + " calls bounced between agents";
+    case AlertMetric::feed_stale: return "no event for " + x;
+  }
+  return x;
+}
+
 bool selected(const std::vector<std::string>& sel, std::string_view name) {
   return sel.empty() || std::find(sel.begin(), sel.end(), name) != sel.end();
 }
@@ -141,14 +165,26 @@ std::vector<AlertTransition> AlertEvaluator::evaluate(const Snapshot& snap, doub
       }
       return it->second;
     };
-    const std::string cmp = r.above ? "above" : "below";
+    // What a board needs to word the alert in its own language (the message is English).
+    auto describe = [&](Entry& e, const std::string& subject, std::optional<int> needed) -> Entry& {
+      e.view.metric = std::string(to_string(r.metric));
+      e.view.above = r.above;
+      e.view.threshold = r.threshold;
+      e.view.subject = subject;
+      e.view.agents_needed = needed;
+      return e;
+    };
+    const std::string limit = std::string(" (alert ") + (r.above ? "above " : "below ") +
+                              fmt_value(r.metric, r.threshold) + ")";
     if (r.metric == AlertMetric::feed_stale) {
       for (const auto& f : feeds) {
         if (!selected(r.queues, f.feed)) continue;
         const double v = f.seconds_since_last_event;
-        std::string msg = "feed " + f.feed + ": no event for " +
-                          (has_value(v) ? fmt_value(r.metric, v) : std::string("ever"));
-        step(entry(f.feed), r, has_value(v) ? v : 1e9, now, std::move(msg), out);
+        std::string msg = "feed " + f.feed + ": " +
+                          (has_value(v) ? "no event for " + fmt_value(r.metric, v) + limit
+                                        : std::string("no event yet"));
+        step(describe(entry(f.feed), f.feed, std::nullopt), r, has_value(v) ? v : 1e9, now,
+             std::move(msg), out);
       }
       continue;
     }
@@ -177,14 +213,14 @@ std::vector<AlertTransition> AlertEvaluator::evaluate(const Snapshot& snap, doub
         case AlertMetric::feed_stale: break;
       }
       const std::string& shown = q.settings.display_name.empty() ? q.name : q.settings.display_name;
-      std::string msg = shown + ": " + std::string(to_string(r.metric)) + " " +
-                        (has_value(v) ? fmt_value(r.metric, v) : std::string("no data")) + " (" +
-                        cmp + " " + fmt_value(r.metric, r.threshold) + ")";
-      if (r.metric == AlertMetric::surge_ratio && has_value(v)) {
-        const auto extra = surge_agents_needed(q);
-        if (extra) msg += "; Erlang C needs " + std::to_string(*extra) + " more agents";
+      std::optional<int> needed;
+      if (r.metric == AlertMetric::surge_ratio) {
+        needed = surge_agents_needed(q);
+        if (needed && *needed <= 0) needed.reset();  // "0 more agents" says nothing
       }
-      step(entry(q.name), r, v, now, std::move(msg), out);
+      std::string msg = shown + ": " + alert_words(r.metric, v) + limit;
+      if (needed) msg += "; " + std::to_string(*needed) + " more agents needed";
+      step(describe(entry(q.name), shown, needed), r, v, now, std::move(msg), out);
     }
   }
   return out;

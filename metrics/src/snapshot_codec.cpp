@@ -275,6 +275,19 @@ void write_alert(Writer& w, const AlertView& a) {
   member(w, "value", a.value);
   member(w, "since", a.since);
   member(w, "message", a.message);
+  if (!a.metric.empty()) {
+    member(w, "metric", a.metric);
+    member(w, "above", a.above);
+    member(w, "threshold", a.threshold);
+    member(w, "subject", a.subject);
+    w.key("agents_needed");
+    if (a.agents_needed) {
+      w.num(*a.agents_needed);
+    } else {
+      w.raw("null");
+    }
+    w.value_done();
+  }
   member(w, "acked", a.acked);
   member(w, "acked_by", a.acked_by);
   member(w, "acked_at", a.acked_at);
@@ -587,6 +600,13 @@ AlertView read_alert(element e) {
   opt(o, "value", a.value);
   opt(o, "since", a.since);
   opt(o, "message", a.message);
+  opt(o, "metric", a.metric);
+  opt(o, "above", a.above);
+  opt(o, "threshold", a.threshold);
+  opt(o, "subject", a.subject);
+  if (auto n = find(o, "agents_needed"); n && !n->is_null()) {
+    a.agents_needed = static_cast<int>(as_int(*n, "agents_needed"));
+  }
   opt(o, "acked", a.acked);
   opt(o, "acked_by", a.acked_by);
   opt(o, "acked_at", a.acked_at);
@@ -777,7 +797,9 @@ bool same_agent(const AgentView& a, const AgentView& b, double tol) {
 bool same_alert(const AlertView& a, const AlertView& b) {
   return a.id == b.id && a.rule == b.rule && a.queue == b.queue && a.severity == b.severity &&
          a.state == b.state && near_rel(a.value, b.value) && same(a.since, b.since) &&
-         a.message == b.message && a.acked == b.acked && a.acked_by == b.acked_by &&
+         a.message == b.message && a.metric == b.metric && a.above == b.above &&
+         same(a.threshold, b.threshold) && a.subject == b.subject &&
+         a.agents_needed == b.agents_needed && a.acked == b.acked && a.acked_by == b.acked_by &&
          same(a.acked_at, b.acked_at) && a.ack_comment == b.ack_comment;
 }
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
+#include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/kpi.hpp"
 
 namespace callwatch::wallboard::vm {
@@ -104,6 +106,8 @@ HeaderVM build_header(const std::vector<SiteFeed>& sites, double now, const Boar
 
 std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, double now,
                                   const BoardOptions& opts) {
+  // Alerts from a daemon that says what they measure (protocol 1.3) are worded here, in the
+  // board's language and with the board's number formats; older ones show the daemon's message.
   struct Item {
     AlertVM vm;
     int severity;
@@ -121,7 +125,9 @@ std::vector<AlertVM> build_alerts(const std::vector<SiteFeed>& sites, double now
       vm.id = a.id;
       if (multi_site(sites)) vm.text = site_label(f) + " · ";
       // A rule's message names its queue already (by display name); without one, say which.
-      if (a.message.empty()) {
+      if (auto words = alert_text(opts.lang, a)) {
+        vm.text += *words;
+      } else if (a.message.empty()) {
         vm.text += a.queue.empty() ? a.rule : a.queue + ": " + a.rule;
       } else {
         vm.text += a.message;
@@ -631,6 +637,51 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
   lo.leaders.window = LeaderWindow::interval;
   d.leaders_interval = build_leaderboard(sites, now, lo);
   return d;
+}
+
+std::optional<std::string> alert_text(Lang lang, const metrics::AlertView& a) {
+  using metrics::AlertMetric;
+  AlertMetric m{};
+  if (a.metric.empty() || !metrics::parse_alert_metric(a.metric, m)) return std::nullopt;
+  auto number = [&](double v) -> std::string {
+    switch (m) {
+      case AlertMetric::service_level:
+      case AlertMetric::abandon_rate: return format_percent(v);
+      case AlertMetric::longest_wait:
+      case AlertMetric::feed_stale: return format_duration(v);
+      case AlertMetric::surge_ratio: {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.2f×", v);
+        return buf;
+      }
+      default: return std::to_string(static_cast<long long>(std::llround(v)));
+    }
+  };
+  const std::string limit =
+      fill(text(lang, a.above ? Str::alert_above : Str::alert_below), {number(a.threshold)});
+  if (m == AlertMetric::feed_stale) {
+    if (!metrics::has_value(a.value) || a.value >= 1e9) return fill(text(lang, Str::alert_feed_never), {a.subject});
+    return fill(text(lang, Str::alert_feed_stale), {a.subject, number(a.value), limit});
+  }
+  Str reading = Str::alert_calls_waiting;
+  switch (m) {
+    case AlertMetric::longest_wait: reading = Str::alert_longest_wait; break;
+    case AlertMetric::calls_waiting: reading = Str::alert_calls_waiting; break;
+    case AlertMetric::service_level: reading = Str::alert_service_level; break;
+    case AlertMetric::abandon_rate: reading = Str::alert_abandon_rate; break;
+    case AlertMetric::agents_available: reading = Str::alert_agents_available; break;
+    case AlertMetric::surge_ratio: reading = Str::alert_surge; break;
+    case AlertMetric::bounced_calls: reading = Str::alert_bounced; break;
+    case AlertMetric::feed_stale: break;
+  }
+  const std::string value = metrics::has_value(a.value) ? fill(text(lang, reading), {number(a.value)})
+                                                          : std::string(text(lang, Str::alert_no_data));
+  std::string out = fill(text(lang, Str::alert_compose),
+                         {a.subject.empty() ? a.queue : a.subject, value, limit});
+  if (a.agents_needed && *a.agents_needed > 0) {
+    out += fill(text(lang, Str::alert_agents_needed), {std::to_string(*a.agents_needed)});
+  }
+  return out;
 }
 
 }  // namespace callwatch::wallboard::vm

@@ -208,6 +208,10 @@ bool matches_filter(std::string_view text, std::string_view filter);
 std::vector<Banner> build_banners(const std::vector<SiteFeed>& sites, double now,
                                   const BoardOptions& opts);
 std::string agent_state_text(Lang lang, metrics::AgentState s);
+// An alert in words of `lang` from what it measures: "Sales: calls arriving at 2.22× the expected
+// rate (alert above 2.50×); 3 more agents needed". nullopt for an alert from a daemon older than
+// protocol 1.3 (no metric): the board shows its message then.
+std::optional<std::string> alert_text(Lang lang, const metrics::AlertView& a);
 // Color of a live longest wait against the queue's SL threshold T: at or past T the call has
 // already missed the target (red); from 3/4 of T it is about to (amber).
 Color wait_color(double longest_wait, double sl_threshold);

@@ -81,6 +81,20 @@ constexpr std::array<Row, static_cast<std::size_t>(Str::count_)> kRows{{
     {"not ranked, logged in for less: {}", "登录时长不足、未排名：{} 人"},
     {"nobody ranked yet", "暂无可排名座席"},
     {"min", "分钟"},
+    {"{}: {} ({})", "{}：{}（{}）"},
+    {"alert above {}", "告警线：高于 {}"},
+    {"alert below {}", "告警线：低于 {}"},
+    {"a caller has waited {}", "最长等待 {}"},
+    {"{} calls waiting", "{} 个来电排队"},
+    {"service level {}", "服务水平 {}"},
+    {"{} of calls abandoned", "放弃率 {}"},
+    {"{} agents available", "空闲座席 {} 名"},
+    {"calls arriving at {} the expected rate", "来电速度为预期的 {}"},
+    {"{} calls bounced between agents", "{} 个来电多次转接"},
+    {"feed {}: no event for {} ({})", "数据源 {}：{} 无事件（{}）"},
+    {"feed {}: no event yet", "数据源 {}：尚无事件"},
+    {"; {} more agents needed", "；还需 {} 名座席"},
+    {"no data yet", "暂无数据"},
 }};
 
 }  // namespace

@@ -78,6 +78,20 @@ enum class Str : std::uint8_t {
   leaderboard_left_out,  // "not ranked, logged in for less: {}"
   leaderboard_empty,   // nobody ranked yet
   minutes_suffix,      // "min" / "分钟"
+  alert_compose,       // "{subject}: {reading} ({limit})"
+  alert_above,         // "alert above {}"
+  alert_below,         // "alert below {}"
+  alert_longest_wait,  // "a caller has waited {}"
+  alert_calls_waiting,
+  alert_service_level,
+  alert_abandon_rate,
+  alert_agents_available,
+  alert_surge,
+  alert_bounced,
+  alert_feed_stale,    // "feed {}: no event for {} ({limit})"
+  alert_feed_never,    // "feed {}: no event yet"
+  alert_agents_needed, // "; {} more agents needed"
+  alert_no_data,
   count_,  // number of strings (keep last)
 };
 

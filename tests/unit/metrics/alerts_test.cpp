@@ -185,7 +185,18 @@ TEST_CASE("a step change in arrivals raises a surge alert naming the extra agent
   const auto tr = ev.evaluate(snap, t0 + 899);
   REQUIRE(tr.size() == 1);
   CHECK(tr[0].to == AlertState::firing);
-  CHECK(tr[0].message.find("needs " + std::to_string(need - 10) + " more agents") != std::string::npos);
+  // In words, with the queue's staffing gap (the number the board shows beside it).
+  CHECK(tr[0].message.find("calls arriving at ") != std::string::npos);
+  CHECK(tr[0].message.find("; " + std::to_string(need - 10) + " more agents needed") != std::string::npos);
+  CHECK(tr[0].message.find("surge_ratio") == std::string::npos);
+  const auto views = ev.alerts();
+  REQUIRE(views.size() == 1);
+  const auto& v = views.front();
+  CHECK(v.metric == "surge_ratio");
+  CHECK(v.above);
+  CHECK(v.threshold == 1.5);
+  REQUIRE(v.agents_needed);
+  CHECK(*v.agents_needed == need - 10);
 }
 
 TEST_CASE("feed_stale watches each feed's silence", "[metrics][alerts]") {

@@ -73,7 +73,16 @@ Snapshot make_snapshot() {
   al.value = 95;
   al.since = 1767599900;
   al.message = "longest wait 95 s > 60 s";
-  s.alerts = {al};
+  al.metric = "longest_wait";
+  al.above = true;
+  al.threshold = 60;
+  al.subject = "销售热线";
+  AlertView surge = al;
+  surge.id = "surge/sales";
+  surge.metric = "surge_ratio";
+  surge.threshold = 2.5;
+  surge.agents_needed = 4;
+  s.alerts = {al, surge};
   s.data_quality.events = 1234;
   s.data_quality.rejected = 3;
   s.data_quality.warning_counts["duplicate"] = 2;
@@ -115,9 +124,16 @@ TEST_CASE("a snapshot survives encode and decode, CJK names and no-data values i
   CHECK(d.agents[1].today.paused_by_reason.at("午饭") == 1000);
   CHECK(d.agents[0].queues == std::vector<std::string>{"sales", "销售"});
   CHECK(d.agents[2].name == "王芳");
-  REQUIRE(d.alerts.size() == 1);
+  REQUIRE(d.alerts.size() == 2);
   CHECK(d.alerts[0].severity == AlertSeverity::critical);
   CHECK(d.alerts[0].state == AlertState::firing);
+  // 1.3: what the alert measures, for boards that word it themselves.
+  CHECK(d.alerts[0].metric == "longest_wait");
+  CHECK(d.alerts[0].threshold == 60);
+  CHECK(d.alerts[0].subject == "销售热线");
+  CHECK_FALSE(d.alerts[0].agents_needed.has_value());
+  REQUIRE(d.alerts[1].agents_needed.has_value());
+  CHECK(*d.alerts[1].agents_needed == 4);
   CHECK(d.data_quality.warning_counts.at("duplicate") == 2);
   // Whole-state equality: the decoded snapshot encodes to the very same text.
   CHECK(wire::encode_state(d) == wire::encode_state(s));

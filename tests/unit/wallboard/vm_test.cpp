@@ -613,3 +613,55 @@ TEST_CASE("the kiosk's leaderboard page comes after the tiles' pages", "[wallboa
   // Off by default: 3 pages, as before.
   CHECK(build_kiosk(sites, 35, BoardOptions{}, 12).page_count == 3);
 }
+
+TEST_CASE("alerts are worded in the board's language with the board's numbers",
+          "[wallboard][vm][alerts]") {
+  metrics::AlertView a;
+  a.id = "surge/sales";
+  a.rule = "surge";
+  a.queue = "sales";
+  a.subject = "销售 Sales";
+  a.metric = "surge_ratio";
+  a.above = true;
+  a.threshold = 2.5;
+  a.value = 2.2222;
+  a.agents_needed = 3;
+  CHECK(*alert_text(Lang::en, a) ==
+        "销售 Sales: calls arriving at 2.22× the expected rate (alert above 2.50×); 3 more agents needed");
+  CHECK(*alert_text(Lang::zh, a) == "销售 Sales：来电速度为预期的 2.22×（告警线：高于 2.50×）；还需 3 名座席");
+  a.agents_needed.reset();  // nobody missing (gap 0): not said
+  CHECK(*alert_text(Lang::en, a) == "销售 Sales: calls arriving at 2.22× the expected rate (alert above 2.50×)");
+
+  // Service level as the tiles show it (never rounded up: 79.9 % is 79 %), below its limit.
+  a.metric = "service_level";
+  a.above = false;
+  a.threshold = 0.80;
+  a.value = 0.799;
+  CHECK(*alert_text(Lang::en, a) == "销售 Sales: service level " + format_percent(0.799) +
+                                        " (alert below " + format_percent(0.80) + ")");
+  CHECK(*alert_text(Lang::zh, a) == "销售 Sales：服务水平 " + format_percent(0.799) + "（告警线：低于 " +
+                                        format_percent(0.80) + "）");
+  a.value = metrics::kNoValue;
+  CHECK(*alert_text(Lang::en, a) == "销售 Sales: no data yet (alert below 80%)");
+
+  a.metric = "longest_wait";
+  a.above = true;
+  a.threshold = 60;
+  a.value = 125;
+  CHECK(*alert_text(Lang::en, a) == "销售 Sales: a caller has waited " + format_duration(125) +
+                                        " (alert above " + format_duration(60) + ")");
+
+  a.metric = "feed_stale";
+  a.subject = "pbx1";
+  a.threshold = 60;
+  a.value = 300;
+  CHECK(*alert_text(Lang::zh, a) == "数据源 pbx1：" + format_duration(300) + " 无事件（告警线：高于 " +
+                                        format_duration(60) + "）");
+  a.value = 1e9;  // never heard from
+  CHECK(*alert_text(Lang::en, a) == "feed pbx1: no event yet");
+
+  // A daemon before protocol 1.3 sends no metric: the board shows its message.
+  metrics::AlertView old;
+  old.message = "sales: surge_ratio 2.22x (above 2.50x)";
+  CHECK_FALSE(alert_text(Lang::zh, old).has_value());
+}

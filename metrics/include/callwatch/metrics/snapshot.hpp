@@ -90,7 +90,16 @@ struct AlertView {
   AlertState state = AlertState::inactive;
   double value = kNoValue;
   double since = 0;      // when the current state began
-  std::string message;
+  std::string message;   // English, in words (logs, Prometheus, boards before protocol 1.3)
+  // What the message says, for boards that word it in their own language (protocol 1.3): the
+  // rule's metric (to_string(AlertMetric)), its direction and threshold, the subject shown (the
+  // queue's display name or the feed), and for a surge the agents still needed (the queue's
+  // staffing gap, as the board shows it; none when 0 or unknown).
+  std::string metric;
+  bool above = true;
+  double threshold = kNoValue;
+  std::string subject;
+  std::optional<int> agents_needed;
   bool acked = false;
   std::string acked_by;
   double acked_at = 0;

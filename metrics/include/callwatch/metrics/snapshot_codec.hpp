@@ -21,7 +21,8 @@ namespace callwatch::metrics::wire {
 inline constexpr int kProtocolMajor = 1;
 // 1.1 added: ack fields (who, comment, role), the `reply` type and the alert_history request.
 // 1.2 added: per queue staffed, staffing_gap, estimated_wait, occupancy; agent counters handled.
-inline constexpr int kProtocolMinor = 2;
+// 1.3 added: per alert metric, above, threshold, subject, agents_needed (boards word the text).
+inline constexpr int kProtocolMinor = 3;
 
 struct ProtocolVersion {
   int major = kProtocolMajor;

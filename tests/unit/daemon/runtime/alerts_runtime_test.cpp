@@ -225,7 +225,20 @@ TEST_CASE("the demo's surge raises the surge alert with the extra agents Erlang 
     if (a.rule != "surge" || a.state != m::AlertState::firing) continue;
     ++firing;
     CHECK(a.severity == m::AlertSeverity::critical);
-    CHECK_THAT(a.message, Catch::Contains("surge_ratio") && Catch::Contains("more agents"));
+    // In words; "N more agents needed" is the queue's staffing gap, said only when above 0.
+    CHECK_THAT(a.message, Catch::Contains("calls arriving at") && !Catch::Contains("surge_ratio"));
+    CHECK(a.metric == "surge_ratio");
+    const auto q = std::find_if(snap.queues.begin(), snap.queues.end(),
+                                [&](const m::QueueView& v) { return v.name == a.queue; });
+    REQUIRE(q != snap.queues.end());
+    if (q->staffing_gap && *q->staffing_gap > 0) {
+      REQUIRE(a.agents_needed);
+      CHECK(*a.agents_needed == *q->staffing_gap);
+      CHECK_THAT(a.message, Catch::Contains("; " + std::to_string(*q->staffing_gap) + " more agents needed"));
+    } else {
+      CHECK_FALSE(a.agents_needed);
+      CHECK_THAT(a.message, !Catch::Contains("more agents"));
+    }
   }
   CHECK(firing >= 1);
   CHECK_FALSE(surge_fired_before);
