@@ -1,0 +1,82 @@
+// Hostile and broken input against a real callwatchd (issue 13), loopback only, bounded in time
+// and count: invalid JSON in fields the event does not use, on the native feed and the control
+// socket. Every number asserted is worked out by hand in the comments.
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <zmq.hpp>
+
+#include "callwatch/metrics/snapshot_codec.hpp"
+#include "store_test_util.hpp"
+
+using namespace cwtest;
+namespace wire = callwatch::metrics::wire;
+
+namespace {
+
+std::string num(double t) { return std::to_string(t); }
+
+std::string enqueue(double t, const std::string& call, const std::string& extra = {}) {
+  return R"({"type":"call_enqueued","ts":)" + num(t) + R"(,"call":")" + call + R"(","queue":"sales")" +
+         extra + "}";
+}
+
+const std::string kWaiting = "callwatch_queue_calls_waiting{queue=\"sales\"}";
+const std::string kAccepted = "callwatch_feed_events_total{feed=\"native\"}";
+
+std::string rejected(const std::string& reason) {
+  return "callwatch_feed_events_rejected_total{feed=\"native\",reason=\"" + reason + "\"}";
+}
+
+}  // namespace
+
+TEST_CASE("messages that are not JSON in a field the event does not read are rejected as not_json",
+          "[integration][hostile][json]") {
+  Site site;
+  zmq::context_t ctx(1);
+  site.start();
+  const double now = wall_now();
+  // The probe of issue 13: each an otherwise valid call_enqueued with one broken value.
+  const std::vector<std::string> broken = {
+      R"(,"junk":tru)", R"(,"junk":[1,,2])", R"(,"junk":nul)", R"(,"junk":01)", R"(,"junk":"\q")",
+      R"(,"junk":{"a" 1})", R"(,"junk":)" + std::string(20000, '[') + std::string(20000, ']'),
+      R"(,"caller":nul)", R"(,"priority":01)"};
+  std::vector<std::string> lines = {enqueue(now - 10, "ok-1")};
+  for (std::size_t i = 0; i < broken.size(); ++i) lines.push_back(enqueue(now - 9, "bad-" + std::to_string(i), broken[i]));
+  // Valid JSON in an unknown field still counts (forward compatible).
+  lines.push_back(enqueue(now - 8, "ok-2", R"(,"future":{"a":[1,2.5e3,null,true,"\u00e9"]})"));
+  send_lines(ctx, site.feed_endpoint(), lines);
+
+  // By hand: 2 accepted (ok-1, ok-2), 9 rejected as not_json, 2 callers waiting, none of bad-*.
+  REQUIRE(wait_for([&] { return site.value(kAccepted) == 2 && site.value(rejected("not_json")) == 9; }, 10s));
+  const std::string body = site.scrape();
+  CHECK(sample(body, kWaiting) == 2.0);
+  CHECK(sample(body, rejected("bad_value")) == 0.0);
+  CHECK(sample(body, "callwatch_queue_calls_offered_total{queue=\"sales\"}") == 0.0);
+  CHECK(site.log().find("rejected message (not_json)") != std::string::npos);
+}
+
+TEST_CASE("a control request that is not JSON in a field it does not need gets an error, not a snapshot",
+          "[integration][hostile][json]") {
+  Site site;
+  zmq::context_t ctx(1);
+  site.start();
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvtimeo, 5000);
+  dealer.connect(site.control_endpoint());
+  auto ask = [&](const std::string& req) {
+    REQUIRE(dealer.send(zmq::buffer(req), zmq::send_flags::none));
+    zmq::message_t reply;
+    REQUIRE(dealer.recv(reply));
+    auto msg = wire::decode(reply.to_string_view());
+    REQUIRE(msg.has_value());
+    return msg->type;
+  };
+  std::string bad = wire::encode_request("snapshot");
+  REQUIRE(bad.back() == '}');
+  bad.insert(bad.size() - 1, R"(,"junk":tru)");
+  CHECK(ask(bad) == wire::MessageType::error);
+  CHECK(ask(wire::encode_request("snapshot")) == wire::MessageType::snapshot);
+}
