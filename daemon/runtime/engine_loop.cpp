@@ -95,7 +95,8 @@ struct EngineLoop::Impl {
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> feed_logs;
 
   NameLimits limits;
-  Steady::time_point last_limit_log{};
+  // One rate limit per cap: a queue-limit line must not hide the agent-limit line of that minute.
+  std::array<Steady::time_point, 2> last_limit_log{};  // [queue, agent]
   Steady::time_point last_batch_log{};
   DuplicateFilter::Options duplicate_options;  // the day of the duplicate rule (settings' zone)
   std::unique_ptr<Checkpointer> checkpointer;  // null without a store
@@ -129,8 +130,9 @@ struct EngineLoop::Impl {
     const bool queue = verdict == NameLimits::Verdict::queue_limit;
     ++(queue ? f.over_queue_limit : f.over_agent_limit);
     const auto now = Steady::now();
-    if (now - last_limit_log >= std::chrono::minutes(1)) {
-      last_limit_log = now;
+    Steady::time_point& last = last_limit_log[queue ? 0 : 1];
+    if (last == Steady::time_point{} || now - last >= std::chrono::minutes(1)) {
+      last = now;
       log->warn("feed {}: an event names a new {} but {} {}s are known already (the [engine] max_{}s cap): "
                 "not applied; such events are counted in callwatch_feed_events_ignored_total{{result=\"{}\"}}",
                 f.name, queue ? "queue" : "agent", queue ? limits.queues() : limits.agents(),
@@ -176,18 +178,23 @@ struct EngineLoop::Impl {
     return *it->second;
   }
 
+  // Ends the rate-limit window once it is a second old: says how many rejects it did not log.
+  // Called with each reject and from the loop's timer, so the last second of a burst is
+  // summarised too (`force` at shutdown).
+  void end_reject_window(Steady::time_point now, bool force = false) {
+    if (!force && now - reject_window < std::chrono::seconds(1)) return;
+    if (reject_suppressed > 0) {
+      log->warn("{} more rejected messages in the last second were counted but not logged",
+                reject_suppressed);
+    }
+    reject_window = now;
+    reject_logged = 0;
+    reject_suppressed = 0;
+  }
+
   void log_reject(FeedCounters& f, std::string_view reason, std::string_view detail,
                   std::string_view shown) {
-    const auto now = Steady::now();
-    if (now - reject_window >= std::chrono::seconds(1)) {
-      if (reject_suppressed > 0) {
-        log->warn("{} more rejected messages in the last second were counted but not logged",
-                  reject_suppressed);
-      }
-      reject_window = now;
-      reject_logged = 0;
-      reject_suppressed = 0;
-    }
+    end_reject_window(Steady::now());
     if (reject_logged >= opts.reject_logs_per_second) {
       ++reject_suppressed;
       return;
@@ -384,6 +391,7 @@ struct EngineLoop::Impl {
       if (has_internal && (items.back().revents & ZMQ_POLLIN)) drain_internal();
 
       const auto now = Steady::now();
+      if (reject_suppressed > 0) end_reject_window(now);
       if (now - last_advance >= opts.advance_every) {
         engine.advance_to(clock.now());
         last_advance = now;
@@ -405,6 +413,7 @@ struct EngineLoop::Impl {
     // Drain what already arrived so a clean stop does not lose queued events, then publish once.
     for (std::size_t i = 0; i < native_sockets.size(); ++i) drain_native(i);
     if (has_internal) drain_internal();
+    end_reject_window(Steady::now(), /*force=*/true);
     publish();
     if (checkpointer) {
       // A clean stop loses nothing: the final checkpoint holds every event applied.

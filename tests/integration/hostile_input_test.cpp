@@ -1,6 +1,7 @@
 // Hostile and broken input against a real callwatchd (issue 13), loopback only, bounded in time
 // and count: invalid JSON in fields the event does not use, on the native feed and the control
 // socket. Every number asserted is worked out by hand in the comments.
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,4 +80,58 @@ TEST_CASE("a control request that is not JSON in a field it does not need gets a
   bad.insert(bad.size() - 1, R"(,"junk":tru)");
   CHECK(ask(bad) == wire::MessageType::error);
   CHECK(ask(wire::encode_request("snapshot")) == wire::MessageType::snapshot);
+}
+
+TEST_CASE("a burst of rejects is summarised to the last message, also when nothing follows it",
+          "[integration][hostile][logging]") {
+  Site site;
+  site.write_config("[general]\nlog_rate_limit = 5\n", /*with_storage=*/false);
+  zmq::context_t ctx(1);
+  site.start();
+  // 300 messages that are not JSON, sent at once, then silence: the daemon logs 5 a second and
+  // must say how many it did not log, for the last second of the burst too (a timer, not the next
+  // reject, ends the window).
+  send_lines(ctx, site.feed_endpoint(), std::vector<std::string>(300, "not json"));
+  REQUIRE(wait_for([&] { return site.value(rejected("not_json")) == 300; }, 10s));
+  // By hand: lines logged one by one + the counts of the summaries = 300, within 1 s + one tick.
+  auto accounted = [&] {
+    const std::string log = site.log();
+    std::size_t logged = 0;
+    for (std::size_t at = 0; (at = log.find("rejected message (not_json)", at)) != std::string::npos; ++at) ++logged;
+    std::size_t summarised = 0;
+    std::istringstream in(log);
+    for (std::string l; std::getline(in, l);) {
+      const auto at = l.find(" more rejected messages in the last second");
+      if (at == std::string::npos) continue;
+      const auto start = l.find_last_of(' ', at - 1) + 1;
+      summarised += std::stoul(l.substr(start, at - start));
+    }
+    return logged + summarised;
+  };
+  CHECK(wait_for([&] { return accounted() == 300; }, 3s));
+  INFO(site.log());
+  CHECK(accounted() == 300);
+}
+
+TEST_CASE("the agent-limit log line is not hidden by the queue-limit line of the same minute",
+          "[integration][hostile][limits]") {
+  Site site("[engine]\nmax_queues = 1\nmax_agents = 1\n");
+  zmq::context_t ctx(1);
+  site.start();
+  const double now = wall_now();
+  auto state = [&](const std::string& agent) {
+    return R"({"type":"agent_state","ts":)" + num(now - 5) + R"(,"agent":")" + agent +
+           R"(","state":"available","queues":["sales"]})";
+  };
+  // sales and ann fit the caps; the queue "other" and the agent "bob" are one too many each.
+  send_lines(ctx, site.feed_endpoint(),
+             {enqueue(now - 6, "c1"),
+              R"({"type":"call_enqueued","ts":)" + num(now - 6) + R"(,"call":"c2","queue":"other"})",
+              state("ann"), state("bob")});
+  const std::string ignored = "callwatch_feed_events_ignored_total{feed=\"native\",result=\"";
+  REQUIRE(wait_for([&] { return site.value(ignored + "agent_limit\"}") == 1; }, 10s));
+  CHECK(site.value(ignored + "queue_limit\"}") == 1);
+  const std::string log = site.log();
+  CHECK(log.find("max_queues cap") != std::string::npos);
+  CHECK(log.find("max_agents cap") != std::string::npos);
 }
