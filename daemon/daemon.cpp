@@ -235,6 +235,7 @@ int run_daemon(const RunOptions& opts) {
   feed_opts.clock = &clock;
   feed_opts.duplicates.tz = cfg.engine.tz;
   feed_opts.duplicates.day_start_seconds = cfg.engine.day_start_seconds;
+  feed_opts.times = TimeLimits::of(cfg.engine);
   for (const auto& p : restored.feeds) feed_opts.positions[p.feed] = p.position;
   auto pbx_feeds = start_feeds(
       ctx, cfg.feeds, [&](const std::string& name) { return loop->add_internal_feed(name); }, feed_opts);

@@ -149,6 +149,20 @@ void read_engine(TableReader& r, Config& cfg) {
       cfg.engine.max_lateness_seconds = f->value;
     }
   }
+  // The window of times feeds accept (daemon/feeds/time_bounds.hpp): at least an hour behind
+  // (late events must fit) and a minute ahead, at most a year either way.
+  const auto window = [&](std::string_view key, double min, double& out) {
+    if (auto f = r.number(key)) {
+      if (!(f->value >= min && f->value <= 366 * 86400.0)) {
+        r.error(*f->node, fmt::format("{} = {} is out of range: {} to 31622400 seconds (366 days)", key,
+                                      f->value, min));
+      } else {
+        out = f->value;
+      }
+    }
+  };
+  window("max_event_age_seconds", 3600, cfg.engine.max_event_age_seconds);
+  window("max_event_ahead_seconds", 60, cfg.engine.max_event_ahead_seconds);
   if (auto f = r.integer("interval_minutes")) {
     // Intervals must tile the hour so that every interval starts on the same minutes each hour.
     if (f->value < 1 || f->value > 60 || 60 % f->value != 0) {
@@ -875,6 +889,8 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"max_name_bytes", "[engine]"},
       {"interval_minutes", "[engine]"},
       {"max_lateness_seconds", "[engine]"},
+      {"max_event_age_seconds", "[engine]"},
+      {"max_event_ahead_seconds", "[engine]"},
       {"max_queues", "[engine]"},
       {"max_agents", "[engine]"},
       {"checkpoint_seconds", "[storage]"},

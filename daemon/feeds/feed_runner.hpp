@@ -27,6 +27,7 @@
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/event.hpp"
 #include "feeds/duplicate_filter.hpp"
+#include "feeds/time_bounds.hpp"
 #include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
@@ -55,6 +56,8 @@ struct FeedRunOptions {
   const metrics::Clock* clock = &system_clock();
   // The day of the duplicate rule (EngineSettings tz / day_start_seconds), every feed alike.
   DuplicateFilter::Options duplicates;
+  // The window of times around `clock` a feed may state (feeds/time_bounds.hpp).
+  TimeLimits times;
 };
 
 // Declares a feed to the engine (EngineLoop::add_internal_feed) and returns the flag the feed

@@ -13,6 +13,7 @@
 #include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_wire.hpp"
 #include "feeds/native/native_parser.hpp"
+#include "feeds/time_bounds.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/name_limits.hpp"
 
@@ -85,6 +86,7 @@ struct EngineLoop::Impl {
   metrics::Engine engine;
   AlertsRuntime alerts;
   NativeParser parser;
+  TimeBounds times;  // native events' times against the daemon's clock
   std::vector<FeedCounters> feeds;
   std::vector<zmq::socket_t> native_sockets;  // parallel to the first feeds (native ones)
   std::vector<std::size_t> native_feed_index;
@@ -116,6 +118,7 @@ struct EngineLoop::Impl {
         engine(std::move(settings), &c),
         alerts(opts.alert_rules, opts.alert_control),
         parser(opts.max_message_bytes, engine.settings().max_name_bytes),
+        times(TimeLimits::of(engine.settings())),
         limits(opts.max_queues, opts.max_agents) {
     for (const auto& [name, q] : engine.settings().queues) limits.know_queue(name);
     duplicate_options.tz = engine.settings().tz;
@@ -252,6 +255,10 @@ struct EngineLoop::Impl {
     auto parsed = parser.parse(msg);
     if (!parsed) {
       count_rejected(f, to_string(parsed.error()), parser.last_error(), msg);
+      return;
+    }
+    if (std::string why = times.check(**parsed, clock.now()); !why.empty()) {
+      count_rejected(f, to_string(RejectReason::bad_value), why, msg);
       return;
     }
     if (!f.native_duplicates) f.native_duplicates = std::make_unique<DuplicateFilter>(duplicate_options);

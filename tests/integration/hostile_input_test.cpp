@@ -1,6 +1,7 @@
 // Hostile and broken input against a real callwatchd (issue 13), loopback only, bounded in time
 // and count: invalid JSON in fields the event does not use, on the native feed and the control
 // socket. Every number asserted is worked out by hand in the comments.
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -134,4 +135,55 @@ TEST_CASE("the agent-limit log line is not hidden by the queue-limit line of the
   const std::string log = site.log();
   CHECK(log.find("max_queues cap") != std::string::npos);
   CHECK(log.find("max_agents cap") != std::string::npos);
+}
+
+TEST_CASE("times out of a week behind or two days ahead are rejected on every live feed, and counted",
+          "[integration][hostile][time]") {
+  Site site;
+  const auto qlog = site.dir / "queue_log";
+  std::ofstream(qlog).close();
+  site.write_config("[[feed]]\nname = \"qlog\"\ntype = \"queue_log\"\npath = \"" + qlog.string() + "\"\n");
+  zmq::context_t ctx(1);
+  site.start();
+  const double now = wall_now();
+  auto answer = [&](double t, const std::string& call, const std::string& extra = {}) {
+    return R"({"type":"call_answered","ts":)" + num(t) + R"(,"call":")" + call +
+           R"(","queue":"sales","agent":"ann")" + extra + "}";
+  };
+  // Native: ts 1.0 (the probe's 1.8e9 s wait), 1e300 (never cut), 8 days back, 3 days ahead, and
+  // an answer stating a wait of 1e300: 5 rejected as bad_value. ok-1 enters and is answered 4 s
+  // later: 2 accepted.
+  send_lines(ctx, site.feed_endpoint(),
+             {enqueue(1.0, "old"), enqueue(1e300, "future"), enqueue(now - 8 * 86400, "week"),
+              enqueue(now + 3 * 86400, "ahead"), enqueue(now - 10, "ok-1"),
+              answer(now - 6, "ok-1", R"(,"wait_seconds":1e300)"), answer(now - 6, "ok-1")});
+  // queue_log, a real file the daemon follows: epoch 1 (bad_epoch), a hold time of 31,700 years
+  // (bad_number); q-1 enters and is answered after 7 s: 2 accepted lines.
+  {
+    std::ofstream out(qlog, std::ios::app);
+    const long t = static_cast<long>(now);
+    out << "1|q-0|support|NONE|ENTERQUEUE||555|1\n"
+        << t - 20 << "|q-1|support|NONE|ENTERQUEUE||556|1\n"
+        << t - 13 << "|q-1|support|Agent/1|CONNECT|999999999999|1.2|3\n"
+        << t - 13 << "|q-1|support|Agent/1|CONNECT|7|1.2|3\n";
+  }
+  const std::string qrej = "callwatch_feed_events_rejected_total{feed=\"qlog\",reason=\"";
+  REQUIRE(wait_for([&] {
+    return site.value(rejected("bad_value")) == 5 && site.value(qrej + "bad_number\"}") == 1;
+  }, 10s));
+  const std::string body = site.scrape();
+  CHECK(sample(body, kAccepted) == 2.0);
+  CHECK(sample(body, qrej + "bad_epoch\"}") == 1.0);
+  CHECK(sample(body, "callwatch_feed_events_total{feed=\"qlog\"}") == 2.0);
+  // Nobody waits: no caller of 1970 or of the year 1e300 on the board, no absurd longest wait.
+  CHECK(sample(body, kWaiting) == 0.0);
+  CHECK(sample(body, "callwatch_queue_calls_waiting{queue=\"support\"}") == 0.0);
+  CHECK(sample(body, "callwatch_queue_longest_wait_seconds{queue=\"sales\"}").value_or(0) < 60);
+  CHECK(sample(body, "callwatch_queue_calls_answered_total{queue=\"sales\"}") == 1.0);
+  CHECK(sample(body, "callwatch_queue_calls_answered_total{queue=\"support\"}") == 1.0);
+  CHECK(sample(body, "callwatch_queue_answer_wait_seconds_sum{queue=\"sales\"}") == Approx(4.0).margin(0.01));
+  CHECK(sample(body, "callwatch_queue_answer_wait_seconds_sum{queue=\"support\"}") == Approx(7.0));
+  const std::string log = site.log();
+  CHECK(log.find("max_event_age_seconds") != std::string::npos);
+  CHECK(log.find("max_event_ahead_seconds") != std::string::npos);
 }
