@@ -125,6 +125,27 @@ CREATE TABLE IF NOT EXISTS gap(
                      interval_cols);
 }
 
+// WAL: readers (callwatchd report) never block the writer. synchronous=NORMAL: a commit survives a
+// crash of the process (kill -9); only a power cut can lose the last commits.
+void prepare_schema(SQLite::Database& db) {
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA journal_size_limit=16777216");
+  db.exec(schema_sql());
+  add_missing_columns(db);
+  SQLite::Statement v(db, "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
+  v.bind(1, std::to_string(kSchemaVersion));
+  v.exec();
+}
+
+// A failure the file's permissions (or a read-only mount) cause: worth a fresh connection.
+bool read_only_failure(const std::exception& e) {
+  const auto* sql = dynamic_cast<const SQLite::Exception*>(&e);
+  if (sql == nullptr) return false;
+  const int code = sql->getErrorCode() & 0xff;
+  return code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM;
+}
+
 // ---- small codecs -----------------------------------------------------------------------------
 
 // zlib at level 1: the state text shrinks ~5-10x for a few ms of the store thread, which keeps the
@@ -337,6 +358,7 @@ struct Store::Impl {
   // One transaction with everything in `batch`. Throws SQLite::Exception (or runtime_error).
   void write(const Pending& batch) {
     std::lock_guard db_lock(db_mu);
+    if (!db) throw std::runtime_error("the store file cannot be opened");
     const auto started = SteadyClock::now();
     std::size_t state_bytes = 0;
     std::size_t stored_bytes = 0;
@@ -462,26 +484,35 @@ struct Store::Impl {
     confirmed_alert_seq = newest_seq;
   }
 
-  // A connection opened read-only (the file was not writable at start) stays read-only: after a
-  // failure, try a fresh one, so fixing the permissions is enough to get saving back.
-  void reopen_if_read_only() {
+  // A connection that could not write keeps failing after the files are fixed: it opened the file
+  // (or its -wal / -shm) read-only, and SQLite shares one -shm mapping per file among the
+  // connections of a process, so a second connection opened beside it inherits the read-only
+  // mapping ("attempt to write a readonly database" forever). After a failure of that kind the
+  // old connection is closed first, then the file is opened afresh; the next write tells whether
+  // it worked (note_success says so), so nothing claims success early.
+  void reopen_after_read_only(bool read_only_error) {
     std::lock_guard db_lock(db_mu);
-    if (sqlite3_db_readonly(db->getHandle(), "main") != 1) return;
+    if (!read_only_error && db && sqlite3_db_readonly(db->getHandle(), "main") != 1) return;
+    db.reset();
     try {
-      auto fresh = std::make_unique<SQLite::Database>(
-          opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
-      if (sqlite3_db_readonly(fresh->getHandle(), "main") == 1) return;
-      fresh->exec("PRAGMA journal_mode=WAL");
-      fresh->exec("PRAGMA synchronous=NORMAL");
-      fresh->exec("PRAGMA journal_size_limit=16777216");
-      fresh->exec(schema_sql());
-      db = std::move(fresh);
-      log->info("{} is writable again", opts.path);
+      db = std::make_unique<SQLite::Database>(opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
+      if (sqlite3_db_readonly(db->getHandle(), "main") == 1) {
+        log->debug("{} is still read-only", opts.path);
+        return;
+      }
+      prepare_schema(*db);
+      log->debug("{} reopened for writing", opts.path);
       std::lock_guard lock(mu);
       stats.read_only = false;
     } catch (const std::exception& e) {
-      log->debug("{} is still not writable: {}", opts.path,
-                 e.what());  // the next failure tries again
+      log->debug("{} is still not writable: {}", opts.path, e.what());  // the next failure tries again
+      if (!db) {
+        try {
+          db = std::make_unique<SQLite::Database>(opts.path, SQLite::OPEN_READONLY, 1000);
+        } catch (const std::exception&) {
+          // Neither: reads and writes report the store unavailable until a later reopen works.
+        }
+      }
     }
   }
 
@@ -517,7 +548,7 @@ struct Store::Impl {
       } catch (const std::exception& e) {
         note_failure(e.what());
         requeue(batch);
-        reopen_if_read_only();
+        reopen_after_read_only(read_only_failure(e));
       }
 
       lock.lock();
@@ -556,17 +587,7 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
     // SIGXFSZ killing the daemon.
     std::signal(SIGXFSZ, SIG_IGN);
     try {
-      // WAL: readers (callwatchd report) never block the writer. synchronous=NORMAL: a commit
-      // survives a crash of the process (kill -9); only a power cut can lose the last commits.
-      impl->db->exec("PRAGMA journal_mode=WAL");
-      impl->db->exec("PRAGMA synchronous=NORMAL");
-      impl->db->exec("PRAGMA journal_size_limit=16777216");
-      impl->db->exec(schema_sql());
-      add_missing_columns(*impl->db);
-      SQLite::Statement v(*impl->db,
-                          "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
-      v.bind(1, std::to_string(kSchemaVersion));
-      v.exec();
+      prepare_schema(*impl->db);
     } catch (const std::exception& e) {
       // A read-only file still serves its checkpoint; every later write is counted as an error.
       impl->note_failure(fmt::format("preparing the schema: {}", e.what()));
@@ -616,6 +637,7 @@ const std::string& Store::path() const { return impl_->opts.path; }
 
 tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoint() {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   try {
     if (!impl_->db->tableExists("checkpoint")) return std::optional<LoadedCheckpoint>{};
     SQLite::Statement q(
@@ -665,6 +687,7 @@ tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoin
 tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals(double from,
                                                                                  double to) {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<metrics::ClosedInterval> out;
   try {
     if (!impl_->db->tableExists("queue_interval")) return out;
@@ -706,6 +729,7 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
 tl::expected<std::vector<metrics::AlertTransition>, std::string> Store::alert_history(double from,
                                                                                       double to) {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<metrics::AlertTransition> out;
   try {
     if (!impl_->db->tableExists("alert_history")) return out;
@@ -736,6 +760,7 @@ tl::expected<std::vector<metrics::AlertTransition>, std::string> Store::alert_hi
 
 tl::expected<std::vector<FeedPosition>, std::string> Store::feed_positions() {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<FeedPosition> out;
   try {
     if (!impl_->db->tableExists("feed_position")) return out;
@@ -754,6 +779,7 @@ tl::expected<std::vector<FeedPosition>, std::string> Store::feed_positions() {
 
 tl::expected<std::vector<StoredGap>, std::string> Store::gaps(double from, double to) {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<StoredGap> out;
   try {
     if (!impl_->db->tableExists("gap")) return out;
