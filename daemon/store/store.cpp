@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -295,6 +296,7 @@ struct Store::Impl {
   std::unique_ptr<SQLite::Database> db;
   std::mutex db_mu;  // the connection: the store thread's writes and other threads' reads
   std::string run_id;  // new_run_id(), once opts.clock is set (Store::open)
+  std::string lost_state;  // Store::lost_state()
   std::shared_ptr<spdlog::logger> log = component_logger("store");
 
   // Mailbox, guarded by mu.
@@ -570,6 +572,13 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
   impl->run_id = new_run_id(impl->opts.clock->now());
   const std::string& path = impl->opts.path;
   if (path.empty()) return tl::unexpected(std::string("no storage path"));
+  {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {
+      // SQLite takes an empty file for a new database; a daemon that saved here had written one.
+      impl->lost_state = "the database file was empty (0 bytes): the saved state is gone";
+    }
+  }
   try {
     const int flags = impl->opts.read_only ? SQLite::OPEN_READONLY
                                            : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -634,6 +643,20 @@ Store::~Store() {
 }
 
 const std::string& Store::path() const { return impl_->opts.path; }
+const std::string& Store::lost_state() const { return impl_->lost_state; }
+
+tl::expected<std::optional<double>, std::string> Store::checkpoint_taken_at() {
+  std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
+  try {
+    if (!impl_->db->tableExists("checkpoint")) return std::optional<double>{};
+    SQLite::Statement q(*impl_->db, "SELECT taken_at FROM checkpoint WHERE id = 1");
+    if (!q.executeStep()) return std::optional<double>{};
+    return std::optional<double>{q.getColumn(0).getDouble()};
+  } catch (const std::exception& e) {
+    return tl::unexpected(fmt::format("reading the checkpoint: {}", e.what()));
+  }
+}
 
 tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoint() {
   std::lock_guard lock(impl_->db_mu);
