@@ -103,7 +103,10 @@ void read_general(TableReader& r, Config& cfg) {
       cfg.site = f->value;
     }
   }
-  if (auto f = r.string("storage_path")) cfg.storage_path = f->value;
+  if (auto f = r.string("storage_path")) {
+    cfg.storage_path = f->value;
+    cfg.storage_path_line = static_cast<int>(f->node->source().begin.line);
+  }
   if (auto f = r.integer("log_rate_limit")) {
     if (f->value < 1 || f->value > 100000) {
       r.error(*f->node,
@@ -207,6 +210,7 @@ void read_metrics(TableReader& r, Config& cfg) {
   } else if (user && password) {
     cfg.metrics_http.basic_auth_user = user->value;
     cfg.metrics_http.basic_auth_password_file = password->value;
+    cfg.metrics_http.basic_auth_password_file_line = static_cast<int>(password->node->source().begin.line);
   }
   if (const toml::node* n = r.get("tls_certificate")) {
     // Debian 12's civetweb crashes on its first TLS request with OpenSSL 3, so the daemon does not
@@ -330,6 +334,7 @@ void read_security(TableReader& r, Config& cfg) {
       r.error(*server->node, "server_key needs keys_dir (the folder holding <name>.key)");
     } else {
       cfg.security.server_key = server->value;
+      cfg.security.server_key_line = static_cast<int>(server->node->source().begin.line);
     }
   }
   std::map<std::string, int> seen;
@@ -660,6 +665,7 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
       r.error(*credentials->node, "credentials_file must not be empty");
     } else {
       feed.credentials_file = credentials->value;
+      feed.credentials_line = static_cast<int>(credentials->node->source().begin.line);
     }
   }
   cfg.feeds.push_back(std::move(feed));
@@ -988,6 +994,7 @@ void check_listeners(const std::vector<Listener>& listeners, Diagnostics& diag) 
 
 std::string ConfigError::to_string() const {
   if (line <= 0) return fmt::format("{}: {}", file, message);
+  if (column <= 0) return fmt::format("{}:{}: {}", file, line, message);
   return fmt::format("{}:{}:{}: {}", file, line, column, message);
 }
 

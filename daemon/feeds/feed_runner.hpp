@@ -39,6 +39,9 @@ struct Credentials {
 };
 // Errors name the file and the problem, never a secret.
 tl::expected<Credentials, std::string> load_credentials(const std::string& path);
+// The credentials a feed of `f`'s type needs (none for native and queue_log), checked as the feed
+// will use them (an AMI login needs a username). Errors name the feed and the file.
+tl::expected<Credentials, std::string> feed_credentials(const config::FeedConfig& f);
 
 struct FeedRunOptions {
   std::string endpoint = "inproc://callwatch-internal-feeds";  // engine's internal PULL

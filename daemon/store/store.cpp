@@ -13,8 +13,12 @@
 #include <array>
 #include <cmath>
 #include <condition_variable>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -566,12 +570,46 @@ struct Store::Impl {
   }
 };
 
+tl::expected<void, std::string> Store::check_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return tl::unexpected(std::string("no storage path"));
+  const fs::path file(path);
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  auto refuse = [&](const std::string& why) {
+    return tl::unexpected(fmt::format("cannot open the store {}: {}", path, why));
+  };
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return refuse(fmt::format("the folder {} does not exist", dir.string()));
+  if (!fs::exists(file, ec)) {
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      return refuse(fmt::format("the file cannot be created in {}: {}", dir.string(), std::strerror(errno)));
+    }
+    return {};
+  }
+  if (!fs::is_regular_file(file, ec)) return refuse("not a regular file");
+  // The header says whether it is a database, without opening it: a connection, even read-only,
+  // may leave -wal and -shm files owned by whoever ran the check.
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return refuse(std::strerror(errno));
+  char header[16] = {};
+  const std::size_t n = std::fread(header, 1, sizeof header, f);
+  std::fclose(f);
+  // Empty: SQLite takes it for a new database; the daemon flags the lost state (lost_state()).
+  if (n == 0) return {};
+  if (n < sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
+    return refuse("file is not a database");
+  }
+  return {};
+}
+
 tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
   impl->run_id = new_run_id(impl->opts.clock->now());
   const std::string& path = impl->opts.path;
-  if (path.empty()) return tl::unexpected(std::string("no storage path"));
+  if (!impl->opts.read_only) {
+    if (auto ok = check_path(path); !ok) return tl::unexpected(ok.error());
+  }
   {
     std::error_code ec;
     if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {

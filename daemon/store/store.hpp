@@ -96,6 +96,10 @@ class Store {
   // that cannot be written is opened read-only: reads work, writes fail and are counted. An error
   // means the file cannot even be read (missing folder, not a database).
   static tl::expected<std::unique_ptr<Store>, std::string> open(StoreOptions opts);
+  // What open() refuses without writing anything: a missing folder, a folder the file cannot be
+  // created in, a file that is not a database. `--check-config` runs it; open() runs it first,
+  // so both say the same words.
+  static tl::expected<void, std::string> check_path(const std::string& path);
   ~Store();  // writes what is pending (bounded by one attempt), then stops
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

@@ -42,7 +42,7 @@ TEST_CASE("a metrics password file others can read stops the daemon at start",
   site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" +
                     pass.string() + "\"\n");
   site.start({}, false);
-  CHECK(site.wait_exit(10s) == 1);
+  CHECK(site.wait_exit(10s) == 2);  // a configuration problem: not restarted by systemd
   CHECK(site.log().find("chmod 600") != std::string::npos);
   CHECK(site.log().find("s3cret") == std::string::npos);
 }
