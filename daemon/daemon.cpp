@@ -131,7 +131,7 @@ int run_daemon(const RunOptions& opts) {
     store = std::move(*opened);
   }
   std::optional<ServerSecurity> curve = std::move(files->curve);
-  const BasicAuth basic_auth = std::move(files->basic_auth);
+  const BasicAuth* basic_auth = &files->basic_auth;
 
   zmq::context_t ctx(1);
   // The ZAP handler must listen before any CURVE socket binds: without it libzmq lets every
@@ -186,7 +186,7 @@ int run_daemon(const RunOptions& opts) {
   http_opts.listen = opts.web_listen.empty() ? cfg.listen.metrics : opts.web_listen;
   http_opts.export_options.agent_state = cfg.export_agent_state;
   http_opts.export_options.agent_state_max_agents = cfg.metrics_http.agent_state_max_agents;
-  http_opts.auth = basic_auth;
+  http_opts.auth = *basic_auth;
   if (store) {
     http_opts.export_options.store_health = [store] {
       return StoreHealthSample{store->errors(), store->stats().last_checkpoint_at};
