@@ -153,19 +153,19 @@ void read_engine(TableReader& r, Config& cfg) {
     }
   }
   // The window of times feeds accept (daemon/feeds/time_bounds.hpp): at least an hour behind
-  // (late events must fit) and a minute ahead, at most a year either way.
-  const auto window = [&](std::string_view key, double min, double& out) {
+  // (late events must fit) and a minute ahead; at most a year ahead, and 100 years behind (a
+  // recording played into a live daemon: a test rig, a demo of last year's traffic).
+  const auto window = [&](std::string_view key, double min, double max, double& out) {
     if (auto f = r.number(key)) {
-      if (!(f->value >= min && f->value <= 366 * 86400.0)) {
-        r.error(*f->node, fmt::format("{} = {} is out of range: {} to 31622400 seconds (366 days)", key,
-                                      f->value, min));
+      if (!(f->value >= min && f->value <= max)) {
+        r.error(*f->node, fmt::format("{} = {} is out of range: {} to {} seconds", key, f->value, min, max));
       } else {
         out = f->value;
       }
     }
   };
-  window("max_event_age_seconds", 3600, cfg.engine.max_event_age_seconds);
-  window("max_event_ahead_seconds", 60, cfg.engine.max_event_ahead_seconds);
+  window("max_event_age_seconds", 3600, 100 * 365.25 * 86400, cfg.engine.max_event_age_seconds);
+  window("max_event_ahead_seconds", 60, 366 * 86400.0, cfg.engine.max_event_ahead_seconds);
   if (auto f = r.integer("interval_minutes")) {
     // Intervals must tile the hour so that every interval starts on the same minutes each hour.
     if (f->value < 1 || f->value > 60 || 60 % f->value != 0) {
