@@ -58,14 +58,20 @@ void refused_alike(Site& site, int line, const std::string& words) {
   CHECK(site.log().find(said) != std::string::npos);  // the same words, file and line
 }
 
+// A secret file with `text` that every user may read (mode 0644).
+std::filesystem::path open_secret(const Site& site, const std::string& name, const std::string& text) {
+  const auto path = site.dir / name;
+  std::ofstream(path) << text;
+  REQUIRE(::chmod(path.c_str(), 0644) == 0);
+  return path;
+}
+
 }  // namespace
 
 TEST_CASE("a feed's credentials file others can read: --check-config refuses it as the daemon does",
           "[integration][startup][config]") {
   Site site;
-  const auto cred = site.dir / "pbx.cred";
-  std::ofstream(cred) << "username = cw\nsecret = s3cret\n";
-  REQUIRE(::chmod(cred.c_str(), 0644) == 0);
+  const auto cred = open_secret(site, "pbx.cred", "username = cw\nsecret = s3cret\n");
   site.write_config("[[feed]]\nname = \"pbx\"\ntype = \"ami\"\naddress = \"127.0.0.1:5038\"\ncredentials_file = \"" +
                     cred.string() + "\"\n");
   refused_alike(site, line_of(site.config, "credentials_file"), "is readable by every user");
@@ -75,9 +81,7 @@ TEST_CASE("a feed's credentials file others can read: --check-config refuses it 
 TEST_CASE("a metrics password file others can read: --check-config refuses it as the daemon does",
           "[integration][startup][config]") {
   Site site;
-  const auto pass = site.dir / "metrics.pass";
-  std::ofstream(pass) << "s3cret\n";
-  REQUIRE(::chmod(pass.c_str(), 0644) == 0);
+  const auto pass = open_secret(site, "metrics.pass", "s3cret\n");
   site.write_config("[metrics]\nbasic_auth_user = \"prom\"\nbasic_auth_password_file = \"" + pass.string() + "\"\n");
   refused_alike(site, line_of(site.config, "basic_auth_password_file"), "chmod 600");
 }

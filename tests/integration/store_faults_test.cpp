@@ -39,6 +39,14 @@ std::vector<std::string> without_dac_override() {
   return {"setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"};
 }
 
+// Starts the site and has one call answered (offered 1) in its state; returns when it counts.
+void start_with_one_answered_call(Site& site, zmq::context_t& ctx) {
+  const double now = wall_now();
+  site.start();
+  send_lines(ctx, site.feed_endpoint(), {enqueue(now - 30, "a"), answer(now - 25, "a")});
+  REQUIRE(wait_for([&] { return site.value(kOffered) == 1; }, 10s));
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -47,10 +55,7 @@ TEST_CASE(
     "[integration][store][reliability]") {
   Site site("[storage]\ncheckpoint_seconds = 0.2\n");
   zmq::context_t ctx(1);
-  const double now = wall_now();
-  site.start();
-  send_lines(ctx, site.feed_endpoint(), {enqueue(now - 30, "a"), answer(now - 25, "a")});
-  REQUIRE(wait_for([&] { return site.value(kOffered) == 1; }, 10s));
+  start_with_one_answered_call(site, ctx);
   REQUIRE(site.stop() == 0);
 
   REQUIRE(::chmod(site.db.c_str(), 0444) == 0);
@@ -214,10 +219,7 @@ TEST_CASE("a read-only store with a crash's -wal recovers once its files are wri
           "[integration][store][reliability][readonly]") {
   Site site("[storage]\ncheckpoint_seconds = 0.2\n");
   zmq::context_t ctx(1);
-  const double now = wall_now();
-  site.start();
-  send_lines(ctx, site.feed_endpoint(), {enqueue(now - 30, "a"), answer(now - 25, "a")});
-  REQUIRE(wait_for([&] { return site.value(kOffered) == 1; }, 10s));
+  start_with_one_answered_call(site, ctx);
   std::this_thread::sleep_for(500ms);  // two checkpoints
   site.kill9();  // leaves callwatch.db-wal and -shm behind
   REQUIRE(std::filesystem::exists(site.db + "-wal"));
@@ -286,10 +288,8 @@ TEST_CASE("lost saved state is flagged for every configured queue: a corrupt che
     SECTION(how) {
       Site site(queues);
       zmq::context_t ctx(1);
-      site.start();
       const double now = wall_now();
-      send_lines(ctx, site.feed_endpoint(), {enqueue(now - 30, "a"), answer(now - 25, "a")});
-      REQUIRE(wait_for([&] { return site.value(kOffered) == 1; }, 10s));
+      start_with_one_answered_call(site, ctx);
       REQUIRE(site.stop() == 0);  // a clean stop: the checkpoint holds the answered call
       if (how == "corrupt blob") {
         REQUIRE(run("sqlite3 '" + site.db + "' \"UPDATE checkpoint SET state = x'0badf00d'\"") == 0);
