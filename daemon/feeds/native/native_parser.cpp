@@ -170,6 +170,7 @@ struct NativeParser::Impl {
   Event event;
   std::vector<std::string_view> queues;
   std::string error;
+  std::string refused_error;  // a field's reject, said once the message is known to be JSON
   std::unique_ptr<simdjson::dom::parser> validator;  // created on first non-object message
 
   // Slots of the current message.
@@ -378,8 +379,7 @@ struct NativeParser::Impl {
 
     present.fill(false);
     queues.clear();
-    std::optional<RejectReason> refused;  // a field's own reject, the first one
-    std::string refused_error;
+    std::optional<RejectReason> refused;  // a field's own reject, the first one (refused_error)
     for (auto field_result : obj) {
       od::field field;
       if (std::move(field_result).get(field) != simdjson::SUCCESS) {
@@ -409,7 +409,7 @@ struct NativeParser::Impl {
         if (*r == RejectReason::not_json) return tl::unexpected(*r);
         // Said once the whole message is known to be JSON (else it is not_json).
         refused = r;
-        refused_error = error;
+        refused_error.swap(error);
       }
     }
     // Past the object's closing brace the iterator must be at the end: `{..}{..}` is not JSON.
@@ -417,7 +417,7 @@ struct NativeParser::Impl {
       return reject(RejectReason::not_json, "not JSON (trailing content)");
     }
     if (refused) {
-      error = std::move(refused_error);
+      error.swap(refused_error);
       return tl::unexpected(*refused);
     }
 
