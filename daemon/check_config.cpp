@@ -1,11 +1,13 @@
 // `callwatchd --check-config`: validate a configuration file the way the daemon would load it,
-// so a deploy pipeline can refuse a broken file before a restart.
+// and the files it names the way the daemon's start-up reads them (startup_files.hpp), so a
+// deploy pipeline can refuse a broken file before a restart.
 #include <fmt/format.h>
 
 #include <cstdio>
 
 #include "callwatch/config/config.hpp"
 #include "commands.hpp"
+#include "startup_files.hpp"
 
 namespace callwatch::daemon {
 
@@ -16,6 +18,10 @@ int run_check_config(const std::string& config_path) {
   const auto cfg = config::load_effective_config(config_path);
   if (!cfg) {
     for (const auto& e : cfg.error()) fmt::print(stderr, "{}\n", e.to_string());
+    return 1;
+  }
+  if (auto files = load_startup_files(*cfg); !files) {
+    for (const auto& e : files.error()) fmt::print(stderr, "{}\n", e.to_string());
     return 1;
   }
   fmt::print("OK: {}: {} queues, {} feeds, {} alert rules\n", cfg->source, cfg->queue_names.size(),

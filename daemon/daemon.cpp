@@ -25,6 +25,7 @@
 #include "runtime/logging.hpp"
 #include "serve/publisher.hpp"
 #include "serve/security.hpp"
+#include "startup_files.hpp"
 #include "store/store.hpp"
 
 namespace callwatch::daemon {
@@ -75,13 +76,25 @@ int run_daemon(const RunOptions& opts) {
   }
   auto log = component_logger("daemon");
 
-  auto loaded = config::load_effective_config(opts.config_path);
-  if (!loaded) {
-    for (const auto& e : loaded.error()) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+  // A configuration problem (the file, or a file it names) exits 2 with file:line: systemd's
+  // RestartPreventExitStatus=2 does not restart what a restart cannot fix.
+  auto refuse = [&](const std::vector<config::ConfigError>& errors) {
+    for (const auto& e : errors) {
+      std::fprintf(stderr, "%s\n", e.to_string().c_str());
+      log->critical("{}", e.to_string());
+    }
     log->critical("configuration is invalid; not starting");
     return 2;
-  }
+  };
+  auto loaded = config::load_effective_config(opts.config_path);
+  if (!loaded) return refuse(loaded.error());
   config::Config cfg = std::move(*loaded);
+  // The files the config names, as `--check-config` reads them (the same refusals, same words).
+  auto files = load_startup_files(cfg);
+  if (!files) return refuse(files.error());
+  auto at_line = [&](int line, std::string message) {
+    return std::vector<config::ConfigError>{{cfg.source, line, 0, std::move(message)}};
+  };
   set_process_timezone(cfg.timezone, *log);
   log->info("callwatchd {} starting; config {}; time zone {}", CALLWATCH_VERSION, cfg.source, cfg.timezone);
 
@@ -114,26 +127,11 @@ int run_daemon(const RunOptions& opts) {
   std::shared_ptr<Store> store;
   if (!cfg.storage_path.empty()) {
     auto opened = Store::open(StoreOptions{.path = cfg.storage_path, .clock = &clock});
-    if (!opened) {
-      log->critical("{} (check [general] storage_path)", opened.error());
-      return 1;
-    }
+    if (!opened) return refuse(at_line(cfg.storage_path_line, opened.error() + " ([general] storage_path)"));
     store = std::move(*opened);
   }
-  std::optional<ServerSecurity> curve;
-  if (cfg.security.curve()) {
-    auto sec = load_server_security(cfg.security);
-    if (!sec) {
-      log->critical("[security]: {}", sec.error());
-      return 1;
-    }
-    curve = std::move(*sec);
-  }
-  auto basic_auth = load_basic_auth(cfg.metrics_http);
-  if (!basic_auth) {
-    log->critical("[metrics]: {}", basic_auth.error());
-    return 1;
-  }
+  std::optional<ServerSecurity> curve = std::move(files->curve);
+  const BasicAuth* basic_auth = &files->basic_auth;
 
   zmq::context_t ctx(1);
   // The ZAP handler must listen before any CURVE socket binds: without it libzmq lets every
@@ -252,13 +250,11 @@ int run_daemon(const RunOptions& opts) {
   feed_opts.clock = &clock;
   feed_opts.duplicates.tz = cfg.engine.tz;
   feed_opts.duplicates.day_start_seconds = cfg.engine.day_start_seconds;
+  feed_opts.times = TimeLimits::of(cfg.engine);
   for (const auto& p : restored.feeds) feed_opts.positions[p.feed] = p.position;
   auto pbx_feeds = start_feeds(
       ctx, cfg.feeds, [&](const std::string& name) { return loop->add_internal_feed(name); }, feed_opts);
-  if (!pbx_feeds) {
-    log->critical("{}", pbx_feeds.error());
-    return 1;
-  }
+  if (!pbx_feeds) return refuse(at_line(0, pbx_feeds.error()));  // read above, then changed
 
   std::atomic<bool> stop_engine{false};
   std::atomic<bool> engine_failed{false};

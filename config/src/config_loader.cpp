@@ -103,7 +103,10 @@ void read_general(TableReader& r, Config& cfg) {
       cfg.site = f->value;
     }
   }
-  if (auto f = r.string("storage_path")) cfg.storage_path = f->value;
+  if (auto f = r.string("storage_path")) {
+    cfg.storage_path = f->value;
+    cfg.storage_path_line = static_cast<int>(f->node->source().begin.line);
+  }
   if (auto f = r.integer("log_rate_limit")) {
     if (f->value < 1 || f->value > 100000) {
       r.error(*f->node,
@@ -149,6 +152,20 @@ void read_engine(TableReader& r, Config& cfg) {
       cfg.engine.max_lateness_seconds = f->value;
     }
   }
+  // The window of times feeds accept (daemon/feeds/time_bounds.hpp): at least an hour behind
+  // (late events must fit) and a minute ahead; at most a year ahead, and 100 years behind (a
+  // recording played into a live daemon: a test rig, a demo of last year's traffic).
+  const auto window = [&](std::string_view key, double min, double max, double& out) {
+    if (auto f = r.number(key)) {
+      if (!(f->value >= min && f->value <= max)) {
+        r.error(*f->node, fmt::format("{} = {} is out of range: {} to {} seconds", key, f->value, min, max));
+      } else {
+        out = f->value;
+      }
+    }
+  };
+  window("max_event_age_seconds", 3600, 100 * 365.25 * 86400, cfg.engine.max_event_age_seconds);
+  window("max_event_ahead_seconds", 60, 366 * 86400.0, cfg.engine.max_event_ahead_seconds);
   if (auto f = r.integer("interval_minutes")) {
     // Intervals must tile the hour so that every interval starts on the same minutes each hour.
     if (f->value < 1 || f->value > 60 || 60 % f->value != 0) {
@@ -230,6 +247,7 @@ void read_metrics(TableReader& r, Config& cfg) {
   } else if (user && password) {
     cfg.metrics_http.basic_auth_user = user->value;
     cfg.metrics_http.basic_auth_password_file = password->value;
+    cfg.metrics_http.basic_auth_password_file_line = static_cast<int>(password->node->source().begin.line);
   }
   if (const toml::node* n = r.get("tls_certificate")) {
     // TLS is a reverse proxy's job (docs/operations.md); the key is known so the message can say
@@ -353,6 +371,7 @@ void read_security(TableReader& r, Config& cfg) {
       r.error(*server->node, "server_key needs keys_dir (the folder holding <name>.key)");
     } else {
       cfg.security.server_key = server->value;
+      cfg.security.server_key_line = static_cast<int>(server->node->source().begin.line);
     }
   }
   std::map<std::string, int> seen;
@@ -683,6 +702,7 @@ void read_feed(TableReader& r, Config& cfg, std::set<std::string>& names_seen,
       r.error(*credentials->node, "credentials_file must not be empty");
     } else {
       feed.credentials_file = credentials->value;
+      feed.credentials_line = static_cast<int>(credentials->node->source().begin.line);
     }
   }
   cfg.feeds.push_back(std::move(feed));
@@ -912,6 +932,8 @@ std::optional<std::string_view> home_table(std::string_view key) {
       {"max_name_bytes", "[engine]"},
       {"interval_minutes", "[engine]"},
       {"max_lateness_seconds", "[engine]"},
+      {"max_event_age_seconds", "[engine]"},
+      {"max_event_ahead_seconds", "[engine]"},
       {"max_queues", "[engine]"},
       {"max_agents", "[engine]"},
       {"checkpoint_seconds", "[storage]"},
@@ -1014,6 +1036,7 @@ void check_listeners(const std::vector<Listener>& listeners, Diagnostics& diag) 
 
 std::string ConfigError::to_string() const {
   if (line <= 0) return fmt::format("{}: {}", file, message);
+  if (column <= 0) return fmt::format("{}:{}: {}", file, line, message);
   return fmt::format("{}:{}:{}: {}", file, line, column, message);
 }
 

@@ -26,6 +26,7 @@ tl::expected<UnstatedDurations, std::string> replay_ami(const std::vector<Captur
   AmiTranslatorOptions o;
   o.max_name_bytes = opts.max_name_bytes;
   o.duplicates = opts.duplicates;
+  o.times = opts.times;
   // Which durations the events left unstated (then the engine times them, from guessed times
   // when the capture has no Timestamp headers).
   UnstatedDurations unstated;
@@ -66,6 +67,7 @@ tl::expected<UnstatedDurations, std::string> replay_esl(const std::vector<Captur
   EslTranslatorOptions o;
   o.max_name_bytes = opts.max_name_bytes;
   o.duplicates = opts.duplicates;
+  o.times = opts.times;
   auto r = replay_esl_texts(inputs, o, sink);
   if (!r) return tl::make_unexpected(r.error());
   return UnstatedDurations{};  // every FreeSWITCH event carries Event-Date-Timestamp

@@ -13,6 +13,7 @@
 #include "callwatch/config/feed_type.hpp"
 #include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_common.hpp"
+#include "feeds/time_bounds.hpp"
 
 namespace callwatch::daemon {
 
@@ -32,6 +33,7 @@ enum class ReplayReader : std::uint8_t {
 struct CaptureOptions {
   std::size_t max_name_bytes = 256;
   DuplicateFilter::Options duplicates;  // the day of the duplicate rule, as live
+  TimeLimits times;                     // the window of times, around the input's own (a replay)
 };
 
 // Durations a replayed capture cannot give because no event states them and the capture does

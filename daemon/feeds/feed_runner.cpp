@@ -65,6 +65,17 @@ tl::expected<Credentials, std::string> load_credentials(const std::string& path)
   return c;
 }
 
+tl::expected<Credentials, std::string> feed_credentials(const config::FeedConfig& f) {
+  if (!config::feed_type_info(f.type).needs_credentials) return Credentials{};
+  auto cred = load_credentials(f.credentials_file);
+  if (!cred) return tl::unexpected(fmt::format("feed \"{}\": {}", f.name, cred.error()));
+  if (feed_kind(f.type).needs_username && cred->username.empty()) {
+    return tl::unexpected(
+        fmt::format("feed \"{}\": credentials file {} has no username", f.name, f.credentials_file));
+  }
+  return cred;
+}
+
 struct FeedThreads::Impl {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
@@ -92,15 +103,9 @@ tl::expected<std::unique_ptr<FeedThreads>, std::string> start_feeds(
     fc.ctx = &ctx;
     fc.cfg = f;
     fc.opts = opts;
-    if (config::feed_type_info(f.type).needs_credentials) {
-      auto cred = load_credentials(f.credentials_file);
-      if (!cred) return tl::unexpected(fmt::format("feed \"{}\": {}", f.name, cred.error()));
-      if (kind.needs_username && cred->username.empty()) {
-        return tl::unexpected(fmt::format("feed \"{}\": credentials file {} has no username",
-                                          f.name, f.credentials_file));
-      }
-      fc.cred = std::move(*cred);
-    }
+    auto cred = feed_credentials(f);
+    if (!cred) return tl::unexpected(cred.error());
+    fc.cred = std::move(*cred);
     todo.push_back(std::move(fc));
   }
   auto threads = std::make_unique<FeedThreads>();

@@ -27,6 +27,7 @@
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/event.hpp"
 #include "feeds/duplicate_filter.hpp"
+#include "feeds/time_bounds.hpp"
 #include "runtime/system_clock.hpp"
 
 namespace callwatch::daemon {
@@ -38,6 +39,9 @@ struct Credentials {
 };
 // Errors name the file and the problem, never a secret.
 tl::expected<Credentials, std::string> load_credentials(const std::string& path);
+// The credentials a feed of `f`'s type needs (none for native and queue_log), checked as the feed
+// will use them (an AMI login needs a username). Errors name the feed and the file.
+tl::expected<Credentials, std::string> feed_credentials(const config::FeedConfig& f);
 
 struct FeedRunOptions {
   std::string endpoint = "inproc://callwatch-internal-feeds";  // engine's internal PULL
@@ -55,6 +59,8 @@ struct FeedRunOptions {
   const metrics::Clock* clock = &system_clock();
   // The day of the duplicate rule (EngineSettings tz / day_start_seconds), every feed alike.
   DuplicateFilter::Options duplicates;
+  // The window of times around `clock` a feed may state (feeds/time_bounds.hpp).
+  TimeLimits times;
 };
 
 // Declares a feed to the engine (EngineLoop::add_internal_feed) and returns the flag the feed

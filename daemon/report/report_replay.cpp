@@ -17,6 +17,7 @@
 #include "feeds/feed_registry.hpp"
 #include "feeds/native/native_parser.hpp"
 #include "feeds/queue_log/queue_log_parser.hpp"
+#include "feeds/time_bounds.hpp"
 #include "report/report.hpp"
 
 namespace callwatch::daemon {
@@ -171,7 +172,8 @@ void Replayer::apply(const m::Event& e) {
 // queue_log: the live tailer's parser and duplicate rule (feeds/queue_log), line by line.
 tl::expected<void, std::string> Replayer::run_queue_log() {
   QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = req_.settings.max_name_bytes,
-                                                .duplicates = duplicate_options()},
+                                                .duplicates = duplicate_options(),
+                                                .times = TimeLimits::of(req_.settings)},
                         [&](const QueueLogWarning& w) { warn(fmt::format("{}: {}", where(), w.message)); });
   auto r = each_line([&](std::string_view line) {
     const QueueLogLine& l = parser.parse(line, line_);
@@ -212,6 +214,7 @@ tl::expected<void, std::string> Replayer::run_queue_log() {
 // Native JSON lines: the live native feed's parser and duplicate rule (runtime/engine_loop).
 tl::expected<void, std::string> Replayer::run_native() {
   NativeParser parser(64 * 1024, req_.settings.max_name_bytes);
+  TimeBounds times(TimeLimits::of(req_.settings));  // a replay: the input's own times decide
   DuplicateFilter seen(duplicate_options());
   return each_line([&](std::string_view l) {
     if (is_blank(l)) {
@@ -222,6 +225,11 @@ tl::expected<void, std::string> Replayer::run_native() {
     if (!ev) {
       ++res_.rejected;
       warn(fmt::format("{}: rejected ({})", where(), to_string(ev.error())));
+      return;
+    }
+    if (std::string why = times.check(**ev, m::kNoValue); !why.empty()) {
+      ++res_.rejected;
+      warn(fmt::format("{}: rejected ({}): {}", where(), to_string(RejectReason::bad_value), why));
       return;
     }
     note_order((*ev)->ts);
@@ -257,6 +265,7 @@ tl::expected<void, std::string> Replayer::run_capture(CaptureReplay replay) {
   CaptureOptions opts;
   opts.max_name_bytes = req_.settings.max_name_bytes;
   opts.duplicates = duplicate_options();
+  opts.times = TimeLimits::of(req_.settings);
   auto r = replay(inputs, opts, sink);
   if (!r) return tl::make_unexpected(r.error());
   res_.unstated = *r;  // durations the capture neither states nor times: null in the report

@@ -13,6 +13,7 @@
 #include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_wire.hpp"
 #include "feeds/native/native_parser.hpp"
+#include "feeds/time_bounds.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/name_limits.hpp"
 
@@ -85,6 +86,7 @@ struct EngineLoop::Impl {
   metrics::Engine engine;
   AlertsRuntime alerts;
   NativeParser parser;
+  TimeBounds times;  // native events' times against the daemon's clock
   std::vector<FeedCounters> feeds;
   std::vector<zmq::socket_t> native_sockets;  // parallel to the first feeds (native ones)
   std::vector<std::size_t> native_feed_index;
@@ -95,7 +97,8 @@ struct EngineLoop::Impl {
   std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> feed_logs;
 
   NameLimits limits;
-  Steady::time_point last_limit_log{};
+  // One rate limit per cap: a queue-limit line must not hide the agent-limit line of that minute.
+  std::array<Steady::time_point, 2> last_limit_log{};  // [queue, agent]
   Steady::time_point last_batch_log{};
   DuplicateFilter::Options duplicate_options;  // the day of the duplicate rule (settings' zone)
   std::unique_ptr<Checkpointer> checkpointer;  // null without a store
@@ -115,6 +118,7 @@ struct EngineLoop::Impl {
         engine(std::move(settings), &c),
         alerts(opts.alert_rules, opts.alert_control),
         parser(opts.max_message_bytes, engine.settings().max_name_bytes),
+        times(TimeLimits::of(engine.settings())),
         limits(opts.max_queues, opts.max_agents) {
     for (const auto& [name, q] : engine.settings().queues) limits.know_queue(name);
     duplicate_options.tz = engine.settings().tz;
@@ -129,8 +133,9 @@ struct EngineLoop::Impl {
     const bool queue = verdict == NameLimits::Verdict::queue_limit;
     ++(queue ? f.over_queue_limit : f.over_agent_limit);
     const auto now = Steady::now();
-    if (now - last_limit_log >= std::chrono::minutes(1)) {
-      last_limit_log = now;
+    Steady::time_point& last = last_limit_log[queue ? 0 : 1];
+    if (last == Steady::time_point{} || now - last >= std::chrono::minutes(1)) {
+      last = now;
       log->warn("feed {}: an event names a new {} but {} {}s are known already (the [engine] max_{}s cap): "
                 "not applied; such events are counted in callwatch_feed_events_ignored_total{{result=\"{}\"}}",
                 f.name, queue ? "queue" : "agent", queue ? limits.queues() : limits.agents(),
@@ -176,18 +181,23 @@ struct EngineLoop::Impl {
     return *it->second;
   }
 
+  // Ends the rate-limit window once it is a second old: says how many rejects it did not log.
+  // Called with each reject and from the loop's timer, so the last second of a burst is
+  // summarised too (`force` at shutdown).
+  void end_reject_window(Steady::time_point now, bool force = false) {
+    if (!force && now - reject_window < std::chrono::seconds(1)) return;
+    if (reject_suppressed > 0) {
+      log->warn("{} more rejected messages in the last second were counted but not logged",
+                reject_suppressed);
+    }
+    reject_window = now;
+    reject_logged = 0;
+    reject_suppressed = 0;
+  }
+
   void log_reject(FeedCounters& f, std::string_view reason, std::string_view detail,
                   std::string_view shown) {
-    const auto now = Steady::now();
-    if (now - reject_window >= std::chrono::seconds(1)) {
-      if (reject_suppressed > 0) {
-        log->warn("{} more rejected messages in the last second were counted but not logged",
-                  reject_suppressed);
-      }
-      reject_window = now;
-      reject_logged = 0;
-      reject_suppressed = 0;
-    }
+    end_reject_window(Steady::now());
     if (reject_logged >= opts.reject_logs_per_second) {
       ++reject_suppressed;
       return;
@@ -245,6 +255,10 @@ struct EngineLoop::Impl {
     auto parsed = parser.parse(msg);
     if (!parsed) {
       count_rejected(f, to_string(parsed.error()), parser.last_error(), msg);
+      return;
+    }
+    if (std::string why = times.check(**parsed, clock.now()); !why.empty()) {
+      count_rejected(f, to_string(RejectReason::bad_value), why, msg);
       return;
     }
     if (!f.native_duplicates) f.native_duplicates = std::make_unique<DuplicateFilter>(duplicate_options);
@@ -384,6 +398,7 @@ struct EngineLoop::Impl {
       if (has_internal && (items.back().revents & ZMQ_POLLIN)) drain_internal();
 
       const auto now = Steady::now();
+      if (reject_suppressed > 0) end_reject_window(now);
       if (now - last_advance >= opts.advance_every) {
         engine.advance_to(clock.now());
         last_advance = now;
@@ -405,6 +420,7 @@ struct EngineLoop::Impl {
     // Drain what already arrived so a clean stop does not lose queued events, then publish once.
     for (std::size_t i = 0; i < native_sockets.size(); ++i) drain_native(i);
     if (has_internal) drain_internal();
+    end_reject_window(Steady::now(), /*force=*/true);
     publish();
     if (checkpointer) {
       // A clean stop loses nothing: the final checkpoint holds every event applied.

@@ -59,31 +59,36 @@ Checkpointer::Checkpointer(std::shared_ptr<Store> store, CheckpointerOptions opt
 RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
   RestoreResult r;
   auto log = component_logger("store");
-  auto loaded = store_->load_checkpoint();
-  if (!loaded) {
-    r.problem = loaded.error();
-    log->error("cannot read the checkpoint from {}: {}; starting with empty figures",
-               store_->path(), r.problem);
-    engine.warn("store",
-                fmt::format("the saved figures could not be read ({}); today's figures start at {}",
-                            r.problem, format_utc(now)));
-    engine.note_gap(now, now);
+  // The saved state is lost (unreadable, or the file found empty): today's figures start now,
+  // flagged as a gap from the last checkpoint's time when the row still says it, else from the
+  // start of today, in the engine (every queue, the configured ones declared later too), in the
+  // store's gap table and in the log.
+  auto lost = [&](std::string problem) {
+    r.problem = std::move(problem);
+    const auto& s = engine.settings();
+    double from = s.tz.day_start(now, s.day_start_seconds);
+    if (auto at = store_->checkpoint_taken_at(); at && *at && **at < now) from = **at;
+    log->error("the saved figures of {} are lost ({}); starting with empty figures and flagging "
+               "{} to {} as a gap",
+               store_->path(), r.problem, format_utc(from), format_utc(now));
+    engine.warn("store", fmt::format("the saved figures could not be read ({}); today's figures "
+                                     "start at {}", r.problem, format_utc(now)));
+    engine.note_gap(from, now);
+    store_->record_gap({from, now, "saved state lost: " + r.problem});
     r.gap_noted = true;
     return r;
-  }
+  };
+  auto loaded = store_->load_checkpoint();
+  if (!loaded) return lost(loaded.error());
   if (!loaded->has_value()) {
+    if (!store_->lost_state().empty()) return lost(store_->lost_state());
     log->info("{} holds no checkpoint yet: starting with empty figures", store_->path());
     return r;
   }
   LoadedCheckpoint& c = **loaded;
   if (!engine.restore(c.engine_state)) {
-    r.problem = fmt::format(
-        "the checkpoint of {} (written by callwatchd {}) cannot be read by this version",
-        format_utc(c.taken_at), c.daemon_version);
-    log->error("{}; starting with empty figures and flagging the gap", r.problem);
-    engine.note_gap(c.taken_at, now);
-    r.gap_noted = true;
-    return r;
+    return lost(fmt::format("the checkpoint of {} (written by callwatchd {}) cannot be read by this version",
+                            format_utc(c.taken_at), c.daemon_version));
   }
   r.restored = true;
   r.checkpoint_at = c.taken_at;

@@ -13,8 +13,13 @@
 #include <array>
 #include <cmath>
 #include <condition_variable>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -123,6 +128,27 @@ CREATE TABLE IF NOT EXISTS gap(
   PRIMARY KEY (from_ts, to_ts));
 )",
                      interval_cols);
+}
+
+// WAL: readers (callwatchd report) never block the writer. synchronous=NORMAL: a commit survives a
+// crash of the process (kill -9); only a power cut can lose the last commits.
+void prepare_schema(SQLite::Database& db) {
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA journal_size_limit=16777216");
+  db.exec(schema_sql());
+  add_missing_columns(db);
+  SQLite::Statement v(db, "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
+  v.bind(1, std::to_string(kSchemaVersion));
+  v.exec();
+}
+
+// A failure the file's permissions (or a read-only mount) cause: worth a fresh connection.
+bool read_only_failure(const std::exception& e) {
+  const auto* sql = dynamic_cast<const SQLite::Exception*>(&e);
+  if (sql == nullptr) return false;
+  const int code = sql->getErrorCode() & 0xff;
+  return code == SQLITE_READONLY || code == SQLITE_CANTOPEN || code == SQLITE_PERM;
 }
 
 // ---- small codecs -----------------------------------------------------------------------------
@@ -274,6 +300,7 @@ struct Store::Impl {
   std::unique_ptr<SQLite::Database> db;
   std::mutex db_mu;  // the connection: the store thread's writes and other threads' reads
   std::string run_id;  // new_run_id(), once opts.clock is set (Store::open)
+  std::string lost_state;  // Store::lost_state()
   std::shared_ptr<spdlog::logger> log = component_logger("store");
 
   // Mailbox, guarded by mu.
@@ -337,6 +364,7 @@ struct Store::Impl {
   // One transaction with everything in `batch`. Throws SQLite::Exception (or runtime_error).
   void write(const Pending& batch) {
     std::lock_guard db_lock(db_mu);
+    if (!db) throw std::runtime_error("the store file cannot be opened");
     const auto started = SteadyClock::now();
     std::size_t state_bytes = 0;
     std::size_t stored_bytes = 0;
@@ -462,26 +490,35 @@ struct Store::Impl {
     confirmed_alert_seq = newest_seq;
   }
 
-  // A connection opened read-only (the file was not writable at start) stays read-only: after a
-  // failure, try a fresh one, so fixing the permissions is enough to get saving back.
-  void reopen_if_read_only() {
+  // A connection that could not write keeps failing after the files are fixed: it opened the file
+  // (or its -wal / -shm) read-only, and SQLite shares one -shm mapping per file among the
+  // connections of a process, so a second connection opened beside it inherits the read-only
+  // mapping ("attempt to write a readonly database" forever). After a failure of that kind the
+  // old connection is closed first, then the file is opened afresh; the next write tells whether
+  // it worked (note_success says so), so nothing claims success early.
+  void reopen_after_read_only(bool read_only_error) {
     std::lock_guard db_lock(db_mu);
-    if (sqlite3_db_readonly(db->getHandle(), "main") != 1) return;
+    if (!read_only_error && db && sqlite3_db_readonly(db->getHandle(), "main") != 1) return;
+    db.reset();
     try {
-      auto fresh = std::make_unique<SQLite::Database>(
-          opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
-      if (sqlite3_db_readonly(fresh->getHandle(), "main") == 1) return;
-      fresh->exec("PRAGMA journal_mode=WAL");
-      fresh->exec("PRAGMA synchronous=NORMAL");
-      fresh->exec("PRAGMA journal_size_limit=16777216");
-      fresh->exec(schema_sql());
-      db = std::move(fresh);
-      log->info("{} is writable again", opts.path);
+      db = std::make_unique<SQLite::Database>(opts.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 1000);
+      if (sqlite3_db_readonly(db->getHandle(), "main") == 1) {
+        log->debug("{} is still read-only", opts.path);
+        return;
+      }
+      prepare_schema(*db);
+      log->debug("{} reopened for writing", opts.path);
       std::lock_guard lock(mu);
       stats.read_only = false;
     } catch (const std::exception& e) {
-      log->debug("{} is still not writable: {}", opts.path,
-                 e.what());  // the next failure tries again
+      log->debug("{} is still not writable: {}", opts.path, e.what());  // the next failure tries again
+      if (!db) {
+        try {
+          db = std::make_unique<SQLite::Database>(opts.path, SQLite::OPEN_READONLY, 1000);
+        } catch (const std::exception&) {
+          // Neither: reads and writes report the store unavailable until a later reopen works.
+        }
+      }
     }
   }
 
@@ -517,7 +554,7 @@ struct Store::Impl {
       } catch (const std::exception& e) {
         note_failure(e.what());
         requeue(batch);
-        reopen_if_read_only();
+        reopen_after_read_only(read_only_failure(e));
       }
 
       lock.lock();
@@ -533,12 +570,53 @@ struct Store::Impl {
   }
 };
 
+tl::expected<void, std::string> Store::check_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return tl::unexpected(std::string("no storage path"));
+  const fs::path file(path);
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  auto refuse = [&](const std::string& why) {
+    return tl::unexpected(fmt::format("cannot open the store {}: {}", path, why));
+  };
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return refuse(fmt::format("the folder {} does not exist", dir.string()));
+  if (!fs::exists(file, ec)) {
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      return refuse(fmt::format("the file cannot be created in {}: {}", dir.string(), std::strerror(errno)));
+    }
+    return {};
+  }
+  if (!fs::is_regular_file(file, ec)) return refuse("not a regular file");
+  // The header says whether it is a database, without opening it: a connection, even read-only,
+  // may leave -wal and -shm files owned by whoever ran the check.
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return refuse(std::strerror(errno));
+  char header[16] = {};
+  const std::size_t n = std::fread(header, 1, sizeof header, f);
+  std::fclose(f);
+  // Empty: SQLite takes it for a new database; the daemon flags the lost state (lost_state()).
+  if (n == 0) return {};
+  if (n < sizeof header || std::memcmp(header, "SQLite format 3", sizeof header) != 0) {
+    return refuse("file is not a database");
+  }
+  return {};
+}
+
 tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts) {
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
   impl->run_id = new_run_id(impl->opts.clock->now());
   const std::string& path = impl->opts.path;
-  if (path.empty()) return tl::unexpected(std::string("no storage path"));
+  if (!impl->opts.read_only) {
+    if (auto ok = check_path(path); !ok) return tl::unexpected(ok.error());
+  }
+  {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {
+      // SQLite takes an empty file for a new database; a daemon that saved here had written one.
+      impl->lost_state = "the database file was empty (0 bytes): the saved state is gone";
+    }
+  }
   try {
     const int flags = impl->opts.read_only ? SQLite::OPEN_READONLY
                                            : (SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
@@ -556,17 +634,7 @@ tl::expected<std::unique_ptr<Store>, std::string> Store::open(StoreOptions opts)
     // SIGXFSZ killing the daemon.
     std::signal(SIGXFSZ, SIG_IGN);
     try {
-      // WAL: readers (callwatchd report) never block the writer. synchronous=NORMAL: a commit
-      // survives a crash of the process (kill -9); only a power cut can lose the last commits.
-      impl->db->exec("PRAGMA journal_mode=WAL");
-      impl->db->exec("PRAGMA synchronous=NORMAL");
-      impl->db->exec("PRAGMA journal_size_limit=16777216");
-      impl->db->exec(schema_sql());
-      add_missing_columns(*impl->db);
-      SQLite::Statement v(*impl->db,
-                          "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)");
-      v.bind(1, std::to_string(kSchemaVersion));
-      v.exec();
+      prepare_schema(*impl->db);
     } catch (const std::exception& e) {
       // A read-only file still serves its checkpoint; every later write is counted as an error.
       impl->note_failure(fmt::format("preparing the schema: {}", e.what()));
@@ -613,9 +681,24 @@ Store::~Store() {
 }
 
 const std::string& Store::path() const { return impl_->opts.path; }
+const std::string& Store::lost_state() const { return impl_->lost_state; }
+
+tl::expected<std::optional<double>, std::string> Store::checkpoint_taken_at() {
+  std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
+  try {
+    if (!impl_->db->tableExists("checkpoint")) return std::optional<double>{};
+    SQLite::Statement q(*impl_->db, "SELECT taken_at FROM checkpoint WHERE id = 1");
+    if (!q.executeStep()) return std::optional<double>{};
+    return std::optional<double>{q.getColumn(0).getDouble()};
+  } catch (const std::exception& e) {
+    return tl::unexpected(fmt::format("reading the checkpoint: {}", e.what()));
+  }
+}
 
 tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoint() {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   try {
     if (!impl_->db->tableExists("checkpoint")) return std::optional<LoadedCheckpoint>{};
     SQLite::Statement q(
@@ -665,6 +748,7 @@ tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoin
 tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals(double from,
                                                                                  double to) {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<metrics::ClosedInterval> out;
   try {
     if (!impl_->db->tableExists("queue_interval")) return out;
@@ -706,6 +790,7 @@ tl::expected<std::vector<metrics::ClosedInterval>, std::string> Store::intervals
 tl::expected<std::vector<metrics::AlertTransition>, std::string> Store::alert_history(double from,
                                                                                       double to) {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<metrics::AlertTransition> out;
   try {
     if (!impl_->db->tableExists("alert_history")) return out;
@@ -736,6 +821,7 @@ tl::expected<std::vector<metrics::AlertTransition>, std::string> Store::alert_hi
 
 tl::expected<std::vector<FeedPosition>, std::string> Store::feed_positions() {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<FeedPosition> out;
   try {
     if (!impl_->db->tableExists("feed_position")) return out;
@@ -754,6 +840,7 @@ tl::expected<std::vector<FeedPosition>, std::string> Store::feed_positions() {
 
 tl::expected<std::vector<StoredGap>, std::string> Store::gaps(double from, double to) {
   std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
   std::vector<StoredGap> out;
   try {
     if (!impl_->db->tableExists("gap")) return out;

@@ -96,14 +96,23 @@ class Store {
   // that cannot be written is opened read-only: reads work, writes fail and are counted. An error
   // means the file cannot even be read (missing folder, not a database).
   static tl::expected<std::unique_ptr<Store>, std::string> open(StoreOptions opts);
+  // What open() refuses without writing anything: a missing folder, a folder the file cannot be
+  // created in, a file that is not a database. `--check-config` runs it; open() runs it first,
+  // so both say the same words.
+  static tl::expected<void, std::string> check_path(const std::string& path);
   ~Store();  // writes what is pending (bounded by one attempt), then stops
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
   const std::string& path() const;
+  // Why the saved state is gone although the file was there ("" when the file was new, or held
+  // what it holds): a database file found empty (0 bytes) is a loss to flag, not a first start.
+  const std::string& lost_state() const;
 
   // ---- reads (any thread; a short lock on the connection) ---------------------------------
   tl::expected<std::optional<LoadedCheckpoint>, std::string> load_checkpoint();
+  // The time of the checkpoint row alone (readable when its state is not), if there is one.
+  tl::expected<std::optional<double>, std::string> checkpoint_taken_at();
   // Closed intervals with from <= start < to, ordered by start then queue.
   tl::expected<std::vector<metrics::ClosedInterval>, std::string> intervals(double from, double to);
   tl::expected<std::vector<metrics::AlertTransition>, std::string> alert_history(double from,

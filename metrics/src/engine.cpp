@@ -433,6 +433,10 @@ struct Engine::Impl {
   std::vector<ClosedInterval> closed;
   std::uint64_t revision = 0;  // closed intervals corrected so far
   DataQuality dq;
+  // note_gap today: a queue first seen later today (a configured one declared after the restore,
+  // one whose figures the lost state held) carries the flag too. Not part of the saved state: a
+  // restart that loses state notes the gap again.
+  bool gap_today = false;
   std::uint64_t version = 0;
   std::uint64_t events_applied = 0;
 
@@ -619,6 +623,7 @@ struct Engine::Impl {
       day_start = next_day_start;
       next_day_start = settings.tz.day_start(day_start + 86400 + 7200, settings.day_start_seconds);
       dq.gap = false;
+      gap_today = false;
       finished.clear();  // repeats are recognised within their day
     }
     ++version;
@@ -707,6 +712,7 @@ struct Engine::Impl {
       q.answer_wait = make_histogram(wait_bounds);
       q.abandon_wait = make_histogram(wait_bounds);
       q.handle = make_histogram(handle_bounds);
+      q.gap = gap_today;
       queues.push_back(std::move(q));
     }
     return id;
@@ -2182,6 +2188,7 @@ bool Engine::restore(std::string_view data) {
 void Engine::note_gap(double from, double to) {
   Impl& m = *impl_;
   m.dq.gap = true;
+  m.gap_today = true;
   for (auto& q : m.queues) q.gap = true;
   m.warn("gap", "no data from " + fmt_ts(from) + " to " + fmt_ts(to) + " (" +
                     std::to_string(static_cast<long long>(to - from)) + " s): daemon or feed down");

@@ -175,7 +175,7 @@ TEST_CASE("a server key others can read stops the daemon at start, naming the fi
   site.write_config(security_toml(keys_dir), false);
   REQUIRE(::chmod((keys_dir / "server.key").c_str(), 0644) == 0);
   site.start({}, false);
-  CHECK(site.wait_exit(10s) == 1);
+  CHECK(site.wait_exit(10s) == 2);  // a configuration problem: not restarted by systemd
   const std::string log = site.log();
   CHECK(log.find("chmod 600") != std::string::npos);
   std::ifstream key_file(keys_dir / "server.key");

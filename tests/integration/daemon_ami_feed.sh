@@ -42,6 +42,10 @@ publish = "tcp://127.0.0.1:$pub"
 control = "tcp://127.0.0.1:$ctl"
 metrics = "127.0.0.1:$http"
 
+# The story is a recording (January 2026) played as a live PBX: open the window of times to it.
+[engine]
+max_event_age_seconds = 3155760000
+
 [[queue]]
 name = "sales"
 

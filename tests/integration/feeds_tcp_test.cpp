@@ -216,6 +216,9 @@ cd::FeedRunOptions fast_options(const std::string& endpoint) {
   o.backoff_min = 50ms;
   o.backoff_max = 200ms;
   o.connect_timeout = 1000ms;
+  // The captures are recordings (and made-up times from 1970) played as a live PBX: their
+  // Timestamp headers are years behind this machine's clock, so the window of times is opened.
+  o.times.max_age_seconds = 1e10;
   return o;
 }
 

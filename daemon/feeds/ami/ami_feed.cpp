@@ -17,6 +17,7 @@ void run_ami(FeedContext fc) {
   to.queues = fc.cfg.queues;
   to.max_name_bytes = fc.opts.max_name_bytes;
   to.duplicates = fc.opts.duplicates;
+  to.times = fc.opts.times;
   AmiTranslator tr(to, out.sink());
   AmiFramer framer;
   auto backoff = fc.opts.backoff_min;

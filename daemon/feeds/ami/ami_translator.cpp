@@ -49,6 +49,7 @@ struct AmiTranslator::Impl {
   FeedSink sink;
   AmiTranslatorStats stats;
   MessageGate gate;  // counting and the feeds' one duplicate rule (feeds/message_gate.hpp)
+  TimeBounds times;  // the window of times a message may state (around receipt_clock live)
   std::string version;
   std::uint64_t conn = 0;
   double clock = m::kNoValue;      // feed time of the message being handled
@@ -144,7 +145,7 @@ struct AmiTranslator::Impl {
   std::optional<List> deferred;                    // complete, but no time known yet (replay)
 
   Impl(AmiTranslatorOptions o, FeedSink s)
-      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
+      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates), times(opts.times) {}
 
   // ---- output ------------------------------------------------------------------------------
   void emit(OwnedEvent& oe) {
@@ -199,19 +200,28 @@ struct AmiTranslator::Impl {
   }
 
   // ---- time --------------------------------------------------------------------------------
-  void set_time(const AmiMessage& msg, double receipt) {
-    for (const auto& h : msg.headers) {
-      const auto n = h.name;
-      if (n.size() >= 8 && (iequals(n.substr(n.size() - 8), "uniqueid") ||
-                            iequals(n.substr(n.size() - 8), "linkedid"))) {
-        const double e = uniqueid_epoch(h.value);
-        if (std::isfinite(e) && (!std::isfinite(uid_clock) || e > uid_clock)) uid_clock = e;
-      }
-    }
+  // Why the message's Timestamp is refused (feeds/time_bounds.hpp), "" when it is fine or absent;
+  // a refused time moves no clock.
+  std::string set_time(const AmiMessage& msg, double receipt) {
     double stamped = m::kNoValue;
     if (const auto t = msg.get("Timestamp"); !t.empty()) {
       double v = 0;
       if (parse_decimal(t, v) && v > 0) stamped = v;
+    }
+    if (std::isfinite(stamped)) {
+      if (std::string why = times.check(stamped, receipt, "Timestamp"); !why.empty()) return why;
+    }
+    for (const auto& h : msg.headers) {
+      const auto n = h.name;
+      if (n.size() >= 8 && (iequals(n.substr(n.size() - 8), "uniqueid") ||
+                            iequals(n.substr(n.size() - 8), "linkedid"))) {
+        // A clock of last resort (replay without Timestamp): only an epoch inside the window.
+        const double e = uniqueid_epoch(h.value);
+        if (std::isfinite(e) && (!std::isfinite(uid_clock) || e > uid_clock) &&
+            times.check(e, receipt, "Uniqueid").empty()) {
+          uid_clock = e;
+        }
+      }
     }
     guessed = false;
     if (std::isfinite(stamped)) {
@@ -229,6 +239,7 @@ struct AmiTranslator::Impl {
       if (std::isfinite(c)) clock = c;
     }
     if (std::isfinite(clock) && (!timeless.empty() || deferred)) flush_timeless();
+    return {};
   }
 
   // ---- names -------------------------------------------------------------------------------
@@ -265,8 +276,9 @@ struct AmiTranslator::Impl {
     return true;
   }
 
-  // A stated number: absent -> NaN; present and not a number -> the event is rejected.
-  bool number(const AmiMessage& msg, std::string_view header, double& out) {
+  // A stated duration: absent -> NaN; present and not a number, or reaching back out of the
+  // window of times -> the event is rejected. `per_second`: 1000 for milliseconds.
+  bool number(const AmiMessage& msg, std::string_view header, double& out, double per_second = 1) {
     const auto v = msg.get(header);
     out = m::kNoValue;
     if (v.empty()) return true;
@@ -274,6 +286,13 @@ struct AmiTranslator::Impl {
     if (!parse_decimal(v, d) || d < 0) {
       reject("bad_number", fmt::format("{} {} '{}' is not a number", msg.get("Event"), header, v));
       return false;
+    }
+    if (std::isfinite(clock)) {
+      const double seconds = d / per_second;
+      if (std::string why = times.check(clock - seconds, receipt_clock, header, seconds); !why.empty()) {
+        reject("bad_number", fmt::format("{} {}", msg.get("Event"), why));
+        return false;
+      }
     }
     out = d;
     return true;
@@ -717,7 +736,7 @@ struct AmiTranslator::Impl {
     std::string_view call, queue;
     if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
     double ring_ms = 0;
-    if (!number(msg, "RingTime", ring_ms)) return;  // P1: milliseconds on this event
+    if (!number(msg, "RingTime", ring_ms, 1000)) return;  // P1: milliseconds on this event
     if (!std::isfinite(ring_ms)) {
       reject("missing_number", "AgentRingNoAnswer without RingTime");
       return;
@@ -839,10 +858,17 @@ struct AmiTranslator::Impl {
       }
       if (closed_this_conn.count(k)) continue;
       double joined = t;
-      if (std::isfinite(e.wait))
+      if (std::isfinite(e.wait)) {
         joined = t - e.wait;
-      else
+        // A status row, not an event: the caller does wait, since a time out of the window.
+        if (std::string why = times.check(joined, receipt_clock, "QueueEntry Wait", e.wait); !why.empty()) {
+          warn("time_clamped", fmt::format("QueueEntry {}: {}: entered now", e.call, why));
+          ignored("time_clamped");
+          joined = t;
+        }
+      } else {
         warn("unknown_wait", fmt::format("QueueEntry {} without Wait: entered now", e.call));
+      }
       if (open.size() >= opts.max_tracked) break;
       open[k] = Visit{joined, conn, e.caller, restarts};
       OwnedEvent oe = make(m::EventType::call_enqueued, joined);
@@ -1017,7 +1043,7 @@ struct AmiTranslator::Impl {
       return;
     }
     if (msg.kind == AmiKind::response) {
-      set_time(msg, receipt);  // a Ping answer's Timestamp keeps a replay's clock honest
+      (void)set_time(msg, receipt);  // a Ping answer's Timestamp keeps a replay's clock honest
       return;
     }
     if (msg.kind != AmiKind::event) return;  // the client's actions, junk
@@ -1042,7 +1068,11 @@ struct AmiTranslator::Impl {
       else if (msg.get("ActionID").empty() && msg.get("Event") != "FullyBooted")
         ++stats.untimed_events;
     }
-    set_time(msg, receipt);
+    if (std::string why = set_time(msg, receipt); !why.empty()) {
+      reject("bad_value", fmt::format("{} {}", msg.get("Event"), why));
+      gate.end(sink);
+      return;
+    }
     if (!guessed) release_due(deadline_clock());
     on_event(msg);
     gate.end(sink);

@@ -46,6 +46,7 @@
 #include "feeds/ami/ami_framer.hpp"
 #include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_common.hpp"
+#include "feeds/time_bounds.hpp"
 
 namespace callwatch::daemon {
 
@@ -59,6 +60,8 @@ struct AmiTranslatorOptions {
   std::size_t max_tracked = 200000;  // cap of each per-call table (memory bound)
   // Day of the duplicate rule (EngineSettings tz / day_start_seconds) and its memory bound.
   DuplicateFilter::Options duplicates;
+  // The window of times a message may state (feeds/time_bounds.hpp), around the receipt time live.
+  TimeLimits times;
 };
 
 struct AmiTranslatorStats {

@@ -19,6 +19,7 @@ void run_esl(FeedContext fc) {
   to.queues = fc.cfg.queues;
   to.max_name_bytes = fc.opts.max_name_bytes;
   to.duplicates = fc.opts.duplicates;
+  to.times = fc.opts.times;
   EslTranslator tr(to, out.sink());
   EslFramer framer;
   auto backoff = fc.opts.backoff_min;

@@ -47,6 +47,8 @@ struct EslTranslator::Impl {
   FeedSink sink;
   EslTranslatorStats stats;
   MessageGate gate;  // counting and the feeds' one duplicate rule (feeds/message_gate.hpp)
+  TimeBounds times;  // the window of times a message may state (feeds/time_bounds.hpp)
+  double live_now = m::kNoValue;  // live: the receipt time of what is handled; NaN in a replay
   std::uint64_t conn = 0;
   double clock = m::kNoValue;
   EslEventHeaders plain;
@@ -97,7 +99,7 @@ struct EslTranslator::Impl {
   } snap;
 
   Impl(EslTranslatorOptions o, FeedSink s)
-      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates) {}
+      : opts(std::move(o)), sink(std::move(s)), gate(opts.duplicates), times(opts.times) {}
 
   void emit(OwnedEvent& oe) {
     if (oe.event.type != m::EventType::feed_restart) state_since_restart = true;
@@ -137,7 +139,8 @@ struct EslTranslator::Impl {
     }
     return true;
   }
-  // CC-*-Time: epoch seconds. Absent -> NaN; malformed -> false (event rejected).
+  // CC-*-Time: epoch seconds. Absent -> NaN; malformed or out of the window -> false (event
+  // rejected).
   bool epoch(const Headers& h, std::string_view name, double& out) {
     out = m::kNoValue;
     const auto v = h.get(name);
@@ -145,6 +148,10 @@ struct EslTranslator::Impl {
     double d = 0;
     if (!parse_decimal(v, d) || d < 0) {
       reject("bad_number", fmt::format("{} '{}' is not a number", name, v));
+      return false;
+    }
+    if (std::string why = times.check(d, live_now, name); !why.empty()) {
+      reject("bad_number", why);
       return false;
     }
     out = d;
@@ -563,7 +570,13 @@ struct EslTranslator::Impl {
         continue;
       }
       if (closed_this_conn.count(k)) continue;
-      const double joined = std::isfinite(w.joined) ? w.joined : t;
+      double joined = std::isfinite(w.joined) ? w.joined : t;
+      // A status row, not an event: the caller does wait, since a time out of the window.
+      if (std::string why = times.check(joined, live_now, "joined_epoch"); !why.empty()) {
+        warn("time_clamped", fmt::format("waiting member {}: {}: entered now", w.call, why));
+        ignored("time_clamped");
+        joined = t;
+      }
       remember_member(w.member, w.call, joined);
       enqueue(w.call, w.queue, joined, w.caller);
     }
@@ -603,15 +616,21 @@ struct EslTranslator::Impl {
   }
 
   // ---- dispatch ----------------------------------------------------------------------------
-  void set_time(const Headers& h, double receipt) {
+  // Why the event's Event-Date-Timestamp is refused (feeds/time_bounds.hpp), "" when it is fine
+  // or absent; a refused time moves no clock.
+  std::string set_time(const Headers& h, double receipt) {
     const auto ts = h.get("Event-Date-Timestamp");
     double us = 0;
     if (!ts.empty() && parse_decimal(ts, us) && us > 0) {
+      if (std::string why = times.check(us / 1e6, receipt, "Event-Date-Timestamp"); !why.empty()) {
+        return why;
+      }
       clock = us / 1e6;  // P1: microseconds
       if (std::isfinite(receipt)) pbx_offset = clock - receipt;
     } else if (std::isfinite(receipt)) {
       clock = receipt;
     }
+    return {};
   }
 
   bool read_json(std::string_view body, Headers& h) {
@@ -658,7 +677,10 @@ struct EslTranslator::Impl {
   }
 
   void translate(const Headers& h, double receipt) {
-    set_time(h, receipt);
+    if (std::string why = set_time(h, receipt); !why.empty()) {
+      reject("bad_value", why);
+      return;
+    }
     apply_snapshot();
     const auto name = h.get("Event-Name");
     if (is(name, "CHANNEL_HANGUP") || is(name, "CHANNEL_HANGUP_COMPLETE")) {
@@ -678,6 +700,7 @@ struct EslTranslator::Impl {
 
   void on_message(const EslMessage& msg, double receipt) {
     ++stats.messages;
+    live_now = receipt;
     if (std::isfinite(receipt)) clock = receipt;
     const auto ctype = msg.content_type();
     if (is(ctype, "auth/request")) {
@@ -715,10 +738,12 @@ void EslTranslator::on_message(const EslMessage& msg, double receipt) {
   impl_->on_message(msg, receipt);
 }
 void EslTranslator::snapshot_done(double now) {
+  impl_->live_now = now;
   if (std::isfinite(now)) impl_->clock = now;
   impl_->apply_snapshot();
 }
 void EslTranslator::on_disconnect(double now) {
+  impl_->live_now = now;
   impl_->apply_snapshot();
   impl_->restart(std::isfinite(now) ? now + impl_->pbx_offset : now);  // on the feed's clock
 }

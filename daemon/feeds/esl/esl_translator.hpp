@@ -42,6 +42,7 @@
 #include "feeds/duplicate_filter.hpp"
 #include "feeds/esl/esl_framer.hpp"
 #include "feeds/feed_common.hpp"
+#include "feeds/time_bounds.hpp"
 
 namespace callwatch::daemon {
 
@@ -51,6 +52,8 @@ struct EslTranslatorOptions {
   std::size_t max_tracked = 200000;
   // Day of the duplicate rule (EngineSettings tz / day_start_seconds) and its memory bound.
   DuplicateFilter::Options duplicates;
+  // The window of times a message may state (feeds/time_bounds.hpp), around the receipt time live.
+  TimeLimits times;
 };
 
 struct EslTranslatorStats {

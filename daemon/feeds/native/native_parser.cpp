@@ -75,6 +75,88 @@ Field lookup_field(std::string_view k) {
 }
 
 constexpr std::size_t kMaxQueuesPerEvent = 1024;
+// Nesting of a value the event does not use (RFC 8259 lets a parser limit it): deeper is not_json.
+constexpr int kMaxDepth = 64;
+
+// RFC 8259 section 6 over a raw token (trailing whitespace allowed): -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+// simdjson's number parser reads "01" or "1." its own way; the grammar decides what is JSON, and a
+// number of the grammar that does not fit a double (1e999) is a bad value, not bad JSON.
+bool json_number(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  std::size_t i = 0;
+  const auto digit = [&](std::size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (digit(i)) ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+// A value the event does not read must still be JSON: on-demand skips what it is not asked for
+// without validating it (`tru`, `[1,,2]`, `"\q"` would pass), so every part of it is read once.
+// Recursive, bounded by kMaxDepth; no allocation (strings unescape into the parser's buffer).
+bool valid_json_value(od::value v, int depth) {
+  if (depth > kMaxDepth) return false;
+  od::json_type t;
+  if (v.type().get(t) != simdjson::SUCCESS) return false;
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      if (v.get_object().get(o) != simdjson::SUCCESS) return false;
+      for (auto field_result : o) {
+        od::field f;
+        std::string_view key;
+        if (std::move(field_result).get(f) != simdjson::SUCCESS ||
+            f.unescaped_key().get(key) != simdjson::SUCCESS || !valid_json_value(f.value(), depth + 1)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (v.get_array().get(a) != simdjson::SUCCESS) return false;
+      for (auto item : a) {
+        od::value x;
+        if (item.get(x) != simdjson::SUCCESS || !valid_json_value(x, depth + 1)) return false;
+      }
+      return true;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s) == simdjson::SUCCESS;
+    }
+    case od::json_type::number:
+      return json_number(v.raw_json_token());
+    case od::json_type::boolean: {
+      bool b = false;
+      return v.get_bool().get(b) == simdjson::SUCCESS;
+    }
+    case od::json_type::null: {
+      bool n = false;
+      return v.is_null().get(n) == simdjson::SUCCESS && n;
+    }
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -88,6 +170,7 @@ struct NativeParser::Impl {
   Event event;
   std::vector<std::string_view> queues;
   std::string error;
+  std::string refused_error;  // a field's reject, said once the message is known to be JSON
   std::unique_ptr<simdjson::dom::parser> validator;  // created on first non-object message
 
   // Slots of the current message.
@@ -125,6 +208,11 @@ struct NativeParser::Impl {
     }
     const auto i = static_cast<std::size_t>(f);
     if (t == od::json_type::null) {
+      bool is_null = false;
+      if (v.is_null().get(is_null) != simdjson::SUCCESS || !is_null) {  // `nul`, `nulls`
+        reject(RejectReason::not_json, "bad value for \"{}\"", name(f));
+        return RejectReason::not_json;
+      }
       present[i] = false;  // null is "absent": optional fields may be sent as null
       return std::nullopt;
     }
@@ -144,6 +232,12 @@ struct NativeParser::Impl {
         if (t != od::json_type::number) break;
         double d = 0;
         if (v.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d)) {
+          // simdjson reads numbers by the JSON grammar; one of the grammar it cannot hold (1e999)
+          // is a bad value, anything else is not JSON.
+          if (!json_number(v.raw_json_token())) {
+            reject(RejectReason::not_json, "bad number in \"{}\"", name(f));
+            return RejectReason::not_json;
+          }
           reject(RejectReason::bad_value, "\"{}\" is not a finite number", name(f));
           return RejectReason::bad_value;
         }
@@ -170,6 +264,8 @@ struct NativeParser::Impl {
           return RejectReason::not_json;
         }
         queues.clear();
+        // Every item is read, also after a refused one: the rest must still be JSON.
+        std::optional<RejectReason> refused;
         for (auto item : arr) {
           od::value iv;
           od::json_type it;
@@ -177,9 +273,16 @@ struct NativeParser::Impl {
             reject(RejectReason::not_json, "bad array in \"{}\"", name(f));
             return RejectReason::not_json;
           }
-          if (it != od::json_type::string) {
-            reject(RejectReason::wrong_type, "\"{}\" must hold only strings", name(f));
-            return RejectReason::wrong_type;
+          if (refused || it != od::json_type::string) {
+            if (!valid_json_value(iv, 2)) {
+              reject(RejectReason::not_json, "bad array in \"{}\"", name(f));
+              return RejectReason::not_json;
+            }
+            if (!refused) {
+              reject(RejectReason::wrong_type, "\"{}\" must hold only strings", name(f));
+              refused = RejectReason::wrong_type;
+            }
+            continue;
           }
           std::string_view s;
           if (iv.get_string().get(s) != simdjson::SUCCESS) {
@@ -188,13 +291,20 @@ struct NativeParser::Impl {
           }
           if (queues.size() >= kMaxQueuesPerEvent) {
             reject(RejectReason::bad_value, "\"{}\" has more than {} entries", name(f), kMaxQueuesPerEvent);
-            return RejectReason::bad_value;
+            refused = RejectReason::bad_value;
+            continue;
           }
           queues.push_back(s);
         }
+        if (refused) return refused;
         present[i] = true;
         return std::nullopt;
       }
+    }
+    // The wrong kind of value: still JSON, or the message is not.
+    if (!valid_json_value(v, 1)) {
+      reject(RejectReason::not_json, "bad value for \"{}\"", name(f));
+      return RejectReason::not_json;
     }
     static constexpr std::array<std::string_view, 4> kKindNames = {"a string", "a number",
                                                                    "an array of strings", "a boolean"};
@@ -269,6 +379,7 @@ struct NativeParser::Impl {
 
     present.fill(false);
     queues.clear();
+    std::optional<RejectReason> refused;  // a field's own reject, the first one (refused_error)
     for (auto field_result : obj) {
       od::field field;
       if (std::move(field_result).get(field) != simdjson::SUCCESS) {
@@ -286,12 +397,28 @@ struct NativeParser::Impl {
         }
       }
       const Field f = lookup_field(key);
-      if (f == Field::unknown) continue;  // skipped by the iterator on the next step
-      if (auto r = read_value(f, field.value())) return tl::unexpected(*r);
+      if (f == Field::unknown || refused) {
+        // Forward compatible, but never a hole in the validation: the value is read through.
+        if (!valid_json_value(field.value(), 1)) {
+          return reject(RejectReason::not_json, "not JSON (in the value of \"{}\", or nested over {} levels)",
+                        key.substr(0, 40), kMaxDepth);
+        }
+        continue;
+      }
+      if (auto r = read_value(f, field.value())) {
+        if (*r == RejectReason::not_json) return tl::unexpected(*r);
+        // Said once the whole message is known to be JSON (else it is not_json).
+        refused = r;
+        refused_error.swap(error);
+      }
     }
     // Past the object's closing brace the iterator must be at the end: `{..}{..}` is not JSON.
     if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
       return reject(RejectReason::not_json, "not JSON (trailing content)");
+    }
+    if (refused) {
+      error.swap(refused_error);
+      return tl::unexpected(*refused);
     }
 
     return build();

@@ -29,6 +29,9 @@ inline constexpr int kRejectReasonCount = 9;
 std::string_view to_string(RejectReason r);
 
 // Field rules beyond the DESIGN.md table (forward compatible, strict where it matters):
+// - the whole message is valid JSON (RFC 8259) or it is not_json, including the values of fields
+//   the event does not use (on-demand parsing would skip them unread: they are read through);
+//   a value nested deeper than 64 levels is not_json too;
 // - unknown fields are ignored; a known field with the wrong JSON type rejects (wrong_type);
 // - `null` means "absent" (a required field that is null is missing_field);
 // - "ts": number, finite, > 0; optional numbers `wait_seconds`, `talk_seconds`, `hold_seconds`,

@@ -15,7 +15,9 @@ void run_queue_log(FeedContext fc) {
   auto log = component_logger("feed." + fc.cfg.name);
   Output out(*fc.ctx, fc.opts.endpoint, fc.cfg.name, log);
   QueueLogParser parser(QueueLogParser::Options{.max_name_bytes = fc.opts.max_name_bytes,
-                                                .duplicates = fc.opts.duplicates},
+                                                .duplicates = fc.opts.duplicates,
+                                                .times = fc.opts.times,
+                                                .live_clock = fc.opts.clock},
                         [&](const QueueLogWarning& w) { log->info("{}: {}", w.kind, w.message); });
   FeedSink sink = out.sink();
   QueueLogTail::Options topts;

@@ -119,7 +119,7 @@ bool parse_queue_log_number(std::string_view s, double& out) {
 QueueLogParser::QueueLogParser() : QueueLogParser(Options{}) {}
 
 QueueLogParser::QueueLogParser(Options opts, WarningSink sink)
-    : opts_(opts), sink_(std::move(sink)), seen_(opts_.duplicates) {
+    : opts_(opts), sink_(std::move(sink)), seen_(opts_.duplicates), times_(opts_.times) {
   events_.reserve(8);
   line_events_.reserve(4);
   fields_.reserve(16);
@@ -206,6 +206,11 @@ const QueueLogLine& QueueLogParser::parse(std::string_view raw, std::uint64_t li
     reject("bad_epoch", fmt::format("epoch '{}' is not a number", fields_[0]));
     return out_;
   }
+  const double now = opts_.live_clock ? opts_.live_clock->now() : m::kNoValue;
+  if (std::string why = times_.check(ts, now, "epoch"); !why.empty()) {
+    reject("bad_epoch", std::move(why));
+    return out_;
+  }
   out_.ts = ts;
   for (int k = 1; k <= 3; ++k) {
     if (fields_[k].size() > opts_.max_name_bytes) {
@@ -236,6 +241,13 @@ const QueueLogLine& QueueLogParser::parse(std::string_view raw, std::uint64_t li
     return out_;
   }
   if (!map_verb(verb, info != nullptr, data, line_no)) return out_;  // rejected
+  // A stated wait or talk time reaching back out of the window (the epoch itself passed above).
+  for (const m::Event& e : line_events_) {
+    if (std::string why = times_.check(e, now); !why.empty()) {
+      reject("bad_number", std::move(why));
+      return out_;
+    }
+  }
   seen_.insert(print, ts);
 
   out_.status = QueueLogLineStatus::accepted;

@@ -4,7 +4,9 @@
 // Counting rules (METRICS.md, last section) decided here:
 // - blank line: not a record. Rejected: fewer than 5 fields, non-numeric epoch, a number the event
 //   needs that is present but not a number, more data fields (trailing empty ones dropped) than any
-//   Asterisk version writes for the verb, a name longer than max_name_bytes. A rejected line is
+//   Asterisk version writes for the verb, a name longer than max_name_bytes, an epoch outside
+//   the window of feeds/time_bounds.hpp (bad_epoch), a stated wait or talk time reaching back out
+//   of it (bad_number). A rejected line is
 //   rejected each time it occurs (it never enters the duplicate set).
 // - duplicate: byte-identical (after dropping the line end) to a line accepted the same day (the
 //   day of its epoch, in the configured zone and day start): the feeds' one DuplicateFilter.
@@ -33,6 +35,7 @@
 #include <unordered_set>
 
 #include "feeds/duplicate_filter.hpp"
+#include "feeds/time_bounds.hpp"
 #include <vector>
 
 #include "callwatch/metrics/event.hpp"
@@ -64,6 +67,10 @@ class QueueLogParser {
   struct Options {
     std::size_t max_name_bytes = 256;  // callid, queue, agent
     DuplicateFilter::Options duplicates;  // day of the duplicate rule, memory bound
+    // The window of times a line may state (feeds/time_bounds.hpp): around `live_clock` (the
+    // live tail: the daemon's clock), or, null, around the input's own times (a replay).
+    TimeLimits times;
+    const metrics::Clock* live_clock = nullptr;
   };
   using WarningSink = std::function<void(const QueueLogWarning&)>;
 
@@ -113,6 +120,7 @@ class QueueLogParser {
   std::vector<Pending> released_;  // storage for events emitted from pending_ this call
 
   DuplicateFilter seen_;  // fingerprints of the lines accepted today
+  TimeBounds times_;
 
   std::unordered_set<std::string> warned_verbs_;
   std::map<std::string, std::uint64_t, std::less<>> refused_on_join_;

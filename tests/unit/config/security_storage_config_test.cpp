@@ -197,3 +197,17 @@ TEST_CASE("the engine's cardinality caps are read and checked", "[config][limits
   REQUIRE(errs.size() == 1);
   CHECK(errs[0].line == 2);
 }
+
+TEST_CASE("the window of event times is read and checked", "[config][limits][time]") {
+  const auto cfg = parse_ok("[engine]\nmax_event_age_seconds = 86400\nmax_event_ahead_seconds = 600\n");
+  CHECK(cfg.engine.max_event_age_seconds == 86400);
+  CHECK(cfg.engine.max_event_ahead_seconds == 600);
+  const auto defaults = parse_ok("");
+  CHECK(defaults.engine.max_event_age_seconds == 7 * 86400);  // a week behind
+  CHECK(defaults.engine.max_event_ahead_seconds == 2 * 86400);  // two days ahead
+  // Less than an hour behind would refuse events the engine still puts in their place.
+  const auto errs = errors_of("[engine]  # 1\nmax_event_age_seconds = 60  # 2\nmax_event_ahead_seconds = 1e9\n");
+  REQUIRE(errs.size() == 2);
+  CHECK(errs[0].line == 2);
+  CHECK(errs[1].line == 3);
+}

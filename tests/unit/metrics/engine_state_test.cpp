@@ -99,6 +99,34 @@ TEST_CASE("a recorded gap flags today's numbers", "[metrics][engine][state]") {
   CHECK(s.data_quality.warning_counts.at("gap") == 1);
 }
 
+TEST_CASE("a queue first seen after a recorded gap carries the flag until the next day",
+          "[metrics][engine][state]") {
+  // The daemon notes a lost state before any queue exists (start-up); the configured queues are
+  // declared after it, others appear with their first event: all of today is incomplete.
+  Engine e(EngineSettings{});
+  e.note_gap(t0 - 3600, t0);
+  e.declare_queue("sales");
+  e.advance_to(t0);
+  Event ev;
+  ev.type = EventType::call_enqueued;
+  ev.ts = t0 + 5;
+  ev.call = "c1";
+  ev.queue = "support";
+  e.apply(ev);
+  auto s = e.snapshot();
+  CHECK(queue(s, "sales").data_gap);
+  CHECK(queue(s, "support").data_gap);
+  // The next day starts complete, and a queue new that day is not flagged.
+  e.advance_to(s.day_start + 86400 + 60);
+  ev.ts = s.day_start + 86400 + 70;
+  ev.call = "c2";
+  ev.queue = "billing";
+  e.apply(ev);
+  s = e.snapshot();
+  CHECK_FALSE(queue(s, "sales").data_gap);
+  CHECK_FALSE(queue(s, "billing").data_gap);
+}
+
 TEST_CASE("a state saved by a format-2 daemon restores, new counters starting at zero",
           "[metrics][engine][state]") {
   // tests/data/state/engine-state-v2.txt was written by the engine before the counter tables:

@@ -24,7 +24,8 @@ struct ConfigError {
   int line = 0;    // 1-based; 0 when not tied to a line
   int column = 0;  // 1-based; 0 when not tied to a position
   std::string message;
-  std::string to_string() const;  // "file:line:column: message" ("file: message" without a line)
+  // "file:line:column: message" ("file:line: message" without a column, "file: message" without a line)
+  std::string to_string() const;
 };
 
 struct ListenConfig {
@@ -46,6 +47,7 @@ struct FeedConfig {
   std::string credentials_file;     // ami/esl login; never logged
   std::vector<std::string> queues;  // empty: all; each names a [[queue]]
   int line = 0;
+  int credentials_line = 0;  // of credentials_file, for start-up refusals (0 when absent)
 };
 
 // The metrics and severities of alert rules are metrics/'s own (callwatch/metrics/alerts.hpp).
@@ -93,6 +95,7 @@ struct SecurityConfig {
   std::string keys_dir;    // where `callwatchd keygen` wrote the key files
   std::string server_key;  // name of the daemon's key pair in keys_dir ("" = CURVE off)
   std::vector<ClientKeyConfig> clients;
+  int server_key_line = 0;  // for start-up refusals about the key files
   bool curve() const { return !server_key.empty(); }
 };
 
@@ -108,6 +111,7 @@ struct StorageConfig {
 struct MetricsHttpConfig {
   std::string basic_auth_user;           // "" = no authentication
   std::string basic_auth_password_file;  // first line is the password; must not be world-readable
+  int basic_auth_password_file_line = 0;
   // Most agents callwatch_agent_state exports (6 series each); the rest are counted, not shown.
   std::size_t agent_state_max_agents = 2000;
   // Limits of the HTTP listener (docs/operations.md "Limits"). Idle connections cost no thread;
@@ -142,6 +146,7 @@ struct Config {
   std::vector<AlertRuleConfig> alerts;
   bool export_agent_state = false;  // callwatch_agent_state series (one per agent and state)
   std::string storage_path;         // empty: no persistence
+  int storage_path_line = 0;
   int log_rate_limit_per_second = 10;
   StorageConfig storage;
   SecurityConfig security;

@@ -28,6 +28,11 @@ struct QueueSettings {
   std::string site;
 };
 
+// The window of times feeds accept (daemon/feeds/time_bounds.hpp): a week behind, two days
+// ahead of the daemon's clock.
+inline constexpr double kDefaultMaxEventAgeSeconds = 7 * 86400.0;
+inline constexpr double kDefaultMaxEventAheadSeconds = 2 * 86400.0;
+
 struct EngineSettings {
   QueueSettings queue_defaults;
   std::map<std::string, QueueSettings, std::less<>> queues;  // by queue name
@@ -41,6 +46,10 @@ struct EngineSettings {
   // An event older than what was applied by up to this many seconds is put in its place by
   // timestamp (METRICS.md "Event time, order and repeats"); later ones count as `late`.
   double max_lateness_seconds = 10;
+  // Feeds reject a time that would start a span (an event's time, an entry, ts - a stated wait)
+  // further than these from the daemon's clock; the engine itself never reads them.
+  double max_event_age_seconds = kDefaultMaxEventAgeSeconds;
+  double max_event_ahead_seconds = kDefaultMaxEventAheadSeconds;
   // Extra histogram bucket bounds (seconds); every configured SL threshold is added to these.
   std::vector<double> wait_buckets = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600};
   std::vector<double> handle_buckets = {30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600};

@@ -4,10 +4,13 @@
 // back so the DESIGN.md shape is what is checked.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include "report/report.hpp"
@@ -527,4 +530,64 @@ TEST_CASE("an interval the input starts inside is reported from its aligned star
   REQUIRE(r.intervals.size() == 1);
   CHECK(cd::format_report_time(r.intervals[0].start, r.settings.tz) == "2025-11-22T08:15:00Z");
   CHECK(r.intervals[0].counters.answered == 1);
+}
+
+TEST_CASE("a replay of last year's file counts; times out of the input's own window are rejected",
+          "[report][native][time]") {
+  // The daemon's clock says nothing about a recording: the window is the input's own newest time
+  // (a week back) and this machine's clock (two days ahead). Times of a year ago all count.
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double t = std::floor(now) - 365 * 86400.0;
+  auto line = [](const std::string& type, double ts, const std::string& rest) {
+    return fmt::format(R"({{"type":"{}","ts":{},{}}})", type, ts, rest) + "\n";
+  };
+  const std::string text =
+      line("call_enqueued", t, R"("call":"a","queue":"sales")") +           // 1
+      line("call_enqueued", 1.0, R"("call":"b","queue":"sales")") +         // 2: 1970, rejected
+      line("call_enqueued", 1e300, R"("call":"c","queue":"sales")") +       // 3: the far future
+      line("call_enqueued", t - 8 * 86400, R"("call":"d","queue":"sales")") +  // 4: 8 days back
+      line("call_answered", t + 12, R"("call":"a","queue":"sales","agent":"ann","wait_seconds":1e300)") +  // 5
+      line("call_answered", t + 12, R"("call":"a","queue":"sales","agent":"ann")") +  // 6
+      line("call_enqueued", t + 20, R"("call":"e","queue":"sales")") +      // 7
+      line("call_abandoned", t + 23, R"("call":"e","queue":"sales")");       // 8
+  const auto r = replay({{"last-year", text}}, "native");
+  // By hand: lines 2 to 5 rejected (4), events 1, 6, 7, 8 (4): a answered after 12 s, e
+  // abandoned after 3 s (short); offered 2; nothing of b, c, d.
+  CHECK(r.rejected == 4);
+  CHECK(r.events == 4);
+  CHECK(has_warning(r, "line 2: rejected (bad_value): ts 1 is"));
+  CHECK(has_warning(r, "before the newest time of the input so far"));
+  CHECK(has_warning(r, "line 3: rejected (bad_value): ts 1e+300 is"));
+  CHECK(has_warning(r, "ahead of this machine's clock"));
+  CHECK(has_warning(r, "line 5: rejected (bad_value): wait_seconds 1e+300"));
+  REQUIRE(r.queues.size() == 1);
+  const auto& c = r.queues[0].counters;
+  CHECK(c.offered() == 2);
+  CHECK(c.answered == 1);
+  CHECK(c.short_abandoned == 1);
+  CHECK(c.answer_wait_sum == Approx(12.0));
+  CHECK(c.max_wait == Approx(12.0));
+}
+
+TEST_CASE("a queue_log replay rejects an epoch out of the input's window as bad_epoch",
+          "[report][queue_log][time]") {
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const long t = static_cast<long>(now) - 400 * 86400L;  // 13 months ago
+  const std::string text = fmt::format(
+      "{0}|c1|sales|NONE|ENTERQUEUE||555|1\n"
+      "1|c2|sales|NONE|ENTERQUEUE||556|1\n"
+      "{1}|c1|sales|Agent/1|CONNECT|7|1.2|3\n"
+      "{2}|c1|sales|Agent/1|COMPLETECALLER|7|99999999999|1\n"
+      "{3}|c1|sales|Agent/1|COMPLETECALLER|7|60|1\n",
+      t, t + 7, t + 60, t + 67);
+  const auto r = replay({{"queue_log", text}});
+  // By hand: line 2 (epoch 1) and line 4 (a call time of 3,170 years) rejected; c1 answered
+  // after 7 s and completed after 60 s of talk.
+  CHECK(r.rejected == 2);
+  CHECK(r.events == 3);
+  CHECK(has_warning(r, "line 2: rejected (bad_epoch): epoch 1 is"));
+  CHECK(has_warning(r, "line 4: rejected (bad_number): talk_seconds 99999999999 starts its span"));
+  REQUIRE(r.queues.size() == 1);
+  CHECK(r.queues[0].counters.answered == 1);
+  CHECK(r.queues[0].counters.answer_wait_sum == Approx(7.0));
 }

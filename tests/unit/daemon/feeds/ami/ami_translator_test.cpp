@@ -689,3 +689,39 @@ TEST_CASE("Event: Shutdown is the first sign of a restart; the drop after it add
   CHECK(q->total.offered() == 1);
   CHECK(engine.data_quality().visits_cut == 1);
 }
+
+TEST_CASE("live AMI: a Timestamp or a stated time out of the window rejects the event; a waiting "
+          "caller listed since then enters now",
+          "[feed][ami][time]") {
+  Recorder rec;
+  cd::AmiTranslator tr({}, rec.sink());
+  const double now = 1796000000;
+  live(tr, "Asterisk Call Manager/5.0.1\r\n", now);
+  // A PBX clock of 1970, and one of the year 318,857: both rejected, neither moves the clock.
+  live(tr, "Event: QueueCallerJoin\r\nTimestamp: 1.000000\r\nQueue: sales\r\nUniqueid: 1.1\r\n\r\n", now);
+  live(tr, "Event: QueueCallerJoin\r\nTimestamp: 9999999999999.000000\r\nQueue: sales\r\nUniqueid: 1.2\r\n\r\n", now);
+  live(tr, "Event: QueueCallerJoin\r\nTimestamp: 1796000000.000000\r\nQueue: sales\r\nUniqueid: 1.3\r\n\r\n", now);
+  // A hold time of 31,700 years: rejected; the one after it counts.
+  live(tr, "Event: AgentConnect\r\nTimestamp: 1796000010.000000\r\nQueue: sales\r\nUniqueid: 1.3\r\n"
+           "Interface: PJSIP/ann\r\nMemberName: Ann\r\nHoldTime: 999999999999\r\n\r\n", now + 10);
+  live(tr, "Event: AgentConnect\r\nTimestamp: 1796000010.000000\r\nQueue: sales\r\nUniqueid: 1.3\r\n"
+           "Interface: PJSIP/ann\r\nMemberName: Ann\r\nHoldTime: 10\r\n\r\n", now + 10);
+  // A QueueStatus row of a caller waiting 31,700 years: the caller is there, entered now.
+  live(tr, "Event: QueueEntry\r\nQueue: sales\r\nUniqueid: 1.4\r\nWait: 999999999999\r\nActionID: x\r\n\r\n"
+           "Event: QueueStatusComplete\r\nActionID: x\r\n\r\n", now + 20);
+  tr.finish();
+  INFO(rec.all());
+  // By hand: rejects 1.1 (Timestamp 1), 1.2 (far ahead), the first AgentConnect (HoldTime).
+  REQUIRE(rec.rejects.size() == 3);
+  CHECK(rec.rejects[0].rfind("bad_value: QueueCallerJoin Timestamp 1 is 1795999999 s before", 0) == 0);
+  CHECK(rec.rejects[1].find("ahead of the daemon's clock") != std::string::npos);
+  CHECK(rec.rejects[2].rfind("bad_number: AgentConnect HoldTime", 0) == 0);
+  // Events: enqueue 1.3 at now, its answer (wait 10), enqueue 1.4 at now + 20 (clamped).
+  REQUIRE(rec.count(ET::call_enqueued) == 2);
+  CHECK(rec.events[0].event.ts == now);
+  REQUIRE(rec.count(ET::call_answered) == 1);
+  CHECK(rec.events[1].event.wait == 10);
+  CHECK(rec.events[2].call == "1.4");
+  CHECK(rec.events[2].event.ts == now + 20);
+  CHECK(rec.warnings_of("time_clamped") == 1);
+}

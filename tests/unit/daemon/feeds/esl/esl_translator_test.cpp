@@ -392,3 +392,45 @@ TEST_CASE("live ESL drop: a feed_restart at the drop; the next agent list pauses
   CHECK(snap.agents[0].today.paused_seconds() == Approx(150.0));
   CHECK(snap.agents[0].state == m::AgentState::paused);
 }
+
+TEST_CASE("live ESL: an event time or a CC time out of the window rejects the event; a waiting "
+          "member listed since then enters now",
+          "[feed][esl][time]") {
+  Recorder rec;
+  cd::EslTranslator tr({}, rec.sink());
+  const long long now = 1796000000;
+  auto live = [&](const std::string& bytes, double receipt) {
+    cd::EslFramer f;
+    f.feed(bytes, [&](const cd::EslMessage& msg) { tr.on_message(msg, receipt); });
+  };
+  live(kAuth, now);
+  live(plain(cc("member-queue-start", 1, member("1"))), now);         // 1970: rejected
+  live(plain(cc("member-queue-start", now, member("2"))), now);       // counts
+  live(plain(cc("bridge-agent-start", now + 5,
+                join(member("2"), {{"CC-Agent", "a"}, {"CC-Agent-Answered-Time", std::to_string(now + 5)},
+                                   {"CC-Member-Joined-Time", "1"}}))),
+       now + 5);  // a join time of 1970: rejected
+  live(plain(cc("bridge-agent-start", now + 5,
+                join(member("2"), {{"CC-Agent", "a"}, {"CC-Agent-Answered-Time", std::to_string(now + 5)},
+                                   {"CC-Member-Joined-Time", std::to_string(now)}}))),
+       now + 5);
+  const std::string members =
+      "uuid|session_uuid|queue|cid_number|cid_name|system_epoch|joined_epoch|rejoined_epoch|"
+      "bridge_epoch|abandoned_epoch|base_score|skill_score|serving_agent|serving_system|state\n"
+      "m-3|s-3|support|5553|x|0|1|0|0|0|0|0|||Waiting\n+OK\n";
+  live("Content-Type: api/response\nContent-Length: " + std::to_string(members.size()) + "\n\n" +
+           members,
+       now + 20);
+  tr.snapshot_done(now + 20);
+  tr.finish();
+  INFO(rec.all());
+  REQUIRE(rec.rejects.size() == 2);
+  CHECK(rec.rejects[0].rfind("bad_value: Event-Date-Timestamp 1 is", 0) == 0);
+  CHECK(rec.rejects[1].rfind("bad_number: CC-Member-Joined-Time 1 is", 0) == 0);
+  // Events: enqueue s-2, its answer after 5 s, enqueue s-3 clamped to the snapshot's time.
+  REQUIRE(rec.events.size() == 3);
+  CHECK(rec.events[1].event.wait == 5);
+  CHECK(rec.events[2].call == "s-3");
+  CHECK(rec.events[2].event.ts == now + 20);
+  CHECK(rec.warnings_of("time_clamped") == 1);
+}

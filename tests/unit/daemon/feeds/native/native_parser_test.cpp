@@ -1,7 +1,9 @@
 // The native JSON feed: every event type of DESIGN.md, every reject reason, and the writer.
+#include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <simdjson.h>
 
 #include "feeds/native/native_parser.hpp"
 
@@ -232,6 +234,80 @@ TEST_CASE("every reject reason is given for its kind of bad message", "[daemon][
     // An unpaired surrogate escape is not valid text either; simdjson refuses it as a string error.
     CHECK_FALSE(p.parse(R"({"type":"call_enqueued","ts":1,"call":"c","queue":"\ud800"})").has_value());
   }
+}
+
+TEST_CASE("a message is valid JSON in every field, read or skipped, or it is rejected as not_json",
+          "[daemon][native][json]") {
+  NativeParser p;
+  const std::string head = R"({"type":"call_enqueued","ts":1767600000,"call":"c","queue":"q")";
+  // The probe of issue 13: each of these in a field the event does not use was applied as valid.
+  for (const std::string bad : {"tru", "[1,,2]", "nul", "01", R"("\q")", R"({"a" 1})", "-", "1.", ".5",
+                                "[1,]", R"({"a":1,})", "nulls", "+1", "0x10", R"("tab	in")", "[", "{}}"}) {
+    INFO(bad);
+    CHECK(reject_of(p, head + R"(,"junk":)" + bad + "}") == RejectReason::not_json);
+    CHECK(reject_of(p, head + R"(,"deep":{"x":[{"y":)" + bad + "}]}}") == RejectReason::not_json);
+  }
+  // The same mistakes in the fields the event reads: not JSON either (never "absent", never 1).
+  for (const std::string bad : {"01", "1.", "-", "1e", "1e+", "-01", "1.5.5", "00"}) {
+    INFO(bad);
+    CHECK(reject_of(p, R"({"type":"call_enqueued","ts":)" + bad + R"(,"call":"c","queue":"q"})") ==
+          RejectReason::not_json);
+  }
+  CHECK(reject_of(p, R"({"type":"call_enqueued","ts":1,"call":"c","queue":"q","caller":nul})") ==
+        RejectReason::not_json);
+  CHECK(reject_of(p, R"({"type":"call_enqueued","ts":1,"call":"\q","queue":"q"})") == RejectReason::not_json);
+  CHECK(reject_of(p, R"({"type":"agent_state","ts":1,"agent":"a","state":"paused","queues":["q",,"r"]})") ==
+        RejectReason::not_json);
+  // A reject of its own (wrong_type) still waits for the rest of the message to be JSON.
+  CHECK(reject_of(p, R"({"type":7,"ts":1,"call":"c","queue":"q","junk":tru})") == RejectReason::not_json);
+  CHECK(reject_of(p, R"({"type":"agent_state","ts":1,"agent":"a","state":"paused","queues":[3,tru]})") ==
+        RejectReason::not_json);
+  CHECK(reject_of(p, R"({"type":"call_enqueued","ts":1,"call":{"x":tru},"queue":"q"})") == RejectReason::not_json);
+  // Valid JSON of every kind in unknown fields is still fine.
+  CHECK(p.parse(head + R"(,"a":[1,-0.5e+3,true,false,null,"\u00e9\n",{"b":[]},{}],"z":0})").has_value());
+
+  // Nesting: 64 levels of a skipped value are read, 65 are refused; the probe's 20,000 too.
+  auto nested = [&](int levels) {
+    return head + R"(,"n":)" + std::string(static_cast<std::size_t>(levels), '[') +
+           std::string(static_cast<std::size_t>(levels), ']') + "}";
+  };
+  CHECK(p.parse(nested(64)).has_value());
+  CHECK(reject_of(p, nested(65)) == RejectReason::not_json);
+  CHECK(reject_of(p, nested(20000)) == RejectReason::not_json);
+  CHECK(reject_of(p, std::string(20000, '[') + std::string(20000, ']')) == RejectReason::not_json);
+}
+
+TEST_CASE("what the parser accepts, a full JSON parser accepts (mutated messages)", "[daemon][native][json]") {
+  // Differential check against simdjson's DOM parser, which validates the whole document: 20,000
+  // one-byte mutations of valid messages, fixed seed. Accepting a message the DOM parser refuses
+  // is the bug of issue 13.
+  const std::vector<std::string> seeds = {
+      R"({"type":"call_enqueued","ts":1767600000.5,"call":"c1","queue":"q","x":{"a":[1,true,null,"s"]}})",
+      R"({"type":"agent_state","ts":1767600001,"agent":"a","state":"paused","reason":"\u5348","queues":["q","r"],"k":false})",
+      R"({"type":"call_ended","ts":1767600002,"call":"c1","agent":"a","talk_seconds":12.5,"by":"agent","e":[[],{}]})"};
+  const std::string alphabet = "{}[]:,\"\\ 0123456789.eE+-truefalsnq\t";
+  std::mt19937 rng(13);
+  NativeParser p;
+  simdjson::dom::parser dom;
+  int accepted = 0, mismatches = 0;
+  for (int k = 0; k < 20000; ++k) {
+    std::string m = seeds[static_cast<std::size_t>(k) % seeds.size()];
+    const std::size_t at = rng() % m.size();
+    switch (rng() % 3) {
+      case 0: m[at] = alphabet[rng() % alphabet.size()]; break;
+      case 1: m.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+      default: m.erase(at, 1); break;
+    }
+    if (!p.parse(m)) continue;
+    ++accepted;
+    simdjson::dom::element root;
+    if (dom.parse(m).get(root) != simdjson::SUCCESS) {
+      ++mismatches;
+      UNSCOPED_INFO("accepted, not JSON: " << m);
+    }
+  }
+  CHECK(accepted > 1000);  // the mutations still leave many valid messages (a changed digit, a name)
+  CHECK(mismatches == 0);
 }
 
 TEST_CASE("a valid message after a rejected one parses cleanly", "[daemon][native]") {
