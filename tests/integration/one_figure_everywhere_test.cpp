@@ -157,7 +157,12 @@ TEST_CASE("agent AHT, staffed, the staffing gap and the estimated wait agree on 
   for (const auto& a : msg->snapshot.alerts)
     if (a.id == "surge/sales") surge = &a;
   REQUIRE(surge);
-  CHECK(surge->message.find("needs 11 more agents") != std::string::npos);
+  CHECK(surge->message.find("; 11 more agents needed") != std::string::npos);
+  REQUIRE(surge->agents_needed.has_value());
+  CHECK(*surge->agents_needed == 11);
+  // ... and so does the board's own wording of it, in either language.
+  CHECK(vm::alert_text(vm::Lang::en, *surge)->find("; 11 more agents needed") != std::string::npos);
+  CHECK(vm::alert_text(vm::Lang::zh, *surge)->find("还需 11 名座席") != std::string::npos);
 
   // The report on the same lines: the agent's AHT and handled calls.
   const auto file = daemon.dir / "story.jsonl";
