@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,17 @@ inline int free_tcp_port() {
     if (given.insert(port).second) return port;
   }
   throw std::runtime_error("no fresh free port");
+}
+
+// The standard output of a shell command (stderr as the command redirects it).
+inline std::string run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  ::pclose(p);
+  return out;
 }
 
 struct HttpResponse {

@@ -3,6 +3,7 @@ with a test that watches the story, the timeline of story steps."""
 import json
 import os
 import socket
+import threading
 import time
 
 
@@ -64,3 +65,51 @@ def play_steps(story, do_step, log):
         answer = do_step(step)
         log.write(f"{time.time() - t0:7.2f} {step['do']} {json.dumps(step)} -> {answer}\n")
         log.flush()
+
+
+class RawRecorder(threading.Thread):
+    """A listening connection to the PBX whose every byte from the server is appended to `path`,
+    reconnecting after a restart (each connection's bytes follow the last). Subclasses speak the
+    protocol: `greet(sock, n)` right after connection n is made, `heard(sock, seen)` after bytes
+    arrive (`seen`: this connection's bytes so far, bounded); they set `ready` once the
+    connection is listening."""
+
+    def __init__(self, port, path):
+        super().__init__(daemon=True)
+        self.port, self.path = port, path
+        self.stop_flag = threading.Event()
+        self.ready = threading.Event()
+        self.connections = 0
+
+    def greet(self, sock, n):
+        pass
+
+    def heard(self, sock, seen):
+        pass
+
+    def run(self):
+        with open(self.path, "ab") as out:
+            while not self.stop_flag.is_set():
+                try:
+                    s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
+                except OSError:
+                    time.sleep(0.1)
+                    continue
+                self.connections += 1
+                self.greet(s, self.connections)
+                s.settimeout(0.2)
+                seen = b""
+                while not self.stop_flag.is_set():
+                    try:
+                        chunk = s.recv(65536)
+                    except socket.timeout:
+                        continue
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    out.flush()
+                    seen = (seen + chunk)[-(1 << 16):]
+                    self.heard(s, seen)
+                s.close()

@@ -29,12 +29,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from labcommon import (add_handshake_args, finish, free_port, load_story,  # noqa: E402
-                       play_steps, wait_go, write_ready)
+from labcommon import (RawRecorder, add_handshake_args, finish, free_port,  # noqa: E402
+                       load_story, play_steps, wait_go, write_ready)
 
 
 # ---- configuration -------------------------------------------------------------------------
@@ -224,48 +223,18 @@ class Ami:
             pass
 
 
-class Recorder(threading.Thread):
+class Recorder(RawRecorder):
     """A listening AMI connection, as callwatchd's AMI feed makes it (login, QueueStatus), whose
     every byte from the server is appended to `path`. Reconnects after a restart."""
 
-    def __init__(self, port, path):
-        super().__init__(daemon=True)
-        self.port, self.path = port, path
-        self.stop_flag = threading.Event()
-        self.connections = 0
-        self.ready = threading.Event()
+    def greet(self, sock, n):
+        sock.sendall((f"Action: Login\r\nActionID: rec-login-{n}\r\nUsername: {AMI_USER}\r\n"
+                      f"Secret: {AMI_SECRET}\r\nEvents: on\r\n\r\n"
+                      f"Action: QueueStatus\r\nActionID: rec-qs-{n}\r\n\r\n").encode())
 
-    def run(self):
-        with open(self.path, "ab") as out:
-            while not self.stop_flag.is_set():
-                try:
-                    s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
-                except OSError:
-                    time.sleep(0.1)
-                    continue
-                self.connections += 1
-                n = self.connections
-                s.sendall((f"Action: Login\r\nActionID: rec-login-{n}\r\nUsername: {AMI_USER}\r\n"
-                           f"Secret: {AMI_SECRET}\r\nEvents: on\r\n\r\n"
-                           f"Action: QueueStatus\r\nActionID: rec-qs-{n}\r\n\r\n").encode())
-                s.settimeout(0.2)
-                seen = b""
-                while not self.stop_flag.is_set():
-                    try:
-                        chunk = s.recv(65536)
-                    except socket.timeout:
-                        continue
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    out.flush()
-                    if not self.ready.is_set():
-                        seen += chunk
-                        if b"QueueStatusComplete" in seen:
-                            self.ready.set()
-                s.close()
+    def heard(self, sock, seen):
+        if not self.ready.is_set() and b"QueueStatusComplete" in seen:
+            self.ready.set()
 
 
 # ---- Asterisk process ----------------------------------------------------------------------

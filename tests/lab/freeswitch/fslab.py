@@ -31,13 +31,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from xml.sax.saxutils import quoteattr
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from labcommon import (add_handshake_args, finish, free_port, load_story,  # noqa: E402
-                       play_steps, wait_go, write_ready)
+from labcommon import (RawRecorder, add_handshake_args, finish, free_port,  # noqa: E402
+                       load_story, play_steps, wait_go, write_ready)
 
 PASSWORD = "lab-secret"
 
@@ -225,53 +224,30 @@ class Esl:
             pass
 
 
-class Recorder(threading.Thread):
-    """A listening connection made as callwatchd's ESL feed makes it; every byte from the server
-    is appended to `path`. Reconnects after a restart."""
+class Recorder(RawRecorder):
+    """A listening connection made as callwatchd's ESL feed makes it (auth, the callcenter_config
+    lists, the event subscription); every byte from the server is appended to `path`.
+    Reconnects after a restart."""
 
     def __init__(self, port, path, queues):
-        super().__init__(daemon=True)
-        self.port, self.path, self.queues = port, path, queues
-        self.stop_flag = threading.Event()
-        self.ready = threading.Event()
+        super().__init__(port, path)
+        self.cmds = (["api callcenter_config queue list"]
+                     + [f"api callcenter_config queue list members {q}" for q in queues]
+                     + ["api callcenter_config tier list", "api callcenter_config agent list",
+                        "event plain CHANNEL_HANGUP CUSTOM callcenter::info"])
+        self.sent = False
 
-    def run(self):
-        cmds = (["api callcenter_config queue list"]
-                + [f"api callcenter_config queue list members {q}" for q in self.queues]
-                + ["api callcenter_config tier list", "api callcenter_config agent list",
-                   "event plain CHANNEL_HANGUP CUSTOM callcenter::info"])
-        with open(self.path, "ab") as out:
-            while not self.stop_flag.is_set():
-                try:
-                    s = socket.create_connection(("127.0.0.1", self.port), timeout=1)
-                except OSError:
-                    time.sleep(0.1)
-                    continue
-                s.settimeout(0.2)
-                seen = b""
-                sent = False
-                while not self.stop_flag.is_set():
-                    try:
-                        chunk = s.recv(65536)
-                    except socket.timeout:
-                        continue
-                    except OSError:
-                        break
-                    if not chunk:
-                        break
-                    out.write(chunk)
-                    out.flush()
-                    seen += chunk
-                    if not sent and b"auth/request" in seen:
-                        s.sendall(f"auth {PASSWORD}\n\n".encode())
-                        for c in cmds:
-                            s.sendall((c + "\n\n").encode())
-                        sent = True
-                    if sent and not self.ready.is_set() and b"event listener enabled" in seen:
-                        self.ready.set()
-                    if len(seen) > 1 << 16:
-                        seen = seen[-4096:]
-                s.close()
+    def greet(self, sock, n):
+        self.sent = False  # the server speaks first: auth/request
+
+    def heard(self, sock, seen):
+        if not self.sent and b"auth/request" in seen:
+            sock.sendall(f"auth {PASSWORD}\n\n".encode())
+            for c in self.cmds:
+                sock.sendall((c + "\n\n").encode())
+            self.sent = True
+        if self.sent and not self.ready.is_set() and b"event listener enabled" in seen:
+            self.ready.set()
 
 
 # ---- FreeSWITCH process --------------------------------------------------------------------
