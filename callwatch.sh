@@ -16,6 +16,9 @@ PACKAGES=(
   libzmq3-dev cppzmq-dev libimgui-dev libglfw3-dev libgl-dev libgl1-mesa-dri libstb-dev
   prometheus-cpp-dev libmicrohttpd-dev zlib1g-dev catch2 libtomlplusplus-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libsqlitecpp-dev libsqlite3-dev libexpected-dev
+  libssl-dev dpkg-dev
+  # the browser board (wallboard/web): Emscripten, and Chromium for its test
+  emscripten chromium
   xvfb xauth tesseract-ocr tesseract-ocr-eng tesseract-ocr-chi-sim fonts-noto-cjk fonts-dejavu-core
   prometheus prometheus-alertmanager gnuplot-nox lintian help2man
   # the real-Asterisk lab (tests/lab/asterisk): Asterisk's own build dependencies
@@ -45,9 +48,24 @@ install_packages() {
   done
 }
 
+# The browser board's ImGui and simdjson sources (Debian source packages, cached outside the
+# clone): as cmake arguments, or none (and a note) when emscripten or the fetch is missing.
+web_board_args() {
+  command -v emcmake >/dev/null 2>&1 || { echo "==> no emscripten: the browser board is not built" >&2; return 0; }
+  local dirs
+  if dirs=$("$ROOT/cmake/fetch-web-sources.sh"); then
+    read -r imgui simdjson <<<"$dirs"
+    echo "-DCALLWATCH_IMGUI_SRC=$imgui -DCALLWATCH_SIMDJSON_SRC=$simdjson"
+  else
+    echo "==> could not fetch the ImGui/simdjson sources: the browser board is not built" >&2
+  fi
+}
+
 build() {
   install_packages
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${CALLWATCH_BUILD_TYPE:-Release}" >/dev/null
+  # shellcheck disable=SC2046
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE="${CALLWATCH_BUILD_TYPE:-Release}" \
+    $(web_board_args) >/dev/null
   cmake --build "$BUILD" -j "$JOBS"
 }
 

@@ -23,6 +23,10 @@ install(FILES ${CMAKE_SOURCE_DIR}/config/callwatch.toml DESTINATION /etc/callwat
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/prometheus ${CMAKE_SOURCE_DIR}/config/grafana
         DESTINATION ${CMAKE_INSTALL_DATADIR}/callwatch COMPONENT daemon)
 install(FILES ${PKG_DIR}/copyright DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/callwatchd COMPONENT daemon)
+# The browser board (cmake/web_board.cmake), served by the daemon from /usr/share/callwatch/board.
+if(CALLWATCH_WEB_BOARD_BUILT)
+  install(DIRECTORY ${CALLWATCH_BOARD_OUT} DESTINATION ${CMAKE_INSTALL_DATADIR}/callwatch COMPONENT daemon)
+endif()
 install(FILES ${CMAKE_SOURCE_DIR}/docs/running.md ${CMAKE_SOURCE_DIR}/docs/operations.md
         ${CMAKE_SOURCE_DIR}/docs/metrics.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/callwatchd COMPONENT daemon)
 
@@ -92,6 +96,8 @@ set(CPACK_DEBIAN_DAEMON_PACKAGE_NAME callwatchd)
 set(CPACK_COMPONENT_DAEMON_DESCRIPTION
     "live contact-center monitor: the daemon\ncallwatchd takes queue and agent events from Asterisk (AMI, queue_log),\nFreeSWITCH (mod_callcenter) and native JSON feeds, keeps live state and\ninterval statistics, publishes them to wallboards, exports Prometheus\nmetrics and raises alerts.")
 set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "adduser")
+# The browser board draws with the fonts the daemon's machine has (GET /board/fonts.json).
+set(CPACK_DEBIAN_DAEMON_PACKAGE_RECOMMENDS "fonts-noto-cjk, fonts-dejavu-core")
 set(CPACK_DEBIAN_DAEMON_PACKAGE_CONTROL_EXTRA
     ${PKG_DIR}/callwatchd/conffiles ${PKG_DIR}/callwatchd/postinst ${PKG_DIR}/callwatchd/prerm
     ${PKG_DIR}/callwatchd/postrm)

@@ -21,8 +21,10 @@
 #include "runtime/engine_loop.hpp"
 #include "feeds/feed_registry.hpp"
 #include "feeds/feed_runner.hpp"
+#include "serve/board_stream.hpp"
 #include "serve/http_server.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/stop_signals.hpp"
 #include "serve/publisher.hpp"
 #include "serve/security.hpp"
 #include "startup_files.hpp"
@@ -66,6 +68,16 @@ zmq::socket_t bind_pull(zmq::context_t& ctx, const std::string& endpoint, bool c
   return s;
 }
 
+// The browser board's web build: $CALLWATCH_BOARD_DIR, else share/callwatch/board beside the
+// binary's bin/ (build/bin -> build/share/..., /usr/bin -> /usr/share/...).
+std::string board_dir() {
+  if (const char* env = std::getenv("CALLWATCH_BOARD_DIR"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return (exe.parent_path().parent_path() / "share" / "callwatch" / "board").string();
+}
+
 }  // namespace
 
 
@@ -100,14 +112,12 @@ int run_daemon(const RunOptions& opts) {
 
   // Signals go to no thread but this one (sigwait below): block them before any thread starts,
   // libmicrohttpd's and ZeroMQ's included, since threads inherit the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = block_stop_signals();
 
   metrics::EngineSettings settings = cfg.engine;
+  // Live: an agent's view is built again when it changes, or once its clock-grown times (time in
+  // state, pause by reason) are a second behind; boards count time in state from state_since.
+  settings.view_refresh_seconds = 1.0;
   // The one wall clock of every thread below (engine, store, feeds, publisher, simulator).
   const SystemClock clock;
 
@@ -192,11 +202,24 @@ int run_daemon(const RunOptions& opts) {
   pub_opts.clock = &clock;
   pub_opts.max_queued_reply_bytes = cfg.publisher.max_queued_reply_bytes;
   if (curve) {
-    pub_opts.secure_socket = [&curve](zmq::socket_t& sock, std::string_view domain) {
-      apply_curve_server(sock, *curve, domain);
-    };
-    pub_opts.roles_from_keys = true;
+    secure_publisher(pub_opts, *curve, cfg.security);
+    for (const auto& sc : cfg.security.scopes) {
+      log->info("scope {}: {} sees {}", sc.name, fmt::join(sc.clients, ", "), fmt::join(sc.queues, ", "));
+    }
   }
+  // Broadcasts survive a restart: the store holds the live list (the publisher drops the ones
+  // that expired meanwhile).
+  if (store) {
+    if (auto kept = store->broadcasts()) {
+      pub_opts.broadcasts = std::move(*kept);
+    } else {
+      log->warn("broadcasts not restored: {}", kept.error());
+    }
+    pub_opts.save_broadcasts = [store](const std::vector<metrics::BroadcastView>& live) { store->save_broadcasts(live); };
+  }
+  // Browser boards (GET /board/ws on the metrics listener) get the same messages as the XPUB.
+  auto board_stream = std::make_shared<BoardStream>();
+  pub_opts.tap = board_stream;
   Publisher publisher(ctx, hub, pub_opts);
 
   HttpOptions http_opts;
@@ -209,9 +232,15 @@ int run_daemon(const RunOptions& opts) {
                                  .snapshots_coalesced = s.snapshots_coalesced,
                                  .snapshots_refused = s.snapshots_refused,
                                  .snapshot_encodes = s.snapshot_encodes,
-                                 .queued_reply_bytes = s.queued_reply_bytes};
+                                 .queued_reply_bytes = s.queued_reply_bytes,
+                                 .broadcasts_live = s.broadcasts_live,
+                                 .refused = s.refused,
+                                 .timeline_spans = s.timeline_spans,
+                                 .timeline_spans_dropped = s.timeline_spans_cut};
   };
   http_opts.auth = *basic_auth;
+  http_opts.board = board_stream;
+  http_opts.board_dir = board_dir();
   http_opts.threads = cfg.metrics_http.threads;
   http_opts.max_connections = cfg.metrics_http.max_connections;
   http_opts.idle_timeout = std::chrono::seconds(cfg.metrics_http.idle_timeout_seconds);

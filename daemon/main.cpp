@@ -1,5 +1,8 @@
 // callwatchd: argv -> one of the commands in commands.hpp.
+#include <malloc.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -32,6 +35,12 @@ bool parse_interval(const std::string& s, int& minutes) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Two malloc arenas, not one per thread that allocates: the daemon's threads pass large
+  // short-lived buffers around (checkpoint state, snapshot and /metrics bodies), and each arena
+  // kept what its thread freed. At 10,000 agents, 120 s into the large soak: RSS 336 -> 222 MB
+  // (361 MB taken from the system for 147 MB in use, before), latency unchanged. An operator's
+  // MALLOC_ARENA_MAX wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) ::mallopt(M_ARENA_MAX, 2);
   CLI::App app{"callwatchd: live contact-center queue monitor"};
   app.set_version_flag("--version", std::string("callwatchd ") + CALLWATCH_VERSION);
 
@@ -76,6 +85,34 @@ int main(int argc, char** argv) {
   keygen->add_option("--name", keygen_opts.name, "key name, e.g. server, floor-1, alice")->required();
   keygen->add_flag("--force", keygen_opts.force, "replace an existing pair");
 
+  cd::RelayCmdOptions rel;
+  auto* relay = app.add_subcommand("relay", "serve the boards of one or more daemons to many screens");
+  relay->add_option("--upstream", rel.upstream, "a daemon's deltas (XPUB), e.g. tcp://HOST:7702; repeat for several sites")
+      ->required();
+  relay->add_option("--upstream-control", rel.upstream_control,
+                    "that daemon's snapshots and acks (ROUTER), e.g. tcp://HOST:7703; one per --upstream")
+      ->required();
+  relay->add_option("--publish", rel.publish, "where boards subscribe (XPUB)")->capture_default_str();
+  relay->add_option("--control", rel.control, "where boards ask for snapshots and send acks (ROUTER)")
+      ->capture_default_str();
+  relay->add_option("--site", rel.site, "site name the boards show (default: the upstream's)");
+  relay->add_option("--key", rel.key_file, "CURVE: the relay's secret key file towards the upstreams");
+  relay->add_option("--server-key", rel.server_key, "CURVE: the upstreams' public key file");
+  relay->add_option("--config", rel.config_path, "TOML file whose [security] and [publisher] apply to --publish/--control");
+  relay->add_option("--log-level", rel.log_level, "trace|debug|info|warn|error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  cd::BroadcastOptions bc;
+  auto* broadcast = app.add_subcommand(
+      "broadcast", "post (--text, --for), withdraw (--withdraw ID) or list (--list) supervisors' messages");
+  broadcast->add_option("--control", bc.control, "the daemon's control socket (default tcp://127.0.0.1:7703)");
+  broadcast->add_option("--key", bc.key_file, "CURVE: this supervisor's secret key file");
+  broadcast->add_option("--server-key", bc.server_key, "CURVE: the daemon's public key file");
+  broadcast->add_option("--user", bc.user, "the sender shown on the boards (default: the key's name, else $USER)");
+  broadcast->add_option("--text", bc.text, "the message (UTF-8, one line, at most 280 bytes)");
+  broadcast->add_option("--for", bc.for_duration, "how long it shows: 90s, 30m, 2h (5 s to 24 h; default 30m)");
+  broadcast->add_option("--withdraw", bc.withdraw, "withdraw the broadcast with this id");
+  broadcast->add_flag("--list", bc.list, "print the live broadcasts");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,7 +139,19 @@ int main(int argc, char** argv) {
     return cd::run_report(rep);
   }
   if (staffing->parsed()) return cd::run_staffing(st);
+  if (relay->parsed()) return cd::run_relay(rel);
   if (keygen->parsed()) return cd::run_keygen(keygen_opts);
+  if (broadcast->parsed()) {
+    if (bc.user.empty() && bc.key_file.empty()) {
+      const char* u = std::getenv("USER");
+      bc.user = u ? u : "";
+    }
+    if (!bc.key_file.empty() && bc.server_key.empty()) {
+      std::fprintf(stderr, "callwatchd broadcast: --key needs --server-key (the daemon's .pub file)\n");
+      return 2;
+    }
+    return cd::run_broadcast(bc);
+  }
   if (check_config) {
     // An empty path checks what the daemon would run on: the default file if present, else defaults.
     return cd::run_check_config(run.config_path);

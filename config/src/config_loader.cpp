@@ -349,10 +349,86 @@ void read_security_client(TableReader& r, Config& cfg, std::map<std::string, int
   if (ok) cfg.security.clients.push_back(std::move(c));
 }
 
+std::vector<std::string> read_queue_refs(TableReader& r, const Config& cfg);
+
+// One [[security.scope]]: its clients must be configured kiosk or supervisor keys, each in one
+// scope only, and it must name at least one queue (an empty scope would show nothing at all).
+void read_security_scope(TableReader& r, Config& cfg, std::map<std::string, std::string>& scope_of,
+                         std::set<std::string>& scope_names) {
+  ScopeConfig sc;
+  sc.line = static_cast<int>(r.table().source().begin.line);
+  bool ok = true;
+  if (auto f = r.string("name")) {
+    r.set_where(fmt::format("[[security.scope]] \"{}\"", f->value));
+    if (f->value.empty() || f->value.size() > 64) {
+      r.error(*f->node, "name must be 1 to 64 bytes");
+      ok = false;
+    } else if (!scope_names.insert(f->value).second) {
+      r.error(*f->node, fmt::format("duplicate scope \"{}\"", f->value));
+      ok = false;
+    }
+    sc.name = f->value;
+  } else {
+    if (r.table().get("name") == nullptr) r.error_here("name is required");
+    ok = false;
+  }
+  if (auto f = r.string_array("clients")) {
+    const toml::array& arr = *f->node->as_array();
+    if (arr.empty()) {
+      r.error(*f->node, "clients is empty: list the [[security.client]] names bound to this scope");
+      ok = false;
+    }
+    for (const toml::node& e : arr) {
+      const auto* v = e.as_string();
+      if (v == nullptr) continue;  // reported by string_array
+      const std::string& name = v->get();
+      const auto it = std::find_if(cfg.security.clients.begin(), cfg.security.clients.end(),
+                                   [&](const ClientKeyConfig& c) { return c.name == name; });
+      if (it == cfg.security.clients.end()) {
+        std::vector<std::string> known;
+        for (const auto& c : cfg.security.clients) known.push_back(c.name);
+        std::string msg = fmt::format("clients: \"{}\" is not a [[security.client]]", name);
+        if (auto m = closest_match(name, known)) msg += fmt::format(" (did you mean \"{}\"?)", *m);
+        r.error(e, msg);
+        ok = false;
+      } else if (it->role == ClientRole::feed) {
+        r.error(e, fmt::format("clients: \"{}\" is a feed key; only kiosk and supervisor keys see "
+                               "queues",
+                               name));
+        ok = false;
+      } else if (auto [at, fresh] = scope_of.emplace(name, sc.name); !fresh) {
+        r.error(e, fmt::format("clients: \"{}\" is already bound to scope \"{}\" (a key has one "
+                               "scope)",
+                               name, at->second));
+        ok = false;
+      } else {
+        sc.clients.push_back(name);
+      }
+    }
+  } else {
+    if (r.table().get("clients") == nullptr) r.error_here("clients is required: the keys bound to the scope");
+    ok = false;
+  }
+  const toml::node* queues_node = r.table().get("queues");
+  sc.queues = read_queue_refs(r, cfg);
+  if (queues_node == nullptr) {
+    r.error_here("queues is required: the queues these clients see and acknowledge");
+    ok = false;
+  } else if (sc.queues.empty()) {
+    if (const auto* arr = queues_node->as_array(); arr != nullptr && arr->empty()) {
+      r.error(*queues_node, "queues is empty: an empty scope would show nothing; list its queues");
+    }
+    ok = false;
+  }
+  r.finish();
+  if (ok) cfg.security.scopes.push_back(std::move(sc));
+}
+
 void read_security(TableReader& r, Config& cfg) {
   auto dir = r.string("keys_dir");
   auto server = r.string("server_key");
   const toml::node* clients = r.get("client");
+  const toml::node* scopes = r.get("scope");
   r.finish();
   if (dir) {
     if (dir->value.empty()) {
@@ -383,6 +459,18 @@ void read_security(TableReader& r, Config& cfg) {
       for (const toml::node& e : *arr) {
         TableReader cr(*e.as_table(), "[[security.client]]", r.diag());
         read_security_client(cr, cfg, seen);
+      }
+    }
+  }
+  if (scopes != nullptr) {
+    if (!scopes->is_array_of_tables()) {
+      r.error(*scopes, "write each scope as a [[security.scope]] table with name, clients and queues");
+    } else {
+      std::map<std::string, std::string> scope_of;
+      std::set<std::string> scope_names;
+      for (const toml::node& e : *scopes->as_array()) {
+        TableReader sr(*e.as_table(), "[[security.scope]]", r.diag());
+        read_security_scope(sr, cfg, scope_of, scope_names);
       }
     }
   }

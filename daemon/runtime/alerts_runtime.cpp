@@ -48,7 +48,7 @@ std::vector<metrics::AlertRule> to_alert_rules(const std::vector<config::AlertRu
 
 // ---------------------------------------------------------------------------------------------
 
-tl::expected<void, std::string> AlertControl::submit_ack(AckRequest r, const metrics::Snapshot& board) {
+tl::expected<void, std::string> check_ack(const AckRequest& r, const metrics::Snapshot& board) {
   // Until CURVE keys say who is who, the role travels in the request: a kiosk never acks.
   if (r.role != "supervisor") {
     return tl::unexpected(fmt::format("role '{}' is read-only: only a supervisor may acknowledge", r.role));
@@ -67,6 +67,11 @@ tl::expected<void, std::string> AlertControl::submit_ack(AckRequest r, const met
     return tl::unexpected(fmt::format("alert '{}' is {}: only a pending or firing alert can be acknowledged",
                                       r.alert_id, metrics::to_string(it->state)));
   }
+  return {};
+}
+
+tl::expected<void, std::string> AlertControl::submit_ack(AckRequest r, const metrics::Snapshot& board) {
+  if (auto ok = check_ack(r, board); !ok) return ok;
   std::lock_guard lock(mu_);
   if (acks_.size() >= max_pending_) return tl::unexpected(std::string("too many acks waiting; try again"));
   acks_.push_back(std::move(r));

@@ -36,6 +36,11 @@ struct AckRequest {
 inline constexpr std::size_t kMaxAckWhoBytes = 64;
 inline constexpr std::size_t kMaxAckCommentBytes = 280;
 
+// Whether `r` may acknowledge an alert of `board` (what the wallboards hold now): a supervisor,
+// named, within the text bounds, and the alert pending or firing. The error text goes back to the
+// client as is. AlertControl and the relay (which passes acks on to the owning daemon) share it.
+tl::expected<void, std::string> check_ack(const AckRequest& r, const metrics::Snapshot& board);
+
 // Shared by the publisher thread and the engine thread. The engine is the only owner of alert
 // state: the publisher only queues acks here (many producers are fine, one consumer drains) and
 // reads the history the engine last handed over. Nothing here blocks for more than a copy.

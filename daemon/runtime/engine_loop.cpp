@@ -86,6 +86,9 @@ struct EngineLoop::Impl {
   metrics::Engine engine;
   AlertsRuntime alerts;
   NativeParser parser;
+  // Native feeds' receive buffer: the largest message accepted plus one byte (a longer one shows
+  // as truncated) plus the parser's padding, zeroed once; reused for every message.
+  std::vector<char> rx;
   TimeBounds times;  // native events' times against the daemon's clock
   std::vector<FeedCounters> feeds;
   std::vector<zmq::socket_t> native_sockets;  // parallel to the first feeds (native ones)
@@ -118,6 +121,7 @@ struct EngineLoop::Impl {
         engine(std::move(settings), &c),
         alerts(opts.alert_rules, opts.alert_control),
         parser(opts.max_message_bytes, engine.settings().max_name_bytes),
+        rx(opts.max_message_bytes + 1 + NativeParser::kPadding, 0),
         times(TimeLimits::of(engine.settings())),
         limits(opts.max_queues, opts.max_agents) {
     for (const auto& [name, q] : engine.settings().queues) limits.know_queue(name);
@@ -227,11 +231,11 @@ struct EngineLoop::Impl {
   }
 
   // One event of feed `f`, stamped with the feed's name (a feed_restart ends that feed's calls
-  // and pauses only).
-  void apply_event(FeedCounters& f, const metrics::Event& in) {
+  // and pauses only). `now`: the daemon's clock, read once per drained batch.
+  void apply_event(FeedCounters& f, const metrics::Event& in, double now) {
     metrics::Event e = in;
     e.feed = f.name;
-    f.last_event_ts = clock.now();
+    f.last_event_ts = now;
     f.last_event_time = e.ts;
     if (over_limit(f, e)) return;
     try {
@@ -249,15 +253,17 @@ struct EngineLoop::Impl {
 
   // One message of a native feed (the engine's own PULL socket): parsed, the duplicate rule,
   // counted and applied. The same steps as `callwatchd report --format native`.
-  void handle(std::size_t feed, std::string_view msg) {
+  // `readable`: bytes from msg.data() that may be read (the receive buffer's padding), so the
+  // parser reads the message where it lies.
+  void handle(std::size_t feed, std::string_view msg, std::size_t readable, double now) {
     FeedCounters& f = feeds[feed];
     ++feed_changes;
-    auto parsed = parser.parse(msg);
+    auto parsed = parser.parse_in_place(msg, readable);
     if (!parsed) {
       count_rejected(f, to_string(parsed.error()), parser.last_error(), msg);
       return;
     }
-    if (std::string why = times.check(**parsed, clock.now()); !why.empty()) {
+    if (std::string why = times.check(**parsed, now); !why.empty()) {
       count_rejected(f, to_string(RejectReason::bad_value), why, msg);
       return;
     }
@@ -269,7 +275,7 @@ struct EngineLoop::Impl {
     }
     f.native_duplicates->insert(print, (*parsed)->ts);
     count_accepted(f, 1);
-    apply_event(f, **parsed);
+    apply_event(f, **parsed, now);
   }
 
   // One batch of an internal feed (feeds/feed_wire.hpp), records in the order the feed made them.
@@ -278,9 +284,10 @@ struct EngineLoop::Impl {
     ++feed_changes;
     WireReader reader(batch);
     WireItem item;
+    const double now = clock.now();
     while (reader.next(item)) {
       switch (item.kind) {
-        case WireRecord::event: apply_event(f, item.event); break;
+        case WireRecord::event: apply_event(f, item.event, now); break;
         case WireRecord::accepted: count_accepted(f, item.count); break;
         case WireRecord::duplicate: count_duplicates(f, item.count); break;
         case WireRecord::rejected: count_rejected(f, item.label, item.detail, {}); break;
@@ -299,11 +306,24 @@ struct EngineLoop::Impl {
     }
   }
 
+  // Up to kBatch messages, each received straight into `rx` (ZeroMQ copies the frame there, the
+  // one copy of its bytes) and parsed in place; the clock is read once for the batch.
   void drain_native(std::size_t i) {
-    zmq::message_t msg;
+    const std::size_t cap = rx.size() - NativeParser::kPadding;  // max_message_bytes + 1
+    const double now = clock.now();
     for (int n = 0; n < kBatch; ++n) {
-      if (!native_sockets[i].recv(msg, zmq::recv_flags::dontwait)) return;
-      handle(native_feed_index[i], std::string_view(static_cast<const char*>(msg.data()), msg.size()));
+      const auto got = native_sockets[i].recv(zmq::mutable_buffer(rx.data(), cap), zmq::recv_flags::dontwait);
+      if (!got) return;
+      if (got->truncated()) {
+        // Over the cap: ZeroMQ kept only its first bytes; refused like the parser refuses it.
+        FeedCounters& f = feeds[native_feed_index[i]];
+        ++feed_changes;
+        count_rejected(f, to_string(RejectReason::too_large),
+                       fmt::format("message is {} bytes, the limit is {}", got->untruncated_size, opts.max_message_bytes),
+                       std::string_view(rx.data(), got->size));
+        continue;
+      }
+      handle(native_feed_index[i], std::string_view(rx.data(), got->size), rx.size(), now);
     }
   }
 

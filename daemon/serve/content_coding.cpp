@@ -1,5 +1,6 @@
 #include "serve/content_coding.hpp"
 
+#include <cstdint>
 #include <optional>
 
 namespace callwatch::daemon {
@@ -67,10 +68,49 @@ Gzipper::Gzipper() {
   // Level 1: Prometheus text compresses ~10x even at the fastest level, and a scrape of 100k
   // series must stay cheap (PERF.md scrape_100k).
   ok_ = deflateInit2(&zs_, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+  raw_ok_ = deflateInit2(&raw_, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK;
 }
 
 Gzipper::~Gzipper() {
   if (ok_) deflateEnd(&zs_);
+  if (raw_ok_) deflateEnd(&raw_);
+}
+
+bool Gzipper::deflate_raw(std::string_view in, int flush, std::string& out) {
+  if (!raw_ok_ || deflateReset(&raw_) != Z_OK) return false;
+  // deflateBound covers a finished stream; a sync flush adds at most 5 bytes more.
+  const std::size_t at = out.size();
+  out.resize(at + deflateBound(&raw_, static_cast<uLong>(in.size())) + 16);
+  raw_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  raw_.avail_in = static_cast<uInt>(in.size());
+  raw_.next_out = reinterpret_cast<Bytef*>(out.data() + at);
+  raw_.avail_out = static_cast<uInt>(out.size() - at);
+  const int rc = deflate(&raw_, flush);
+  if (flush == Z_FINISH ? rc != Z_STREAM_END : (rc != Z_OK || raw_.avail_in != 0)) return false;
+  out.resize(at + raw_.total_out);
+  return true;
+}
+
+bool Gzipper::deflate_part(std::string_view in, DeflatedPart& out) {
+  out.bytes.clear();
+  if (!deflate_raw(in, Z_SYNC_FLUSH, out.bytes)) return false;
+  out.crc = crc32(0L, reinterpret_cast<const Bytef*>(in.data()), static_cast<uInt>(in.size()));
+  out.size = in.size();
+  return true;
+}
+
+bool Gzipper::finish_with(const DeflatedPart& head, std::string_view tail, std::string& out) {
+  // RFC 1952: ID1 ID2, CM 8 (deflate), no flags, MTIME 0, XFL 0, OS 3 (Unix).
+  static constexpr unsigned char kHeader[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  out.assign(reinterpret_cast<const char*>(kHeader), sizeof kHeader);
+  out.append(head.bytes);
+  if (!deflate_raw(tail, Z_FINISH, out)) return false;
+  const uLong tail_crc = crc32(0L, reinterpret_cast<const Bytef*>(tail.data()), static_cast<uInt>(tail.size()));
+  const uLong crc = crc32_combine(head.crc, tail_crc, static_cast<z_off_t>(tail.size()));
+  const auto size = static_cast<std::uint32_t>(head.size + tail.size());  // ISIZE: mod 2^32
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+  return true;
 }
 
 bool Gzipper::compress(std::string_view in, std::string& out) {

@@ -69,6 +69,10 @@ enum class M : std::uint8_t {
   wallboard_snapshot_requests,
   wallboard_snapshot_encodes,
   wallboard_queued_reply_bytes,
+  wallboard_broadcasts,
+  wallboard_requests_refused,
+  wallboard_agent_timeline_spans,
+  wallboard_agent_timeline_dropped,
   build_info,
   count
 };
@@ -182,6 +186,18 @@ constexpr std::array<MetricInfo, static_cast<std::size_t>(M::count)> kMetrics = 
     {"callwatch_wallboard_queued_reply_bytes", "gauge", "",
      "Bytes of snapshot and history reply bodies held: for clients that have not read them, and the "
      "latest snapshot kept for the next request at its sequence; a body shared by clients counts once."},
+    {"callwatch_wallboard_broadcasts", "gauge", "",
+     "Supervisors' broadcast messages live now (every board shows them until they expire or are "
+     "withdrawn; at most 8)."},
+    {"callwatch_wallboard_requests_refused_total", "counter", "request,reason",
+     "Control requests refused: request ack, broadcast or withdraw; reason role (not a supervisor "
+     "key), scope (an alert outside the key's queues), invalid (empty or too long text, time to "
+     "live out of range, alert not firing), limit (8 broadcasts live, or too many acks waiting), "
+     "unknown (no such alert or broadcast)."},
+    {"callwatch_wallboard_agent_timeline_spans", "gauge", "",
+     "State spans of today held for agent_history (the desktop's agent timeline)."},
+    {"callwatch_wallboard_agent_timeline_spans_dropped_total", "counter", "",
+     "Oldest agent timeline spans dropped at the bound (2,000 per agent, 500,000 in all)."},
     {"callwatch_build_info", "gauge", "version", "Build information; always 1."},
 }};
 
@@ -453,6 +469,23 @@ void render_serving(const ExportOptions& opts, Writer& w) {
   if (pub) w.sample(M::wallboard_snapshot_encodes, {}, pub->snapshot_encodes);
   w.family(M::wallboard_queued_reply_bytes);
   if (pub) w.sample(M::wallboard_queued_reply_bytes, {}, pub->queued_reply_bytes);
+  w.family(M::wallboard_broadcasts);
+  if (pub) w.sample(M::wallboard_broadcasts, {}, pub->broadcasts_live);
+  w.family(M::wallboard_requests_refused);
+  if (pub) {
+    static constexpr std::array<std::string_view, 3> kRequests = {"ack", "broadcast", "withdraw"};
+    static constexpr std::array<std::string_view, 5> kReasons = {"role", "scope", "invalid", "limit", "unknown"};
+    for (std::size_t r = 0; r < kRequests.size(); ++r) {
+      for (std::size_t why = 0; why < kReasons.size(); ++why) {
+        w.sample(M::wallboard_requests_refused, {{"request", kRequests[r]}, {"reason", kReasons[why]}},
+                 pub->refused[r][why]);
+      }
+    }
+  }
+  w.family(M::wallboard_agent_timeline_spans);
+  if (pub) w.sample(M::wallboard_agent_timeline_spans, {}, pub->timeline_spans);
+  w.family(M::wallboard_agent_timeline_dropped);
+  if (pub) w.sample(M::wallboard_agent_timeline_dropped, {}, pub->timeline_spans_dropped);
 }
 
 }  // namespace
@@ -485,8 +518,8 @@ void append_sample_value(double v, std::string& out) {
   out.append(buf.data(), ec == std::errc{} ? end : buf.data());
 }
 
-void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
-                    const ExportOptions& opts, std::string& out) {
+void render_state_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
+                          const ExportOptions& opts, std::string& out) {
   out.clear();
   Writer w(out);
   render_queues(snap, w);
@@ -513,7 +546,11 @@ void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>
 
   render_feeds(feeds, w);
   render_engine(snap, w);
+}
 
+void render_live_metrics(const ExportOptions& opts, std::string& out) {
+  out.clear();
+  Writer w(out);
   // The store's families are written even without storage (HELP/TYPE only), so every family of
   // the table always shows; samples only when a store is configured.
   w.family(M::store_errors);
@@ -527,6 +564,14 @@ void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>
 
   w.family(M::build_info);
   w.sample(M::build_info, {{"version", opts.version}}, 1);
+}
+
+void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
+                    const ExportOptions& opts, std::string& out) {
+  render_state_metrics(snap, feeds, opts, out);
+  std::string live;
+  render_live_metrics(opts, live);
+  out.append(live);
 }
 
 }  // namespace callwatch::daemon

@@ -2,6 +2,7 @@
 // reused buffer: the metric table of DESIGN.md, declared once in exporter.cpp.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,6 +37,12 @@ struct PublisherHealthSample {
   std::uint64_t snapshots_refused = 0;
   std::uint64_t snapshot_encodes = 0;     // callwatch_wallboard_snapshot_encodes_total
   std::uint64_t queued_reply_bytes = 0;   // callwatch_wallboard_queued_reply_bytes
+  std::uint64_t broadcasts_live = 0;      // callwatch_wallboard_broadcasts
+  // callwatch_wallboard_requests_refused_total{request,reason}: [ack, broadcast, withdraw] x
+  // [role, scope, invalid, limit, unknown] (serve/publisher.hpp ControlRequest, Refusal).
+  std::array<std::array<std::uint64_t, 5>, 3> refused{};
+  std::uint64_t timeline_spans = 0;       // callwatch_wallboard_agent_timeline_spans
+  std::uint64_t timeline_spans_dropped = 0;  // ..._agent_timeline_spans_dropped_total
 };
 
 struct ExportOptions {
@@ -63,7 +70,14 @@ struct MetricInfo {
 };
 std::span<const MetricInfo> metric_table();
 
-// Replaces the contents of `out` (its capacity is kept: pass the same string every scrape).
+// /metrics in two parts. The state part reads only one published frame (snapshot and feeds):
+// the HTTP server renders it once per frame and serves it to every scrape of that frame. The live
+// part is the listeners' and the store's own samples and the build, read at every scrape.
+// Both replace the contents of `out` (its capacity is kept).
+void render_state_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
+                          const ExportOptions& opts, std::string& out);
+void render_live_metrics(const ExportOptions& opts, std::string& out);
+// Both parts, state then live (tests, the bench's baseline).
 void render_metrics(const metrics::Snapshot& snap, const std::vector<FeedHealth>& feeds,
                     const ExportOptions& opts, std::string& out);
 

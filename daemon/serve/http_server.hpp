@@ -1,5 +1,7 @@
-// The HTTP side of callwatchd (libmicrohttpd): GET /metrics (gzip when asked), /healthz and a small
-// index page. It only reads the SnapshotHub: scrapes never touch engine state.
+// The HTTP side of callwatchd (libmicrohttpd): GET /metrics (gzip when asked), /healthz, a small
+// index page and the browser board (GET /board: the page, its JS and WASM, the fonts, and
+// /board/ws, the WebSocket handed to serve/board_stream). It only reads the SnapshotHub: scrapes
+// never touch engine state.
 #pragma once
 
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <tl/expected.hpp>
 
 #include "runtime/snapshot_hub.hpp"
+#include "serve/board_stream.hpp"
 #include "serve/exporter.hpp"
 #include "serve/security.hpp"
 
@@ -30,6 +33,11 @@ struct HttpOptions {
   std::chrono::seconds idle_timeout{10};                  // a connection silent this long is closed
   std::size_t max_unsent_bytes = std::size_t{256} << 20;  // bodies not yet read; over: 503
   std::chrono::milliseconds auth_failure_delay{1000};     // first 401 delay of a streak
+  // The browser board: the folder of its web build (index.html, callwatch-board.js and .wasm,
+  // each optionally beside a .gz) and the WebSockets. A folder without the build, or no stream:
+  // /board answers with a page saying what is missing.
+  std::string board_dir;
+  std::shared_ptr<BoardStream> board;
 };
 
 class HttpServer {
@@ -44,6 +52,9 @@ class HttpServer {
   // "HOST:PORT" actually bound (the real port when 0 was asked).
   const std::string& address() const;
   HttpHealthSample stats() const;
+  // Renders of /metrics' state part so far: one per published frame that was scraped, however
+  // many scrapes read it.
+  std::uint64_t state_renders() const;
 
   struct Impl;
   explicit HttpServer(std::unique_ptr<Impl> impl);  // use start()

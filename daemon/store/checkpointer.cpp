@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +29,20 @@ std::string format_utc(double t) {
   gmtime_r(&secs, &tm);
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// Rows that ride along with every checkpoint until the store confirms them: drops from the front
+// those confirmed (numbered up to `confirmed`) or `stale`, then the oldest beyond `bound`, counted
+// in `dropped` and said once.
+template <typename Row, typename Stale>
+void trim_unconfirmed(std::deque<Row>& rows, std::uint64_t confirmed, Stale&& stale,
+                      std::size_t bound, std::uint64_t& dropped, const char* what) {
+  while (!rows.empty() && (rows.front().seq <= confirmed || stale(rows.front()))) rows.pop_front();
+  if (rows.size() <= bound) return;
+  const std::size_t drop = rows.size() - bound;
+  rows.erase(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(drop));
+  if (dropped == 0) component_logger("store")->warn("the store is not keeping up: {}", what);
+  dropped += drop;
 }
 
 }  // namespace
@@ -58,6 +73,8 @@ Checkpointer::Checkpointer(std::shared_ptr<Store> store, CheckpointerOptions opt
 
 RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
   RestoreResult r;
+  // The day's finished calls reach the store as rows (Checkpoint::finished), not in the state.
+  engine.set_finished_rows(true);
   auto log = component_logger("store");
   // The saved state is lost (unreadable, or the file found empty): today's figures start now,
   // flagged as a gap from the last checkpoint's time when the row still says it, else from the
@@ -86,10 +103,16 @@ RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
     return r;
   }
   LoadedCheckpoint& c = **loaded;
-  if (!engine.restore(c.engine_state)) {
+  // Off while the state is read, then on again: the finished calls of a state written before
+  // they were rows go out as rows with the next checkpoint.
+  engine.set_finished_rows(false);
+  const bool readable = engine.restore(c.engine_state);
+  engine.set_finished_rows(true);
+  if (!readable) {
     return lost(fmt::format("the checkpoint of {} (written by callwatchd {}) cannot be read by this version",
                             format_utc(c.taken_at), c.daemon_version));
   }
+  const std::size_t finished = engine.restore_finished_rows(c.finished);
   r.restored = true;
   r.checkpoint_at = c.taken_at;
   r.clean_stop = c.final;
@@ -104,13 +127,13 @@ RestoreResult Checkpointer::restore(metrics::Engine& engine, double now) {
         {c.taken_at, now, c.final ? "daemon stopped" : "daemon crashed (no clean stop)"});
     r.gap_noted = true;
   }
-  log->info("restored the state of {} ({}, {:.1f} s ago){}", format_utc(c.taken_at),
-            c.final ? "clean stop" : "after a crash", down,
+  log->info("restored the state of {} ({}, {:.1f} s ago; {} calls finished today){}",
+            format_utc(c.taken_at), c.final ? "clean stop" : "after a crash", down, finished,
             r.gap_noted ? "; the downtime is flagged as a gap" : "");
   return r;
 }
 
-Checkpoint Checkpointer::build(const metrics::Engine& engine,
+Checkpoint Checkpointer::build(metrics::Engine& engine,
                                const std::vector<metrics::AlertView>& alerts,
                                const std::vector<metrics::AlertTransition>& history,
                                std::uint64_t first_seq, const std::vector<FeedPosition>& feeds) {
@@ -141,28 +164,37 @@ Checkpoint Checkpointer::build(const metrics::Engine& engine,
     unconfirmed_events_.push_back(AlertEvent{seq, history[i]});
   }
   next_seq_ = std::max(next_seq_, first_seq + history.size());
-  const std::uint64_t confirmed = store_->confirmed_alert_seq();
-  while (!unconfirmed_events_.empty() && unconfirmed_events_.front().seq <= confirmed)
-    unconfirmed_events_.pop_front();
-  if (unconfirmed_events_.size() > opts_.max_pending_alert_events) {
-    const std::size_t drop = unconfirmed_events_.size() - opts_.max_pending_alert_events;
-    unconfirmed_events_.erase(unconfirmed_events_.begin(),
-                              unconfirmed_events_.begin() + static_cast<std::ptrdiff_t>(drop));
-    if (alert_events_dropped_ == 0) {
-      component_logger("store")->warn(
-          "the store is not keeping up: dropping the oldest alert history rows "
-          "(live alerts are not affected)");
-    }
-    alert_events_dropped_ += drop;
-  }
+  trim_unconfirmed(unconfirmed_events_, store_->confirmed_alert_seq(),
+                   [](const AlertEvent&) { return false; }, opts_.max_pending_alert_events,
+                   alert_events_dropped_,
+                   "dropping the oldest alert history rows (live alerts are not affected)");
   c.alert_events.assign(unconfirmed_events_.begin(), unconfirmed_events_.end());
+
+  // Calls finished since the last checkpoint, numbered; the ones the store confirmed go, and so
+  // do those of a day that closed (the store deletes older days with this checkpoint).
+  c.day_start = engine.day_start();
+  for (auto& row : engine.take_finished_rows())
+    unconfirmed_finished_.push_back(FinishedCallRow{next_finished_seq_++, std::move(row)});
+  trim_unconfirmed(unconfirmed_finished_, store_->confirmed_finished_seq(),
+                   [&](const FinishedCallRow& f) { return f.row.day < c.day_start; },
+                   opts_.max_pending_finished_calls, finished_dropped_,
+                   "the oldest finished calls are not saved (after a restart a repeat of one of "
+                   "them counts as a new call; live figures are not affected)");
+  c.finished.assign(unconfirmed_finished_.begin(), unconfirmed_finished_.end());
   return c;
+}
+
+std::chrono::steady_clock::duration Checkpointer::last_total_cost() const {
+  using Secs = std::chrono::duration<double>;
+  const double total = Secs(last_build_).count() + static_cast<double>(child_cpu_ns_.load()) * 1e-9 +
+                       store_write_seconds_;
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(Secs(total));
 }
 
 std::chrono::steady_clock::duration Checkpointer::effective_interval() const {
   const auto stretched =
       std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(
-          std::chrono::duration<double>(last_build_).count() / opts_.max_engine_share));
+          std::chrono::duration<double>(last_total_cost()).count() / opts_.max_core_share));
   return std::max<std::chrono::steady_clock::duration>(opts_.interval, stretched);
 }
 
@@ -215,8 +247,14 @@ bool Checkpointer::take_forked(const metrics::Engine& engine, Checkpoint& c) {
     }
     ::close(fd);
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    rusage usage{};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
     }
+    auto ns = [](const timeval& t) {
+      return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 +
+             static_cast<std::int64_t>(t.tv_usec) * 1000;
+    };
+    child_cpu_ns_ = ns(usage.ru_utime) + ns(usage.ru_stime);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !state.empty()) {
       c.engine_state = std::move(state);
       store_->submit(std::move(c));
@@ -231,7 +269,7 @@ bool Checkpointer::take_forked(const metrics::Engine& engine, Checkpoint& c) {
   return true;
 }
 
-void Checkpointer::take(const metrics::Engine& engine,
+void Checkpointer::take(metrics::Engine& engine,
                         const std::vector<metrics::AlertView>& alerts,
                         const std::vector<metrics::AlertTransition>& history,
                         std::uint64_t first_seq, const std::vector<FeedPosition>& feeds,
@@ -239,29 +277,35 @@ void Checkpointer::take(const metrics::Engine& engine,
   last_ = now;
   ++taken_;
   const auto started = std::chrono::steady_clock::now();
+  // The previous checkpoint's write (the store writes one at a time; a newer one replaces a
+  // pending one, so this is the cost of the last one written).
+  const StoreStats written = store_->stats();
+  store_write_seconds_ = written.last_write_seconds;
   Checkpoint c = build(engine, alerts, history, first_seq, feeds);
   if (opts_.fork && take_forked(engine, c)) {
     last_build_ = std::chrono::steady_clock::now() - started;  // what the engine thread paid
-    return;
+  } else {
+    child_cpu_ns_ = 0;
+    c.engine_state = engine.serialize();
+    last_build_ = std::chrono::steady_clock::now() - started;
+    store_->submit(std::move(c));
   }
-  c.engine_state = engine.serialize();
-  last_build_ = std::chrono::steady_clock::now() - started;
-  const std::size_t state_bytes = c.engine_state.size();
-  store_->submit(std::move(c));
   const auto interval = effective_interval();
   if (interval > opts_.interval && started - last_stretch_log_ >= std::chrono::minutes(1)) {
     last_stretch_log_ = started;
+    using Ms = std::chrono::duration<double, std::milli>;
     component_logger("store")->warn(
-        "a checkpoint holds the engine thread {:.0f} ms ({} kB of state): checkpoints every {:.1f} "
-        "s instead "
-        "of {:.1f} s, which is the loss window of a crash for now",
-        std::chrono::duration<double, std::milli>(last_build_).count(), state_bytes / 1024,
-        std::chrono::duration<double>(interval).count(),
+        "a checkpoint costs {:.0f} ms of CPU ({:.0f} ms on the engine thread, {:.0f} ms to "
+        "serialize in a child process, {:.0f} ms to compress and write {} kB of state): "
+        "checkpoints every {:.1f} s instead of {:.1f} s, which is the loss window of a crash for now",
+        Ms(last_total_cost()).count(), Ms(last_build_).count(),
+        static_cast<double>(child_cpu_ns_.load()) * 1e-6, store_write_seconds_ * 1000,
+        written.last_state_bytes / 1024, std::chrono::duration<double>(interval).count(),
         std::chrono::duration<double>(opts_.interval).count());
   }
 }
 
-void Checkpointer::final_checkpoint(const metrics::Engine& engine,
+void Checkpointer::final_checkpoint(metrics::Engine& engine,
                                     const std::vector<metrics::AlertView>& alerts,
                                     const std::vector<metrics::AlertTransition>& history,
                                     std::uint64_t first_seq, const std::vector<FeedPosition>& feeds,

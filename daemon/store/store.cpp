@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <condition_variable>
 #include <unistd.h>
@@ -121,6 +122,17 @@ CREATE TABLE IF NOT EXISTS feed_position(
   position TEXT NOT NULL,
   last_event_ts REAL NOT NULL,
   updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS broadcast(
+  id TEXT PRIMARY KEY,
+  text TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  posted_at REAL NOT NULL,
+  expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS finished_call(
+  day REAL NOT NULL,
+  call_key INTEGER NOT NULL,
+  queues TEXT NOT NULL,
+  PRIMARY KEY (day, call_key));
 CREATE TABLE IF NOT EXISTS gap(
   from_ts REAL NOT NULL,
   to_ts REAL NOT NULL,
@@ -308,7 +320,8 @@ struct Store::Impl {
     std::optional<Checkpoint> checkpoint;
     std::map<std::string, FeedPosition, std::less<>> positions;
     std::vector<StoredGap> gaps;
-    bool empty() const { return !checkpoint && positions.empty() && gaps.empty(); }
+    std::optional<std::vector<metrics::BroadcastView>> broadcasts;  // the whole live list
+    bool empty() const { return !checkpoint && positions.empty() && gaps.empty() && !broadcasts; }
   };
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -325,6 +338,7 @@ struct Store::Impl {
   std::atomic<bool> healthy{true};
   std::atomic<double> confirmed_interval_start{0};
   std::atomic<std::uint64_t> confirmed_alert_seq{0};
+  std::atomic<std::uint64_t> confirmed_finished_seq{0};
 
   // Error logging without a flood: the first failure of a streak in full, then a reminder every
   // 30 s with the count, then one line when writes work again.
@@ -436,6 +450,27 @@ struct Store::Impl {
           ah.reset();
         }
       }
+      // Repeats of a call are recognised within its day: older days' rows go.
+      SQLite::Statement old_days(*db, "DELETE FROM finished_call WHERE day < ?");
+      old_days.bind(1, c.day_start);
+      old_days.exec();
+      if (!c.finished.empty()) {
+        SQLite::Statement fc(
+            *db, "INSERT OR REPLACE INTO finished_call(day, call_key, queues) VALUES (?, ?, ?)");
+        std::string queues;
+        for (const auto& f : c.finished) {
+          queues.clear();
+          for (const std::uint32_t q : f.row.queues) {
+            if (!queues.empty()) queues += ',';
+            queues += std::to_string(q);
+          }
+          fc.bind(1, f.row.day);
+          fc.bind(2, static_cast<std::int64_t>(f.row.key));
+          fc.bind(3, queues);
+          fc.exec();
+          fc.reset();
+        }
+      }
     }
     std::vector<const FeedPosition*> positions;
     if (batch.checkpoint) {
@@ -455,6 +490,21 @@ struct Store::Impl {
         fp.reset();
       }
     }
+    if (batch.broadcasts) {
+      db->exec("DELETE FROM broadcast");
+      SQLite::Statement b(*db,
+                          "INSERT INTO broadcast(id, text, sender, posted_at, expires_at) "
+                          "VALUES (?, ?, ?, ?, ?)");
+      for (const auto& m : *batch.broadcasts) {
+        b.bind(1, m.id);
+        b.bind(2, m.text);
+        b.bind(3, m.from);
+        b.bind(4, m.posted_at);
+        b.bind(5, m.expires_at);
+        b.exec();
+        b.reset();
+      }
+    }
     if (!batch.gaps.empty()) {
       SQLite::Statement g(*db,
                           "INSERT OR REPLACE INTO gap(from_ts, to_ts, reason) VALUES (?, ?, ?)");
@@ -471,6 +521,7 @@ struct Store::Impl {
     const double secs = std::chrono::duration<double>(SteadyClock::now() - started).count();
     double newest_interval = confirmed_interval_start.load();
     std::uint64_t newest_seq = confirmed_alert_seq.load();
+    std::uint64_t newest_finished = confirmed_finished_seq.load();
     std::lock_guard lock(mu);
     if (batch.checkpoint) {
       const Checkpoint& c = *batch.checkpoint;
@@ -482,12 +533,15 @@ struct Store::Impl {
       stats.alert_events_written += c.alert_events.size();
       for (const auto& ci : c.intervals) newest_interval = std::max(newest_interval, ci.start);
       for (const auto& e : c.alert_events) newest_seq = std::max(newest_seq, e.seq);
+      stats.finished_calls_written += c.finished.size();
+      for (const auto& f : c.finished) newest_finished = std::max(newest_finished, f.seq);
     }
     stats.last_write_seconds = secs;
     stats.max_write_seconds = std::max(stats.max_write_seconds, secs);
     stats.healthy = true;
     confirmed_interval_start = newest_interval;
     confirmed_alert_seq = newest_seq;
+    confirmed_finished_seq = newest_finished;
   }
 
   // A connection that could not write keeps failing after the files are fixed: it opened the file
@@ -527,6 +581,7 @@ struct Store::Impl {
     std::lock_guard lock(mu);
     if (failed.checkpoint && !pending.checkpoint) pending.checkpoint = std::move(failed.checkpoint);
     for (auto& [name, p] : failed.positions) pending.positions.try_emplace(name, std::move(p));
+    if (failed.broadcasts && !pending.broadcasts) pending.broadcasts = std::move(failed.broadcasts);
     for (auto& g : failed.gaps) {
       if (pending.gaps.size() < opts.max_pending_gaps)
         pending.gaps.push_back(std::move(g));
@@ -739,6 +794,28 @@ tl::expected<std::optional<LoadedCheckpoint>, std::string> Store::load_checkpoin
                                        f.getColumn(2).getDouble(), f.getColumn(3).getDouble()});
       }
     }
+    if (impl_->db->tableExists("finished_call")) {
+      SQLite::Statement f(*impl_->db,
+                          "SELECT day, call_key, queues FROM finished_call WHERE day = "
+                          "(SELECT MAX(day) FROM finished_call)");
+      while (f.executeStep()) {
+        metrics::Engine::FinishedRow row;
+        row.day = f.getColumn(0).getDouble();
+        row.key = static_cast<std::uint64_t>(f.getColumn(1).getInt64());
+        const std::string queues = f.getColumn(2).getText();
+        for (std::size_t at = 0; at < queues.size();) {
+          std::size_t comma = queues.find(',', at);
+          if (comma == std::string::npos) comma = queues.size();
+          std::uint32_t q = 0;
+          const auto [ptr, ec] = std::from_chars(queues.data() + at, queues.data() + comma, q);
+          if (ec != std::errc{} || ptr != queues.data() + comma)
+            return tl::unexpected(std::string("the store's finished calls are corrupt"));
+          row.queues.push_back(q);
+          at = comma + 1;
+        }
+        c.finished.push_back(std::move(row));
+      }
+    }
     return std::optional<LoadedCheckpoint>{std::move(c)};
   } catch (const std::exception& e) {
     return tl::unexpected(fmt::format("reading the checkpoint: {}", e.what()));
@@ -838,6 +915,34 @@ tl::expected<std::vector<FeedPosition>, std::string> Store::feed_positions() {
   return out;
 }
 
+tl::expected<std::vector<metrics::BroadcastView>, std::string> Store::broadcasts() {
+  std::lock_guard lock(impl_->db_mu);
+  if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
+  std::vector<metrics::BroadcastView> out;
+  try {
+    if (!impl_->db->tableExists("broadcast")) return out;
+    SQLite::Statement q(*impl_->db,
+                        "SELECT id, text, sender, posted_at, expires_at FROM broadcast ORDER BY id");
+    while (q.executeStep()) {
+      out.push_back(metrics::BroadcastView{q.getColumn(0).getText(), q.getColumn(1).getText(),
+                                           q.getColumn(2).getText(), q.getColumn(3).getDouble(),
+                                           q.getColumn(4).getDouble()});
+    }
+  } catch (const std::exception& e) {
+    return tl::unexpected(fmt::format("reading broadcasts: {}", e.what()));
+  }
+  return out;
+}
+
+void Store::save_broadcasts(std::vector<metrics::BroadcastView> live) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->pending.broadcasts = std::move(live);
+    ++impl_->submitted;
+  }
+  impl_->cv.notify_one();
+}
+
 tl::expected<std::vector<StoredGap>, std::string> Store::gaps(double from, double to) {
   std::lock_guard lock(impl_->db_mu);
   if (!impl_->db) return tl::unexpected(std::string("the store file cannot be opened"));
@@ -913,5 +1018,8 @@ std::uint64_t Store::errors() const { return impl_->errors.load(std::memory_orde
 bool Store::healthy() const { return impl_->healthy.load(std::memory_order_relaxed); }
 double Store::confirmed_interval_start() const { return impl_->confirmed_interval_start.load(); }
 std::uint64_t Store::confirmed_alert_seq() const { return impl_->confirmed_alert_seq.load(); }
+std::uint64_t Store::confirmed_finished_seq() const {
+  return impl_->confirmed_finished_seq.load();
+}
 
 }  // namespace callwatch::daemon

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "callwatch/metrics/alerts.hpp"
+#include "callwatch/metrics/engine.hpp"
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/metrics/snapshot.hpp"
 #include "runtime/system_clock.hpp"
@@ -35,8 +36,15 @@ struct AlertEvent {
   metrics::AlertTransition transition;
 };
 
+// A call finished today (metrics::Engine::FinishedRow), numbered so the store can confirm it.
+struct FinishedCallRow {
+  std::uint64_t seq = 0;
+  metrics::Engine::FinishedRow row;
+};
+
 // What the engine thread hands over at each checkpoint: the whole state plus everything not yet
-// known to be on disk (the store confirms through confirmed_interval_start / confirmed_alert_seq).
+// known to be on disk (the store confirms through confirmed_interval_start, confirmed_alert_seq and
+// confirmed_finished_seq).
 struct Checkpoint {
   double taken_at = 0;                     // engine time (UTC) when the state was serialized
   bool final = false;                      // written by a clean shutdown: nothing after it was lost
@@ -45,6 +53,11 @@ struct Checkpoint {
   std::vector<metrics::ClosedInterval> intervals;  // closed, not yet confirmed stored
   std::vector<AlertEvent> alert_events;            // transitions not yet confirmed stored
   std::vector<FeedPosition> feeds;
+  // Today's finished calls not yet confirmed stored (kept out of engine_state: appended as rows,
+  // so a checkpoint costs O(new calls), not O(the day's calls)); rows of days before `day_start`
+  // are deleted with it.
+  std::vector<FinishedCallRow> finished;
+  double day_start = 0;
 };
 
 // The last checkpoint on disk, as start-up reads it.
@@ -55,6 +68,7 @@ struct LoadedCheckpoint {
   std::vector<metrics::AlertView> alerts;
   std::vector<FeedPosition> feeds;
   std::string daemon_version;
+  std::vector<metrics::Engine::FinishedRow> finished;  // the newest day's finished calls
 };
 
 struct StoredGap {
@@ -69,6 +83,7 @@ struct StoreStats {
   std::uint64_t checkpoints_superseded = 0;  // replaced by a newer one before being written
   std::uint64_t intervals_written = 0;
   std::uint64_t alert_events_written = 0;
+  std::uint64_t finished_calls_written = 0;
   double last_checkpoint_at = 0;  // engine time of the newest checkpoint on disk (0 = none yet)
   double last_write_seconds = 0;  // duration of the last successful transaction
   double max_write_seconds = 0;
@@ -120,6 +135,9 @@ class Store {
   tl::expected<std::vector<FeedPosition>, std::string> feed_positions();
   // Gaps overlapping [from, to).
   tl::expected<std::vector<StoredGap>, std::string> gaps(double from, double to);
+  // The supervisors' broadcasts live at the last save (expired ones included: the reader drops
+  // them by its clock), ordered by id.
+  tl::expected<std::vector<metrics::BroadcastView>, std::string> broadcasts();
 
   // ---- writes (any thread; never block on the disk) -----------------------------------------
   // Replaces a checkpoint not yet written: the newest state always wins, nothing queues up.
@@ -129,6 +147,8 @@ class Store {
   // engine state travel inside the Checkpoint instead.
   void note_feed_position(FeedPosition p);
   void record_gap(StoredGap g);
+  // Replaces the stored broadcasts with `live` (the publisher's whole list; newest wins).
+  void save_broadcasts(std::vector<metrics::BroadcastView> live);
   // Waits until everything submitted so far was written (true) or a write failed / timeout.
   bool flush(std::chrono::milliseconds timeout);
 
@@ -139,6 +159,7 @@ class Store {
   // this sequence number. The engine thread resends only what lies beyond them.
   double confirmed_interval_start() const;
   std::uint64_t confirmed_alert_seq() const;
+  std::uint64_t confirmed_finished_seq() const;
 
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);  // use open()

@@ -37,6 +37,23 @@ constexpr double kStaleVisit = 6 * 3600.0;        // a caller "waiting" this lon
 constexpr std::size_t kMaxWarnings = 1000;
 constexpr std::size_t kMaxJournal = 512;    // an agent's recent events kept for reordering
 constexpr std::size_t kMaxCallOps = 256;    // a call's events kept for reordering
+constexpr std::size_t kMaxCallerBytes = 40;  // caller ID kept per call (UTF-8, cut on a boundary)
+
+// The caller ID as kept: control characters dropped, at most kMaxCallerBytes, never half a
+// UTF-8 sequence.
+std::string bounded_caller(std::string_view v) {
+  std::string out;
+  for (const char ch : v) {
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) continue;
+    out.push_back(ch);
+  }
+  if (out.size() > kMaxCallerBytes) {
+    std::size_t cut = kMaxCallerBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+  }
+  return out;
+}
 
 enum class Activity : std::uint8_t { none, ringing, on_call, wrap_up };
 
@@ -118,6 +135,9 @@ struct CallState {
   std::uint16_t feed = 0;
   std::uint16_t epoch = 0;  // restarts applied to it
   bool legacy = false;  // restored from a state without events: applied in arrival order only
+  // Caller ID as the feed gave it on the entry (personal data: cut to kMaxCallerBytes, shown by
+  // the boards in their waiting lists and agents' current calls, never in /metrics).
+  std::string caller;
 };
 
 // ---- agents -----------------------------------------------------------------------------------
@@ -164,6 +184,8 @@ struct AgentMachine {
   double wrap_started = 0;
   bool wrap_stated = false;  // the last call_ended stated its after-call work: not timed again
   Id last_call_queue = kNone;
+  std::uint64_t call = 0;         // on_call: the call (its key) the agent answered
+  std::uint64_t ringing_for = 0;  // ringing: the call the feed said it rings for (0: not said)
 };
 
 struct AgentStateRec {
@@ -177,13 +199,28 @@ struct AgentStateRec {
   std::uint16_t feed = 0;
 };
 
+// A call waiting in a queue: its entry time and the call's key (0: a state restored without it).
+struct WaitEntry {
+  double entered = 0;
+  std::uint64_t call = 0;
+  bool operator<(const WaitEntry& o) const {
+    return entered != o.entered ? entered < o.entered : call < o.call;
+  }
+};
+
 struct QueueState {
   std::string name;
   QueueSettings settings;
-  std::multiset<double> waiting;  // entry times of calls waiting now
+  std::multiset<WaitEntry> waiting;  // calls waiting now, oldest first
   QueueCounters interval, today, total;
   std::optional<Window> previous;
   internal::MinuteRing<QueueCounters> ring;
+  // The last hour per minute as the snapshot sends it, built again only when a count lands in
+  // the ring or the minute turns (500 queues x 60 minutes at every publish otherwise).
+  mutable std::int64_t trend_minute = INT64_MIN;
+  mutable bool trend_dirty = true;
+  mutable std::vector<int> trend_arrivals;
+  mutable std::vector<double> trend_sl;
   Histogram answer_wait, abandon_wait, handle;
   bool gap = false;
 };
@@ -193,6 +230,12 @@ class CallTable {
  public:
   CallState* find(std::string_view id, std::uint64_t h) {
     const Id found = index_.find(id, h, [this](Id i) { return std::string_view(ids_[i]); });
+    return found == internal::FlatIndex::kEmpty ? nullptr : &states_[found];
+  }
+  // By the key alone (what a waiting entry or an agent keeps): the first call with that hash.
+  const CallState* find_key(std::uint64_t h) const {
+    if (h == 0) return nullptr;
+    const Id found = index_.find_hash(h, [this, h](Id i) { return hashes_[i] == h; });
     return found == internal::FlatIndex::kEmpty ? nullptr : &states_[found];
   }
   CallState& get_or_add(std::string_view id) {
@@ -414,11 +457,21 @@ struct Engine::Impl {
   const Clock* clock = nullptr;
   std::vector<double> wait_bounds, handle_bounds;
 
+  // The agent views of the last snapshot, by agent id, and the memberships they were built from:
+  // the next snapshot reuses a view while it still holds (agent_view_current), so a publish after
+  // a few events builds a few views, not 10,000. Ids by name, and queue ids by name, are kept
+  // until an agent or a queue is added (names never change).
+  mutable std::vector<std::shared_ptr<AgentView>> agent_views;
+  mutable std::vector<std::vector<Id>> agent_view_members;
+  mutable std::vector<Id> agent_order, queue_order;
+
   internal::Interner queue_names, agent_names, feed_names;
   std::vector<QueueState> queues;
   std::vector<AgentStateRec> agents;
   CallTable calls;
   FinishedCalls finished;
+  bool finished_rows_on = false;                // serialize() leaves `finished` out
+  std::vector<Engine::FinishedRow> finished_log;  // finished since the last take (rows on)
   double last_prune = 0;
 
   bool started = false;
@@ -496,7 +549,10 @@ struct Engine::Impl {
       if (QueueCounters* c = closed_at(q, t, sign > 0)) f(*c);
       if (q.previous && t >= q.previous->since && t < q.previous->until) f(q.previous->counters);
     }
-    if (QueueCounters* b = q.ring.find(t, std::max(now, t))) f(*b);
+    if (QueueCounters* b = q.ring.find(t, std::max(now, t))) {
+      f(*b);
+      q.trend_dirty = true;
+    }
   }
   template <typename F>
   void count_agent(AgentStateRec& a, double t, F&& f) {
@@ -625,6 +681,7 @@ struct Engine::Impl {
       dq.gap = false;
       gap_today = false;
       finished.clear();  // repeats are recognised within their day
+      finished_log.clear();
     }
     ++version;
   }
@@ -645,6 +702,7 @@ struct Engine::Impl {
       for (auto& q : queues) q.today = QueueCounters{};
       for (auto& a : agents) a.today = AgentCounters{};
       finished.clear();
+      finished_log.clear();
       interval_start = new_start;
       interval_end = new_start + span;
       day_start = settings.tz.day_start(t, settings.day_start_seconds);
@@ -666,11 +724,11 @@ struct Engine::Impl {
     if (t - last_prune < 60) return;
     last_prune = t;
     std::uint64_t stale = 0;
-    calls.for_each([&](const std::string&, std::uint64_t, CallState& c) {
+    calls.for_each([&](const std::string&, std::uint64_t key, CallState& c) {
       for (auto& v : c.d.visits) {
         if (v.done || !has_value(v.entered) || t - v.entered < kStaleVisit) continue;
         // The feed lost this visit's outcome: stop counting it as waiting, never as offered.
-        leave_waiting(queues[v.queue], v);
+        leave_waiting(queues[v.queue], v, key);
         v.done = true;
         v.end = VisitEnd::cut;
         c.legacy = true;  // its events no longer replay to this state
@@ -697,6 +755,7 @@ struct Engine::Impl {
         if (it->end == VisitEnd::answered || it->end == VisitEnd::abandoned) qs.push_back(it->queue);
       }
       finished.add(key, qs);
+      if (finished_rows_on) finished_log.push_back({day_start, key, qs});
       return true;
     });
   }
@@ -732,11 +791,19 @@ struct Engine::Impl {
   }
   std::uint16_t feed_id(std::string_view name) {
     if (name.empty()) return 0;
+    // Events come in runs from one feed: the last name answers without a hash (a copy of it, not
+    // a view, since callers' buffers are reused).
+    if (last_feed_fid != 0 && name == last_feed_name) return last_feed_fid;
     auto [id, added] = feed_names.intern(name);
     const auto fid = static_cast<std::uint16_t>(std::min<Id>(id + 1, 65535));
     if (feed_max_ts.size() <= fid) feed_max_ts.resize(fid + 1u, -1e300);
+    last_feed_name.assign(name);
+    last_feed_fid = fid;
     return fid;
   }
+  std::string last_feed_name;
+  std::uint16_t last_feed_fid = 0;
+  std::uint16_t event_feed = 0;  // the feed id of the event being applied, resolved once in apply()
 
   void warn(std::string_view kind, std::string msg) {
     auto it = dq.warning_counts.find(kind);
@@ -761,6 +828,7 @@ struct Engine::Impl {
         m.activity = Activity::on_call;
         m.last_call_queue = op.queue;
         m.wrap_stated = false;
+        m.call = op.call;
         break;
       case AgentOpKind::end:
         if (op.wrap_stated) m.wrap_stated = true;
@@ -768,6 +836,7 @@ struct Engine::Impl {
           m.activity = settings.wrap_up_after_call ? Activity::wrap_up : Activity::none;
         }
         if (op.queue != kNone) m.last_call_queue = op.queue;
+        if (op.call == m.call || m.activity != Activity::on_call) m.call = 0;
         break;
       case AgentOpKind::ring_stop:
         if (m.activity == Activity::ringing) m.activity = Activity::none;
@@ -781,6 +850,8 @@ struct Engine::Impl {
       case AgentOpKind::state: step_agent_state(m, op); break;
     }
     update_state(a, m, at);
+    if (m.state != AgentState::on_call) m.call = 0;
+    if (m.state != AgentState::ringing) m.ringing_for = 0;
   }
 
   void step_agent_state(AgentMachine& m, const AgentOp& op) {
@@ -845,6 +916,7 @@ struct Engine::Impl {
         m.activity = op.state == AgentState::ringing  ? Activity::ringing
                      : op.state == AgentState::on_call ? Activity::on_call
                                                        : Activity::wrap_up;
+        if (op.state == AgentState::ringing) m.ringing_for = op.call;
         break;
     }
   }
@@ -1000,17 +1072,21 @@ struct Engine::Impl {
     return last;
   }
 
-  void leave_waiting(QueueState& q, const Visit& v) {
+  static void leave_waiting(QueueState& q, const Visit& v, std::uint64_t key) {
     if (!has_value(v.entered)) return;
-    auto it = q.waiting.find(v.entered);
+    auto it = q.waiting.find(WaitEntry{v.entered, key});
+    // A state restored without keys holds the entry under key 0.
+    if (it == q.waiting.end()) it = q.waiting.find(WaitEntry{v.entered, 0});
     if (it != q.waiting.end()) q.waiting.erase(it);
   }
   // Visit changes touch the waiting list only on the fast path; a replay redoes it as a whole.
   void waiting_add(const Visit& v) {
-    if (sign == 1 && !rebuilding && has_value(v.entered)) queues[v.queue].waiting.insert(v.entered);
+    if (sign == 1 && !rebuilding && has_value(v.entered)) {
+      queues[v.queue].waiting.insert(WaitEntry{v.entered, call_key});
+    }
   }
   void waiting_remove(const Visit& v) {
-    if (sign == 1 && !rebuilding) leave_waiting(queues[v.queue], v);
+    if (sign == 1 && !rebuilding) leave_waiting(queues[v.queue], v, call_key);
   }
 
   std::string call_name;  // the call id of the event being applied (for warnings)
@@ -1279,7 +1355,7 @@ struct Engine::Impl {
   template <typename F>
   ApplyResult replay_call(CallState& c, F&& change, const CallOp* mine) {
     for (const auto& v : c.d.visits)
-      if (!v.done) leave_waiting(queues[v.queue], v);
+      if (!v.done) leave_waiting(queues[v.queue], v, call_key);
     std::vector<Emitted> before, after;
     const bool saved_replaying = replaying;
     replaying = true;
@@ -1304,7 +1380,7 @@ struct Engine::Impl {
     emit_to = nullptr;
     c.d = std::move(d);
     for (const auto& v : c.d.visits)
-      if (!v.done && has_value(v.entered)) queues[v.queue].waiting.insert(v.entered);
+      if (!v.done && has_value(v.entered)) queues[v.queue].waiting.insert(WaitEntry{v.entered, call_key});
     // Agent ops: take back the ones no longer given, add the new ones.
     for (const Emitted& b : before) {
       const bool kept = std::any_of(after.begin(), after.end(), [&](const Emitted& x) {
@@ -1342,7 +1418,7 @@ struct Engine::Impl {
     const std::uint64_t key = internal::hash_key(e.call);
     call_name.assign(e.call);
     call_key = key;
-    call_feed = feed_id(e.feed);
+    call_feed = event_feed;
     CallState* cp = calls.find(e.call, key);
     if (!cp) {
       if (const FinishedCalls::Rec* r = finished.find(key)) {
@@ -1360,6 +1436,9 @@ struct Engine::Impl {
     }
     CallState& c = *cp;
     c.feed = call_feed;
+    if (e.type == EventType::call_enqueued && !e.caller.empty() && c.caller.empty()) {
+      c.caller = bounded_caller(e.caller);
+    }
     CallOp op = make_op(e, t);
     op.epoch = c.epoch;
     if (e.type == EventType::feed_restart) ++c.epoch;
@@ -1396,13 +1475,16 @@ struct Engine::Impl {
     op.seq = ++seq;
     op.kind = AgentOpKind::state;
     op.state = e.state;
+    // A ring that names its call (AMI AgentCalled, a native agent_state with "call"): boards
+    // show who is rung for each waiting caller.
+    if (e.state == AgentState::ringing && !e.call.empty()) op.call = internal::hash_key(e.call);
     if (e.state == AgentState::paused) op.reason = std::string(e.reason);
     for (auto name : e.queues) {
       if (!name.empty()) op.queues.push_back(queue_id(name));
     }
     std::sort(op.queues.begin(), op.queues.end());
     op.queues.erase(std::unique(op.queues.begin(), op.queues.end()), op.queues.end());
-    return agent_op(aid, std::move(op), feed_id(e.feed)) ? ApplyResult::applied
+    return agent_op(aid, std::move(op), event_feed) ? ApplyResult::applied
                                                          : ApplyResult::ignored_duplicate;
   }
 
@@ -1443,17 +1525,21 @@ struct Engine::Impl {
   ApplyResult apply(const Event& e) {
     double t = e.ts;
     if (!std::isfinite(t)) return ApplyResult::ignored_unknown;
+    const std::uint16_t fid = feed_id(e.feed);
     if (clock) {
       const double wall = clock->now();
       if (!started) start_at(wall);
       if (t > wall + kSkewTolerance) {
         ++dq.clock_skew;
-        t = wall;
+        // At our time, but never before what this feed said already: with a PBX clock 16 s
+        // ahead, an answer 5 s ahead keeps its time and the end 16 s ahead must not land before
+        // it (the call would never end, its agent stay on the call).
+        t = std::max(wall, feed_max_ts[fid]);
       }
     }
     if (!started) start_at(t);
     if (t > now) advance(t);
-    const std::uint16_t fid = feed_id(e.feed);
+    event_feed = fid;
     if (t < horizon(fid)) ++dq.late_events;  // counts by its time; states and spans stay
     max_ts = std::max(max_ts, t);
     feed_max_ts[fid] = std::max(feed_max_ts[fid], t);
@@ -1473,7 +1559,7 @@ struct Engine::Impl {
       case EventType::agent_ring_noanswer: {
         if (!e.call.empty()) return on_call_event(e, t);
         call_key = 0;
-        call_feed = feed_id(e.feed);
+        call_feed = event_feed;
         CallOp op = make_op(e, t);
         return step_ring_noanswer(nullptr, op);
       }
@@ -1493,6 +1579,107 @@ struct Engine::Impl {
     return c;
   }
 
+  // What the board says an agent on a call talks to: known when the engine knows the call.
+  struct CallShown {
+    bool known = false;
+    std::string_view caller, queue;
+  };
+  CallShown call_shown(const AgentStateRec& a) const {
+    CallShown c;
+    if (a.m.state != AgentState::on_call) return c;
+    // Known when the call is: an agent put on_call by a status row, or by a state restored
+    // from before format 5, talks to someone the engine cannot name (not "withheld").
+    if (const CallState* call = calls.find_key(a.m.call)) {
+      c.known = true;
+      c.caller = call->caller;
+    }
+    if (a.m.last_call_queue != kNone) c.queue = queues[a.m.last_call_queue].name;
+    return c;
+  }
+
+  // `order`: the ids of `items` by name, sorted again only when items were added (names of an id
+  // never change, and nothing is ever removed).
+  template <typename Items>
+  static void by_name(const Items& items, std::vector<Id>& order) {
+    if (order.size() == items.size()) return;
+    order.resize(items.size());
+    for (Id i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](Id a, Id b) { return items[a].name < items[b].name; });
+  }
+
+  AgentView agent_view(const AgentStateRec& a) const {
+    AgentView v;
+    v.name = a.name;
+    v.state = a.m.state;
+    v.state_since = a.m.state_since;
+    if (a.m.state == AgentState::paused) v.pause_reason = a.m.pause_reason;
+    v.queues.reserve(a.m.members.size());
+    for (Id q : a.m.members) v.queues.push_back(queues[q].name);
+    std::sort(v.queues.begin(), v.queues.end());
+    const CallShown c = call_shown(a);
+    v.call_known = c.known;
+    v.call_caller = std::string(c.caller);
+    v.call_queue = std::string(c.queue);
+    v.today = with_open_span(a, a.today, now);
+    v.interval = with_open_span(a, a.interval, now);
+    return v;
+  }
+
+  // `shown` is `base` with the open span up to now (with_open_span), the clock-grown parts
+  // within settings.view_refresh_seconds: every count and every stated time exactly.
+  bool counters_current(const AgentStateRec& a, const AgentCounters& base,
+                        const AgentCounters& shown) const {
+    for (const auto& f : kAgentIntFields) {
+      if (base.*f.member != shown.*f.member) return false;
+    }
+    for (const auto& f : kAgentRealFields) {
+      if (!CallOp::same_num(base.*f.member, shown.*f.member)) return false;
+    }
+    const double tol = settings.view_refresh_seconds;
+    const bool counting = now > a.accounted_to && a.m.state != AgentState::logged_out;
+    const double span = counting ? now - a.accounted_to : 0.0;
+    for (int k = 0; k < kAgentStateCount; ++k) {
+      const double want = base.state_seconds[k] + (counting && k == static_cast<int>(a.m.state) ? span : 0.0);
+      if (!(std::abs(want - shown.state_seconds[k]) <= tol)) return false;
+    }
+    // Pause by reason, both maps walked in step (same order): a reason missing on one side is
+    // 0 s there (the open reason appears in a view once its span is longer than 0).
+    const bool paused_open = counting && a.m.state == AgentState::paused;
+    const auto within = [&](std::string_view reason, double base_secs, double shown_secs) {
+      const double want = base_secs + (paused_open && reason == a.m.pause_reason ? span : 0.0);
+      return std::abs(want - shown_secs) <= tol;
+    };
+    bool open_seen = !paused_open;
+    auto b = base.paused_by_reason.begin();
+    auto v = shown.paused_by_reason.begin();
+    const auto b_end = base.paused_by_reason.end();
+    const auto v_end = shown.paused_by_reason.end();
+    while (b != b_end || v != v_end) {
+      const int order = b == b_end ? 1 : v == v_end ? -1 : b->first.compare(v->first);
+      const std::string_view reason = order <= 0 ? std::string_view(b->first) : std::string_view(v->first);
+      if (paused_open && reason == a.m.pause_reason) open_seen = true;
+      if (!within(reason, order <= 0 ? b->second : 0.0, order >= 0 ? v->second : 0.0)) return false;
+      if (order <= 0) ++b;
+      if (order >= 0) ++v;
+    }
+    if (!open_seen && !(span <= tol)) return false;
+    return true;
+  }
+
+  // The last snapshot's view of agent `ai` still says what a new one would: the same state,
+  // reason, queues and call, the same counts, and times grown by the clock alone no further than
+  // settings.view_refresh_seconds (0: exact, every view of a counting agent is built again).
+  bool agent_view_current(Id ai, const AgentView& v) const {
+    const AgentStateRec& a = agents[ai];
+    if (v.state != a.m.state || v.state_since != a.m.state_since) return false;
+    if (a.m.state == AgentState::paused ? v.pause_reason != a.m.pause_reason : !v.pause_reason.empty())
+      return false;
+    if (agent_view_members[ai] != a.m.members) return false;
+    const CallShown c = call_shown(a);
+    if (v.call_known != c.known || v.call_caller != c.caller || v.call_queue != c.queue) return false;
+    return counters_current(a, a.today, v.today) && counters_current(a, a.interval, v.interval);
+  }
+
   Snapshot snapshot() const {
     Snapshot s;
     s.now = now;
@@ -1502,9 +1689,8 @@ struct Engine::Impl {
     s.events_applied = events_applied;
     s.version = version;
 
-    // Agents first: their counters with the open span, and per queue the members by state and
-    // the open span of each member's time (not accrued yet) in every window and the total.
-    std::vector<AgentCounters> agent_today(agents.size()), agent_interval(agents.size());
+    // Agents first: per queue the members by state and the open span of each member's time (not
+    // accrued yet) in every window and the total.
     std::vector<AgentsByState> per_queue(queues.size());
     for (auto& arr : per_queue) arr.fill(0);
     constexpr int kTotal = kWindowCount;  // the open-span slot of the total
@@ -1517,10 +1703,11 @@ struct Engine::Impl {
         std::max(internal::MinuteRing<QueueCounters>::window_start(now, 60), start_time);
     window_from[static_cast<int>(WindowKind::today)] = day_start;
     window_from[kTotal] = -1e300;
+    // Agents ringing for a named call: few at any time, looked up by the waiting lists below.
+    std::vector<std::pair<std::uint64_t, Id>> rung;
     for (Id ai = 0; ai < agents.size(); ++ai) {
       const AgentStateRec& a = agents[ai];
-      agent_today[ai] = with_open_span(a, a.today, now);
-      agent_interval[ai] = with_open_span(a, a.interval, now);
+      if (a.m.state == AgentState::ringing && a.m.ringing_for != 0) rung.emplace_back(a.m.ringing_for, ai);
       for (Id q : a.m.members) {
         const AgentState st = state_in(a.m, q);
         per_queue[q][static_cast<int>(st)]++;
@@ -1533,18 +1720,54 @@ struct Engine::Impl {
       }
     }
 
-    std::vector<Id> order(queues.size());
-    for (Id i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(),
-              [&](Id a, Id b) { return queues[a].name < queues[b].name; });
+    // Two agents rung for one caller (ring-all): the first by name is shown.
+    std::sort(rung.begin(), rung.end(), [&](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first : agents[x.second].name < agents[y.second].name;
+    });
+    by_name(queues, queue_order);
     s.queues.reserve(queues.size());
-    for (Id qi : order) {
+    for (Id qi : queue_order) {
       const QueueState& q = queues[qi];
       QueueView v;
       v.name = q.name;
       v.settings = q.settings;
       v.calls_waiting = static_cast<int>(q.waiting.size());
-      if (!q.waiting.empty()) v.longest_wait = std::max(0.0, now - *q.waiting.begin());
+      if (!q.waiting.empty()) v.longest_wait = std::max(0.0, now - q.waiting.begin()->entered);
+      // The first kMaxWaitingListed only: a queue of 5,000 callers costs 20 entries here.
+      for (const WaitEntry& w : q.waiting) {
+        if (static_cast<int>(v.waiting_list.size()) >= kMaxWaitingListed) break;
+        WaitingCaller wc;
+        wc.position = static_cast<int>(v.waiting_list.size()) + 1;
+        wc.entered = w.entered;
+        if (const CallState* c = calls.find_key(w.call)) wc.caller = c->caller;
+        if (w.call != 0) {
+          auto it = std::lower_bound(rung.begin(), rung.end(), w.call,
+                                     [](const auto& x, std::uint64_t k) { return x.first < k; });
+          if (it != rung.end() && it->first == w.call) wc.ringing = agents[it->second].name;
+        }
+        v.waiting_list.push_back(std::move(wc));
+      }
+      v.waiting_unlisted = v.calls_waiting - static_cast<int>(v.waiting_list.size());
+      {
+        // The last hour per minute, from the buckets the sliding windows use: 60 lookups.
+        using Ring = internal::MinuteRing<QueueCounters>;
+        const std::int64_t cur = Ring::minute_of(now);
+        if (q.trend_dirty || q.trend_minute != cur) {
+          q.trend_arrivals.resize(kTrendMinutes);
+          q.trend_sl.resize(kTrendMinutes);
+          for (int i = 0; i < kTrendMinutes; ++i) {
+            const QueueCounters* b = q.ring.minute_bucket(cur - (kTrendMinutes - 1) + i);
+            q.trend_arrivals[i] = b ? static_cast<int>(b->arrivals) : 0;
+            const auto sl = b ? service_level(*b, q.settings.formula) : std::nullopt;
+            q.trend_sl[i] = sl ? *sl : kNoValue;
+          }
+          q.trend_minute = cur;
+          q.trend_dirty = false;
+        }
+        v.trend_start = static_cast<double>(cur - (kTrendMinutes - 1)) * 60.0;
+        v.trend_arrivals = q.trend_arrivals;
+        v.trend_sl = q.trend_sl;
+      }
       auto& iw = v.windows[static_cast<int>(WindowKind::interval)];
       iw.counters = q.interval;
       iw.since = std::max(interval_start, start_time);
@@ -1608,23 +1831,17 @@ struct Engine::Impl {
       s.queues.push_back(std::move(v));
     }
 
-    std::vector<Id> aorder(agents.size());
-    for (Id i = 0; i < aorder.size(); ++i) aorder[i] = i;
-    std::sort(aorder.begin(), aorder.end(),
-              [&](Id a, Id b) { return agents[a].name < agents[b].name; });
+    by_name(agents, agent_order);
+    agent_views.resize(agents.size());
+    agent_view_members.resize(agents.size());
     s.agents.reserve(agents.size());
-    for (Id ai : aorder) {
-      const AgentStateRec& a = agents[ai];
-      AgentView v;
-      v.name = a.name;
-      v.state = a.m.state;
-      v.state_since = a.m.state_since;
-      if (a.m.state == AgentState::paused) v.pause_reason = a.m.pause_reason;
-      for (Id q : a.m.members) v.queues.push_back(queues[q].name);
-      std::sort(v.queues.begin(), v.queues.end());
-      v.today = std::move(agent_today[ai]);
-      v.interval = std::move(agent_interval[ai]);
-      s.agents.push_back(std::move(v));
+    for (Id ai : agent_order) {
+      std::shared_ptr<AgentView>& cached = agent_views[ai];
+      if (!cached || !agent_view_current(ai, *cached)) {
+        cached = std::make_shared<AgentView>(agent_view(agents[ai]));
+        agent_view_members[ai] = agents[ai].m.members;
+      }
+      s.agents.push_shared(cached);
     }
     return s;
   }
@@ -1663,6 +1880,42 @@ const EngineSettings& Engine::settings() const { return impl_->settings; }
 std::uint64_t Engine::version() const { return impl_->version; }
 std::size_t Engine::finished_calls() const { return impl_->finished.size(); }
 std::size_t Engine::finished_call_bytes() const { return impl_->finished.bytes(); }
+
+void Engine::set_finished_rows(bool on) {
+  Impl& m = *impl_;
+  if (on && !m.finished_rows_on) {
+    // What is held now (a state restored from a blob that still had them) goes out as rows too.
+    m.finished.for_each([&](std::uint64_t key, const std::vector<Id>& qs) {
+      m.finished_log.push_back({m.day_start, key, qs});
+    });
+  }
+  if (!on) m.finished_log.clear();
+  m.finished_rows_on = on;
+}
+
+std::vector<Engine::FinishedRow> Engine::take_finished_rows() {
+  std::vector<FinishedRow> out;
+  out.swap(impl_->finished_log);
+  return out;
+}
+
+std::size_t Engine::restore_finished_rows(const std::vector<FinishedRow>& rows) {
+  std::size_t taken = 0;
+  const std::size_t nq = impl_->queues.size();
+  for (const FinishedRow& r : rows) {
+    if (r.day != impl_->day_start) continue;  // another day: its repeats are new calls now
+    std::vector<Id> qs;
+    for (const std::uint32_t q : r.queues) {
+      if (q < nq) qs.push_back(q);  // an id the state does not know is dropped, not guessed
+    }
+    impl_->finished.add(r.key, qs);
+    ++taken;
+  }
+  return taken;
+}
+
+double Engine::day_start() const { return impl_->day_start; }
+
 void Engine::warn(std::string_view kind, std::string message) {
   impl_->warn(kind, std::move(message));
 }
@@ -1814,8 +2067,10 @@ void put_machine(StateWriter& w, const AgentMachine& a) {
   w.num(a.wrap_started);
   w.b(a.wrap_stated);
   put_ids(w, {a.last_call_queue});
+  w.i(static_cast<std::int64_t>(a.call));
+  w.i(static_cast<std::int64_t>(a.ringing_for));
 }
-void get_machine(StateReader& r, AgentMachine& a, std::size_t nq) {
+void get_machine(StateReader& r, AgentMachine& a, std::size_t nq, std::int64_t format) {
   a.logged_in = r.b();
   get_ids(r, a.members, nq);
   get_ids(r, a.paused_in, nq);
@@ -1829,6 +2084,10 @@ void get_machine(StateReader& r, AgentMachine& a, std::size_t nq) {
   std::vector<Id> last;
   get_ids(r, last, nq);
   a.last_call_queue = last.empty() ? kNone : last[0];
+  if (format >= 5) {
+    a.call = static_cast<std::uint64_t>(r.i());
+    a.ringing_for = static_cast<std::uint64_t>(r.i());
+  }
 }
 void put_op(StateWriter& w, const AgentOp& op) {
   w.num(op.ts);
@@ -1882,7 +2141,7 @@ void get_op(StateReader& r, CallOp& op, std::size_t nq, std::size_t na) {
 std::string Engine::serialize() const {
   const Impl& m = *impl_;
   StateWriter w;
-  w.tag("callwatch-engine-state 4");
+  w.tag("callwatch-engine-state 5");
   put_layout(w);
   w.b(m.started);
   for (double v : {m.start_time, m.now, m.interval_start, m.interval_end, m.day_start, m.next_day_start})
@@ -1916,7 +2175,7 @@ std::string Engine::serialize() const {
   for (const auto& q : m.queues) {
     w.str(q.name);
     w.i(static_cast<std::int64_t>(q.waiting.size()));
-    for (double t : q.waiting) w.num(t);
+    for (const WaitEntry& e : q.waiting) w.num(e.entered);  // keys: rebuilt from the calls
     put(w, q.interval);
     put(w, q.today);
     put(w, q.total);
@@ -1983,16 +2242,21 @@ std::string Engine::serialize() const {
     w.i(c.feed);
     w.i(c.epoch);
     w.b(c.legacy);
+    w.str(c.caller);
     w.i(static_cast<std::int64_t>(c.ops.size()));
     for (const auto& op : c.ops) put_op(w, op);
     w.tag("");
   }
   w.tag("finished");
-  w.i(static_cast<std::int64_t>(m.finished.size()));
-  m.finished.for_each([&](std::uint64_t key, const std::vector<Id>& qs) {
-    w.i(static_cast<std::int64_t>(key));
-    put_ids(w, qs);
-  });
+  if (m.finished_rows_on) {
+    w.i(0);  // kept by the store as rows (take_finished_rows)
+  } else {
+    w.i(static_cast<std::int64_t>(m.finished.size()));
+    m.finished.for_each([&](std::uint64_t key, const std::vector<Id>& qs) {
+      w.i(static_cast<std::int64_t>(key));
+      put_ids(w, qs);
+    });
+  }
   w.tag("closed");
   w.i(static_cast<std::int64_t>(m.closed.size()));
   for (const auto& ci : m.closed) {
@@ -2010,15 +2274,17 @@ std::string Engine::serialize() const {
 bool Engine::restore(std::string_view data) {
   StateReader r(data);
   r.expect("callwatch-engine-state");
-  // 1: before accounted_to (not read); 2: fixed counter fields; 3: named fields, wrap_stated.
+  // 1: before accounted_to (not read); 2: fixed counter fields; 3: named fields, wrap_stated;
+  // 4: events of calls and agents; 5: caller IDs, agents' current and rung calls.
   const std::int64_t format = r.i();
-  if (format < 2 || format > 4 || !r.ok()) return false;
+  if (format < 2 || format > 5 || !r.ok()) return false;
   const FieldLayout layout = format == 2 ? layout_v2() : get_layout(r);
   Impl m;
   m.settings = impl_->settings;
   m.clock = impl_->clock;
   m.wait_bounds = impl_->wait_bounds;
   m.handle_bounds = impl_->handle_bounds;
+  m.finished_rows_on = impl_->finished_rows_on;  // a mode of this engine, like its settings
   m.started = r.b();
   for (double* v : {&m.start_time, &m.now, &m.interval_start, &m.interval_end, &m.day_start,
                     &m.next_day_start})
@@ -2053,7 +2319,7 @@ bool Engine::restore(std::string_view data) {
   for (std::size_t k = 0; k < nq && r.ok(); ++k) {
     const Id id = m.queue_id(r.str());
     QueueState& q = m.queues[id];
-    for (std::size_t n = r.count(), j = 0; j < n && r.ok(); ++j) q.waiting.insert(r.num());
+    for (std::size_t n = r.count(), j = 0; j < n && r.ok(); ++j) q.waiting.insert(WaitEntry{r.num(), 0});
     get(r, q.interval, layout);
     get(r, q.today, layout);
     get(r, q.total, layout);
@@ -2082,12 +2348,12 @@ bool Engine::restore(std::string_view data) {
     AgentStateRec& a = m.agents[id];
     const std::size_t nq = m.queues.size();
     if (format >= 4) {
-      get_machine(r, a.m, nq);
+      get_machine(r, a.m, nq, format);
       a.accounted_to = r.num();
       get(r, a.interval, layout);
       get(r, a.today, layout);
       a.feed = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
-      get_machine(r, a.base, nq);
+      get_machine(r, a.base, nq, format);
       a.base_t = r.num();
       for (std::size_t n = r.count(kMaxJournal + 1), j = 0; j < n && r.ok(); ++j) {
         AgentOp op;
@@ -2150,6 +2416,7 @@ bool Engine::restore(std::string_view data) {
       c.feed = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
       c.epoch = static_cast<std::uint16_t>(std::clamp<std::int64_t>(r.i(), 0, 65535));
       c.legacy = r.b();
+      if (format >= 5) c.caller = bounded_caller(r.str());
       for (std::size_t n = r.count(kMaxCallOps + 1), j = 0; j < n && r.ok(); ++j) {
         CallOp op;
         get_op(r, op, m.queues.size(), m.agents.size());
@@ -2181,6 +2448,17 @@ bool Engine::restore(std::string_view data) {
   }
   r.expect("end");
   if (!r.ok()) return false;
+  // The waiting lists with their calls' keys, from the calls' open visits; a queue whose stored
+  // list does not match them (an older, inconsistent state) keeps the stored times.
+  std::vector<std::multiset<WaitEntry>> rebuilt(m.queues.size());
+  m.calls.for_each([&](const std::string&, std::uint64_t key, const CallState& c) {
+    for (const auto& v : c.d.visits) {
+      if (!v.done && has_value(v.entered) && v.queue < rebuilt.size()) rebuilt[v.queue].insert(WaitEntry{v.entered, key});
+    }
+  });
+  for (std::size_t qi = 0; qi < m.queues.size(); ++qi) {
+    if (rebuilt[qi].size() == m.queues[qi].waiting.size()) m.queues[qi].waiting = std::move(rebuilt[qi]);
+  }
   *impl_ = std::move(m);
   return true;
 }

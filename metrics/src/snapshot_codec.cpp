@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 #include <stdexcept>
 #include <unordered_map>
@@ -54,8 +55,15 @@ class Writer {
       return;
     }
     char buf[32];
+#if defined(__cpp_lib_to_chars)
     auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
+#else
+    // Emscripten's libc++ (the browser board) has no floating-point to_chars yet; %.17g reads
+    // back to the same double too, if not always in the shortest text.
+    const int n = std::snprintf(buf, sizeof buf, "%.17g", v);
+    out.append(buf, static_cast<std::size_t>(n));
+#endif
   }
   void num(std::int64_t v) {
     char buf[24];
@@ -226,6 +234,37 @@ void write_queue(Writer& w, const QueueView& q) {
   w.key("handle");
   write_histogram(w, q.handle);
   member(w, "data_gap", q.data_gap);
+  // 1.5: the callers waiting (oldest first, capped) and how many more.
+  w.key("waiting_list");
+  w.open_arr();
+  for (const auto& c : q.waiting_list) {
+    w.elem();
+    w.open_obj();
+    member(w, "position", c.position);
+    member(w, "caller", c.caller);
+    member(w, "entered", c.entered);
+    if (!c.ringing.empty()) member(w, "ringing", c.ringing);
+    w.close_obj();
+  }
+  w.close_arr();
+  member(w, "waiting_unlisted", q.waiting_unlisted);
+  if (!q.trend_arrivals.empty()) {
+    member(w, "trend_start", q.trend_start);
+    w.key("trend_arrivals");
+    w.open_arr();
+    for (int v : q.trend_arrivals) {
+      w.elem();
+      w.num(v);
+    }
+    w.close_arr();
+    w.key("trend_sl");
+    w.open_arr();
+    for (double v : q.trend_sl) {
+      w.elem();
+      w.num(v);
+    }
+    w.close_arr();
+  }
   w.close_obj();
 }
 
@@ -262,6 +301,8 @@ void write_agent(Writer& w, const AgentView& a) {
   write_agent_counters(w, a.today);
   w.key("interval");
   write_agent_counters(w, a.interval);
+  if (a.call_known) member(w, "call_caller", a.call_caller);
+  if (!a.call_queue.empty()) member(w, "call_queue", a.call_queue);
   w.close_obj();
 }
 
@@ -334,8 +375,8 @@ void write_data_quality(Writer& w, const DataQuality& d) {
   w.close_obj();
 }
 
-template <typename T, typename F>
-void write_array(Writer& w, std::string_view k, const std::vector<T>& items, F&& write_one) {
+template <typename C, typename F>
+void write_array(Writer& w, std::string_view k, const C& items, F&& write_one) {
   w.key(k);
   w.open_arr();
   for (const auto& it : items) {
@@ -352,6 +393,16 @@ void write_names(Writer& w, std::string_view k, const std::vector<std::string>& 
   });
 }
 
+void write_broadcast(Writer& w, const BroadcastView& b) {
+  w.open_obj();
+  member(w, "id", b.id);
+  member(w, "text", b.text);
+  member(w, "from", b.from);
+  member(w, "posted_at", b.posted_at);
+  member(w, "expires_at", b.expires_at);
+  w.close_obj();
+}
+
 void write_state_members(Writer& w, const Snapshot& s) {
   member(w, "now", s.now);
   member(w, "interval_start", s.interval_start);
@@ -363,6 +414,7 @@ void write_state_members(Writer& w, const Snapshot& s) {
   write_array(w, "alerts", s.alerts, write_alert);
   w.key("data_quality");
   write_data_quality(w, s.data_quality);
+  write_array(w, "broadcasts", s.broadcasts, write_broadcast);  // 1.4
 }
 
 void write_envelope(Writer& w, MessageType t, const Envelope& env) {
@@ -547,6 +599,37 @@ QueueView read_queue(element e) {
   if (auto h = find(o, "abandon_wait")) q.abandon_wait = read_histogram(*h);
   if (auto h = find(o, "handle")) q.handle = read_histogram(*h);
   opt(o, "data_gap", q.data_gap);
+  if (auto wl = find(o, "waiting_list")) {
+    for (element x : as_array(*wl, "waiting_list")) {
+      // Bounded on read as on write: a list longer than the cap is cut and counted as unlisted.
+      if (static_cast<int>(q.waiting_list.size()) >= kMaxWaitingListed) {
+        ++q.waiting_unlisted;
+        continue;
+      }
+      object co = as_object(x, "waiting_list");
+      WaitingCaller c;
+      opt(co, "position", c.position);
+      opt(co, "caller", c.caller);
+      opt(co, "entered", c.entered);
+      opt(co, "ringing", c.ringing);
+      q.waiting_list.push_back(std::move(c));
+    }
+  }
+  if (auto u = find(o, "waiting_unlisted")) q.waiting_unlisted += static_cast<int>(as_int(*u, "waiting_unlisted"));
+  opt(o, "trend_start", q.trend_start);
+  // At most kTrendMinutes each: more is not a longer trend, it is input to refuse.
+  if (auto t = find(o, "trend_arrivals")) {
+    for (element x : as_array(*t, "trend_arrivals")) {
+      if (static_cast<int>(q.trend_arrivals.size()) >= kTrendMinutes) fail("too long", "trend_arrivals");
+      q.trend_arrivals.push_back(static_cast<int>(as_int(x, "trend_arrivals")));
+    }
+  }
+  if (auto t = find(o, "trend_sl")) {
+    for (element x : as_array(*t, "trend_sl")) {
+      if (static_cast<int>(q.trend_sl.size()) >= kTrendMinutes) fail("too long", "trend_sl");
+      q.trend_sl.push_back(as_double(x, "trend_sl"));
+    }
+  }
   return q;
 }
 
@@ -582,6 +665,11 @@ AgentView read_agent(element e) {
   }
   if (auto t = find(o, "today")) a.today = read_agent_counters(*t);
   if (auto i = find(o, "interval")) a.interval = read_agent_counters(*i);
+  if (auto c = find(o, "call_caller")) {
+    a.call_caller = as_string(*c, "call_caller");
+    a.call_known = true;
+  }
+  opt(o, "call_queue", a.call_queue);
   return a;
 }
 
@@ -657,8 +745,8 @@ DataQuality read_data_quality(element e) {
   return d;
 }
 
-template <typename T, typename F>
-void read_array(object o, std::string_view k, std::vector<T>& out, F&& read_one) {
+template <typename C, typename F>
+void read_array(object o, std::string_view k, C& out, F&& read_one) {
   if (auto a = find(o, k)) {
     for (element x : as_array(*a, k)) out.push_back(read_one(x));
   }
@@ -666,6 +754,17 @@ void read_array(object o, std::string_view k, std::vector<T>& out, F&& read_one)
 
 void read_names(object o, std::string_view k, std::vector<std::string>& out) {
   read_array(o, k, out, [k](element x) { return as_string(x, k); });
+}
+
+BroadcastView read_broadcast(element e) {
+  object o = as_object(e, "broadcast");
+  BroadcastView b;
+  b.id = required_string(o, "id");
+  opt(o, "text", b.text);
+  opt(o, "from", b.from);
+  opt(o, "posted_at", b.posted_at);
+  opt(o, "expires_at", b.expires_at);
+  return b;
 }
 
 void read_state_members(object o, Snapshot& s) {
@@ -678,6 +777,7 @@ void read_state_members(object o, Snapshot& s) {
   read_array(o, "agents", s.agents, read_agent);
   read_array(o, "alerts", s.alerts, read_alert);
   if (auto d = find(o, "data_quality")) s.data_quality = read_data_quality(*d);
+  read_array(o, "broadcasts", s.broadcasts, read_broadcast);  // absent before 1.4: none
 }
 
 bool parse_proto(std::string_view s, ProtocolVersion& out) {
@@ -765,7 +865,15 @@ bool same_queue(const QueueView& a, const QueueView& b, double tol) {
   if (a.previous_interval && !same_window(*a.previous_interval, *b.previous_interval, 0.5)) {
     return false;
   }
-  return same_histogram(a.answer_wait, b.answer_wait) &&
+  if (a.trend_start != b.trend_start || a.trend_arrivals != b.trend_arrivals ||
+      a.trend_sl.size() != b.trend_sl.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.trend_sl.size(); ++i) {
+    if (!same(a.trend_sl[i], b.trend_sl[i])) return false;
+  }
+  return a.waiting_list == b.waiting_list && a.waiting_unlisted == b.waiting_unlisted &&
+         same_histogram(a.answer_wait, b.answer_wait) &&
          same_histogram(a.abandon_wait, b.abandon_wait) && same_histogram(a.handle, b.handle);
 }
 
@@ -790,6 +898,8 @@ bool same_agent_counters(const AgentCounters& a, const AgentCounters& b, double 
 bool same_agent(const AgentView& a, const AgentView& b, double tol) {
   return a.name == b.name && a.state == b.state && same(a.state_since, b.state_since) &&
          a.pause_reason == b.pause_reason && a.queues == b.queues &&
+         a.call_caller == b.call_caller && a.call_queue == b.call_queue &&
+         a.call_known == b.call_known &&
          same_agent_counters(a.today, b.today, tol) &&
          same_agent_counters(a.interval, b.interval, tol);
 }
@@ -815,17 +925,29 @@ const std::string& key_of(const QueueView& q) { return q.name; }
 const std::string& key_of(const AgentView& a) { return a.name; }
 const std::string& key_of(const AlertView& a) { return a.id; }
 
-template <typename T>
-bool sorted_by_key(const std::vector<T>& v) {
+template <typename C>
+bool sorted_by_key(const C& v) {
+  using T = typename C::value_type;
   return std::is_sorted(v.begin(), v.end(),
                         [](const T& a, const T& b) { return key_of(a) < key_of(b); });
 }
 
+// The same view object in both lists: unchanged, nothing to compare (shared_list.hpp).
+template <typename T>
+bool same_object(const std::vector<T>&, std::size_t, const std::vector<T>&, std::size_t) {
+  return false;
+}
+template <typename T>
+bool same_object(const SharedList<T>& a, std::size_t i, const SharedList<T>& b, std::size_t j) {
+  return a.address(i) == b.address(j);
+}
+
 // Entities present in `to` and absent or different in `from` go to `changed`; names present
 // only in `from` go to `removed`. Snapshots come sorted by name: then one merge pass, no hash of
-// 10,000 names every 100 ms (a third of the publisher's time at the large size otherwise).
-template <typename T, typename Same>
-void diff_entities(const std::vector<T>& from, const std::vector<T>& to, std::vector<T>& changed,
+// 10,000 names every 100 ms (a third of the publisher's time at the large size otherwise), and an
+// entry the engine reused from the older snapshot is passed over by its address.
+template <typename C, typename T, typename Same>
+void diff_entities(const C& from, const C& to, std::vector<T>& changed,
                    std::vector<std::string>& removed, Same&& same_fn) {
   if (sorted_by_key(from) && sorted_by_key(to)) {
     std::size_t i = 0, j = 0;
@@ -835,7 +957,7 @@ void diff_entities(const std::vector<T>& from, const std::vector<T>& to, std::ve
       } else if (i == from.size() || key_of(to[j]) < key_of(from[i])) {
         changed.push_back(to[j++]);
       } else {
-        if (!same_fn(from[i], to[j])) changed.push_back(to[j]);
+        if (!same_object(from, i, to, j) && !same_fn(from[i], to[j])) changed.push_back(to[j]);
         ++i;
         ++j;
       }
@@ -851,7 +973,7 @@ void diff_entities(const std::vector<T>& from, const std::vector<T>& to, std::ve
       changed.push_back(e);
       continue;
     }
-    if (!same_fn(*it->second, e)) changed.push_back(e);
+    if (it->second != &e && !same_fn(*it->second, e)) changed.push_back(e);
     old.erase(it);
   }
   for (const auto& e : from) {
@@ -859,23 +981,47 @@ void diff_entities(const std::vector<T>& from, const std::vector<T>& to, std::ve
   }
 }
 
+template <typename T, typename Less>
+void sort_all(std::vector<T>& v, Less less) { std::sort(v.begin(), v.end(), less); }
+template <typename T, typename Less>
+void sort_all(SharedList<T>& v, Less less) { v.sort(less); }
+template <typename T>
+void replace_at(std::vector<T>& v, std::size_t i, const T& e) { v[i] = e; }
+template <typename T>
+void replace_at(SharedList<T>& v, std::size_t i, const T& e) { v.replace(i, e); }
+template <typename T, typename Pred>
+void erase_where(std::vector<T>& v, Pred pred) { std::erase_if(v, pred); }
+template <typename T, typename Pred>
+void erase_where(SharedList<T>& v, Pred pred) { v.erase_if(pred); }
+template <typename T, typename Less>
+void merge_tail(std::vector<T>& v, std::size_t mid, Less less) {
+  const auto m = v.begin() + static_cast<std::ptrdiff_t>(mid);
+  std::sort(m, v.end(), less);
+  std::inplace_merge(v.begin(), m, v.end(), less);
+}
+template <typename T, typename Less>
+void merge_tail(SharedList<T>& v, std::size_t mid, Less less) { v.sort_tail_and_merge(mid, less); }
+
 // Keeps `state` sorted by key; a change is found by binary search, so applying a few changes to
 // 10,000 agents costs a few lookups.
-template <typename T>
-void apply_entities(std::vector<T>& state, const std::vector<T>& changed,
+template <typename C, typename T>
+void apply_entities(C& state, const std::vector<T>& changed,
                     const std::vector<std::string>& removed) {
   if (changed.empty() && removed.empty()) return;
   const auto less = [](const T& a, const T& b) { return key_of(a) < key_of(b); };
-  if (!sorted_by_key(state)) std::sort(state.begin(), state.end(), less);
+  if (!sorted_by_key(state)) sort_all(state, less);
+  const C& cstate = state;
   auto find = [&](std::string_view k) {
-    return std::lower_bound(state.begin(), state.end(), k,
-                            [](const T& e, std::string_view key) { return key_of(e) < key; });
+    return static_cast<std::size_t>(
+        std::lower_bound(cstate.begin(), cstate.end(), k,
+                         [](const T& e, std::string_view key) { return key_of(e) < key; }) -
+        cstate.begin());
   };
   std::vector<T> added;
   for (const auto& e : changed) {
-    auto it = find(key_of(e));
-    if (it != state.end() && key_of(*it) == key_of(e)) {
-      *it = e;
+    const std::size_t at = find(key_of(e));
+    if (at < cstate.size() && key_of(cstate[at]) == key_of(e)) {
+      replace_at(state, at, e);
     } else {
       added.push_back(e);
     }
@@ -883,15 +1029,14 @@ void apply_entities(std::vector<T>& state, const std::vector<T>& changed,
   if (!removed.empty()) {
     std::vector<std::string_view> gone(removed.begin(), removed.end());
     std::sort(gone.begin(), gone.end());
-    std::erase_if(state, [&](const T& e) {
+    erase_where(state, [&](const T& e) {
       return std::binary_search(gone.begin(), gone.end(), std::string_view(key_of(e)));
     });
   }
   if (!added.empty()) {
-    const auto mid = static_cast<std::ptrdiff_t>(state.size());
+    const std::size_t mid = state.size();
     for (auto& e : added) state.push_back(std::move(e));
-    std::sort(state.begin() + mid, state.end(), less);
-    std::inplace_merge(state.begin(), state.begin() + mid, state.end(), less);
+    merge_tail(state, mid, less);
   }
 }
 
@@ -916,7 +1061,7 @@ std::string_view to_string(MessageType t) {
 bool SnapshotDelta::has_changes() const {
   return !queues.empty() || !removed_queues.empty() || !agents.empty() ||
          !removed_agents.empty() || !alerts.empty() || !removed_alerts.empty() ||
-         data_quality.has_value();
+         data_quality.has_value() || broadcasts.has_value();
 }
 
 SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& opts) {
@@ -933,6 +1078,7 @@ SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& 
                 [tol](const AgentView& a, const AgentView& b) { return same_agent(a, b, tol); });
   diff_entities(from.alerts, to.alerts, d.alerts, d.removed_alerts, same_alert);
   if (!same_data_quality(from.data_quality, to.data_quality)) d.data_quality = to.data_quality;
+  if (from.broadcasts != to.broadcasts) d.broadcasts = to.broadcasts;
   return d;
 }
 
@@ -946,6 +1092,7 @@ void apply(Snapshot& state, const SnapshotDelta& d) {
   apply_entities(state.agents, d.agents, d.removed_agents);
   apply_entities(state.alerts, d.alerts, d.removed_alerts);
   if (d.data_quality) state.data_quality = *d.data_quality;
+  if (d.broadcasts) state.broadcasts = *d.broadcasts;
 }
 
 std::string encode_state(const Snapshot& s) {
@@ -987,6 +1134,7 @@ std::string encode_delta(const SnapshotDelta& d, const Envelope& env) {
     w.key("data_quality");
     write_data_quality(w, *d.data_quality);
   }
+  if (d.broadcasts) write_array(w, "broadcasts", *d.broadcasts, write_broadcast);
   w.close_obj();
   return std::move(w.out);
 }
@@ -1030,6 +1178,41 @@ std::string encode_reply(std::string_view request, std::string_view alert_id, co
   return std::move(w.out);
 }
 
+std::string encode_broadcast_request(std::string_view text, double ttl, std::string_view who,
+                                     std::string_view role) {
+  Writer w;
+  write_envelope(w, MessageType::request, Envelope{});
+  member(w, "request", std::string_view("broadcast"));
+  member(w, "text", text);
+  member(w, "ttl", ttl);
+  member(w, "who", who);
+  member(w, "role", role);
+  w.close_obj();
+  return std::move(w.out);
+}
+
+std::string encode_withdraw_request(std::string_view broadcast_id, std::string_view who,
+                                    std::string_view role) {
+  Writer w;
+  write_envelope(w, MessageType::request, Envelope{});
+  member(w, "request", std::string_view("withdraw"));
+  member(w, "broadcast", broadcast_id);
+  member(w, "who", who);
+  member(w, "role", role);
+  w.close_obj();
+  return std::move(w.out);
+}
+
+std::string encode_broadcast_reply(std::string_view request, std::string_view broadcast_id,
+                                   const Envelope& env) {
+  Writer w;
+  write_envelope(w, MessageType::reply, env);
+  member(w, "request", request);
+  member(w, "broadcast", broadcast_id);
+  w.close_obj();
+  return std::move(w.out);
+}
+
 std::string encode_alert_history(const std::vector<AlertTransition>& history, double since,
                                  const Envelope& env) {
   Writer w;
@@ -1038,6 +1221,37 @@ std::string encode_alert_history(const std::vector<AlertTransition>& history, do
   member(w, "request", std::string_view("alert_history"));
   member(w, "since", since);
   write_array(w, "history", history, write_transition);
+  w.close_obj();
+  return std::move(w.out);
+}
+
+std::string encode_agent_history_request(std::string_view agent) {
+  Writer w;
+  write_envelope(w, MessageType::request, Envelope{});
+  member(w, "request", std::string_view("agent_history"));
+  member(w, "agent", agent);
+  w.close_obj();
+  return std::move(w.out);
+}
+
+std::string encode_agent_history(std::string_view agent, double since,
+                                 const std::vector<AgentSpan>& spans, std::uint64_t cut,
+                                 const Envelope& env) {
+  Writer w;
+  w.out.reserve(256 + spans.size() * 64);
+  write_envelope(w, MessageType::reply, env);
+  member(w, "request", std::string_view("agent_history"));
+  member(w, "agent", agent);
+  member(w, "since", since);
+  member(w, "spans_cut", cut);
+  write_array(w, "spans", spans, [](Writer& ww, const AgentSpan& sp) {
+    ww.open_obj();
+    member(ww, "from", sp.from);
+    member(ww, "to", sp.to);
+    member(ww, "state", to_string(sp.state));
+    if (!sp.reason.empty()) member(ww, "reason", sp.reason);
+    ww.close_obj();
+  });
   w.close_obj();
   return std::move(w.out);
 }
@@ -1107,6 +1321,10 @@ tl::expected<Message, std::string> decode(std::string_view json) {
         read_array(o, "alerts", d.alerts, read_alert);
         read_names(o, "removed_alerts", d.removed_alerts);
         if (auto dq = find(o, "data_quality")) d.data_quality = read_data_quality(*dq);
+        if (find(o, "broadcasts")) {
+          d.broadcasts.emplace();
+          read_array(o, "broadcasts", *d.broadcasts, read_broadcast);
+        }
         m.now = d.now;
         break;
       }
@@ -1119,12 +1337,33 @@ tl::expected<Message, std::string> decode(std::string_view json) {
         opt(o, "who", m.who);
         opt(o, "comment", m.comment);
         opt(o, "role", m.role);
+        opt(o, "text", m.text);
+        opt(o, "ttl", m.ttl);
+        opt(o, "broadcast", m.broadcast_id);
+        opt(o, "agent", m.agent);
         break;
       case MessageType::reply:
         opt(o, "request", m.request);
         opt(o, "alert", m.alert_id);
         opt(o, "since", m.since);
+        opt(o, "broadcast", m.broadcast_id);
         read_array(o, "history", m.history, read_transition);
+        opt(o, "agent", m.agent);
+        opt(o, "spans_cut", m.spans_cut);
+        if (auto sp = find(o, "spans")) {
+          for (element x : as_array(*sp, "spans")) {
+            if (m.spans.size() >= kMaxAgentSpans) fail("too many", "spans");
+            object so = as_object(x, "spans");
+            AgentSpan span;
+            opt(so, "from", span.from);
+            opt(so, "to", span.to);
+            std::string st;
+            opt(so, "state", st);
+            if (!parse_agent_state(st, span.state)) fail("unknown agent state", st);
+            opt(so, "reason", span.reason);
+            m.spans.push_back(std::move(span));
+          }
+        }
         break;
       case MessageType::error:
         opt(o, "request", m.request);

@@ -10,7 +10,9 @@
 #include <string_view>
 #include <vector>
 
+#include "callwatch/metrics/snapshot.hpp"
 #include "feeds/sim/simulator.hpp"
+#include "runtime/feed_health.hpp"
 
 namespace callwatch::bench {
 
@@ -21,6 +23,7 @@ struct Figure {
   double baseline = 0;
   bool higher_is_better = true;
   double goal = 0;        // PERF.md bar on value / baseline (0: informative, no goal)
+  bool goal_absolute = false;  // the bar is on `value` itself (PERF.md "absolute" goals)
   std::string note;       // size and how measured, for the text output
   double ratio() const { return baseline > 0 ? value / baseline : 0; }
 };
@@ -28,6 +31,13 @@ struct Figure {
 struct BenchConfig {
   bool tiny = false;
   int reps = 5;  // timed repetitions of each side (fastest taken)
+  // Real processes (bench_live.cpp): the daemon and the wallboard binaries.
+  std::string daemon_bin;
+  std::string wallboard_bin;
+  // replay_day_seconds: calls in the generated day (PERF.md: 1M; --tiny: 20,000).
+  std::size_t day_calls = 1000000;
+  double kiosk_seconds = 60;  // kiosk_idle_cpu sampling span
+  double burst_seconds = 30;  // live_burst_latency: seconds of 5,000 events/s
 };
 
 // Native JSON messages from the simulator, back to back in one buffer (each followed by '\n') with
@@ -46,7 +56,9 @@ void make_corpus(const daemon::sim::SimOptions& opts, std::size_t max_messages, 
 // COMPLETE*, ABANDON, EXIT*, RINGNOANSWER, ADDMEMBER/REMOVEMEMBER, PAUSE/UNPAUSE per queue.
 // Generated on the fly from its own simulation (a day of a large center does not fit in memory as
 // messages).
-std::string make_queue_log(const daemon::sim::SimOptions& opts, std::size_t max_lines);
+// Stops at `max_lines` lines or `max_calls` ENTERQUEUE lines (new calls), whichever comes first.
+std::string make_queue_log(const daemon::sim::SimOptions& opts, std::size_t max_lines,
+                           std::size_t max_calls = static_cast<std::size_t>(-1));
 
 double seconds_since(std::chrono::steady_clock::time_point t0);
 double median(std::vector<double> v);
@@ -67,5 +79,27 @@ std::vector<Figure> bench_exposition(const BenchConfig& cfg, const Corpus& corpu
 std::vector<Figure> bench_wallboard(const BenchConfig& cfg, const Corpus& corpus);
 std::vector<Figure> bench_feeds(const BenchConfig& cfg, const Corpus& corpus);  // feeds_bench.cpp
 std::vector<Figure> bench_day(const BenchConfig& cfg);  // bench_day.cpp: a day of 1M calls
+std::vector<Figure> bench_scrape(const BenchConfig& cfg, const Corpus& corpus);  // bench_scrape.cpp
+std::vector<Figure> bench_replay_day(const BenchConfig& cfg, const Corpus& corpus);  // bench_replay_day.cpp
+// bench_live.cpp: a real callwatchd (store on) at the large size: rss_10k_agents,
+// live_burst_latency_p50/_p99, kiosk_idle_cpu.
+std::vector<Figure> bench_live(const BenchConfig& cfg);
+
+// A snapshot of the corpus's engine whose /metrics body has about `target` series (queues cut or
+// repeated), with one feed's health: what exposition_* and scrape_100k render.
+struct SeriesSnapshot {
+  metrics::Snapshot snap;
+  std::vector<daemon::FeedHealth> feeds;
+  std::size_t series = 0;
+  std::size_t bytes = 0;  // of the text body
+};
+SeriesSnapshot series_snapshot(const Corpus& corpus, std::size_t target);
+
+// Seconds of each of `n` round trips PUSH -> PULL, forwarded as is -> XPUB -> SUB of `bytes`
+// bytes over tcp loopback: the raw ZeroMQ baseline of the latency figures (wallboard_bench.cpp).
+std::vector<double> raw_zmq_latencies(int n, std::size_t bytes);
+double percentile(std::vector<double> v, double p);
+// Resident memory of a process (/proc/PID/status VmRSS), MB; 0 when unknown.
+double process_rss_mb(long pid);
 
 }  // namespace callwatch::bench

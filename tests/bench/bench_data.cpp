@@ -71,10 +71,11 @@ void make_corpus(const daemon::sim::SimOptions& opts, std::size_t max_messages, 
   for (std::size_t i = 0; i < offsets.size(); ++i) out.messages.emplace_back(out.buffer.data() + offsets[i], sizes[i]);
 }
 
-std::string make_queue_log(const daemon::sim::SimOptions& opts, std::size_t max_lines) {
+std::string make_queue_log(const daemon::sim::SimOptions& opts, std::size_t max_lines, std::size_t max_calls) {
   daemon::NativeParser parser;
   std::string out;
   std::size_t lines = 0;
+  std::size_t new_calls = 0;
   struct Visit {
     std::string queue;
     double entered = 0;
@@ -91,13 +92,14 @@ std::string make_queue_log(const daemon::sim::SimOptions& opts, std::size_t max_
     ++lines;
   };
   const auto convert = [&](std::string_view msg) {
-    if (lines >= max_lines) return;
+    if (lines >= max_lines || new_calls >= max_calls) return;
     auto r = parser.parse(msg);
     if (!r) return;
     const m::Event& e = **r;
     const std::string call(e.call);
     switch (e.type) {
       case m::EventType::call_enqueued:
+        if (!calls.contains(call)) ++new_calls;  // a transfer enters again under the same id
         calls[call] = Visit{std::string(e.queue), e.ts, 0, fmt::format("{}.{}", call, lines)};
         line(e.ts, e.call, e.queue, "NONE", "ENTERQUEUE", fmt::format("|{}|1", e.caller));
         break;
@@ -153,7 +155,7 @@ std::string make_queue_log(const daemon::sim::SimOptions& opts, std::size_t max_
   };
   const double start = 1767600000.0;
   daemon::sim::Simulator sim(opts, start);
-  for (double t = start; lines < max_lines; t += 60) {
+  for (double t = start; lines < max_lines && new_calls < max_calls; t += 60) {
     if (!sim.run_until(t, convert)) break;
   }
   return out;

@@ -166,6 +166,36 @@ struct Sized {
 
 }  // namespace
 
+SeriesSnapshot series_snapshot(const Corpus& corpus, std::size_t target) {
+  daemon::NativeParser parser;
+  const m::EngineSettings settings;
+  m::Engine engine(settings);
+  for (const auto msg : corpus.messages) {
+    if (auto r = parser.parse(msg)) engine.apply(**r);
+  }
+  const m::Snapshot base = engine.snapshot();
+  SeriesSnapshot z;
+  z.feeds.resize(1);
+  z.feeds[0].name = "native";
+  z.feeds[0].up = true;
+  z.feeds[0].events = corpus.messages.size();
+  z.feeds[0].last_event_ts = 1767600000;
+  z.feeds[0].rejected["not_json"] = 3;
+  const daemon::ExportOptions opts;
+  std::string out;
+  m::Snapshot empty = base;
+  empty.queues.clear();
+  daemon::render_metrics(empty, z.feeds, opts, out);
+  const std::size_t fixed = count_series(out);
+  daemon::render_metrics(base, z.feeds, opts, out);
+  const double per_queue = static_cast<double>(count_series(out) - fixed) / static_cast<double>(base.queues.size());
+  z.snap = sized_snapshot(base, fixed, per_queue, target);
+  daemon::render_metrics(z.snap, z.feeds, opts, out);
+  z.series = count_series(out);
+  z.bytes = out.size();
+  return z;
+}
+
 std::vector<Figure> bench_exposition(const BenchConfig& cfg, const Corpus& corpus) {
   // The values come from the engine after the simulated traffic: realistic counts, ratios, NaNs.
   daemon::NativeParser parser;

@@ -26,8 +26,10 @@ void print_json(const Figure& f) {
 void print_text(const Figure& f) {
   std::string verdict = "informative";
   if (f.goal > 0) {
-    const bool ok = f.higher_is_better ? f.ratio() >= f.goal : f.ratio() <= f.goal;
-    verdict = fmt::format("goal {} {:.2f}: {}", f.higher_is_better ? ">=" : "<=", f.goal, ok ? "met" : "MISSED");
+    const double measured = f.goal_absolute ? f.value : f.ratio();
+    const bool ok = f.higher_is_better ? measured >= f.goal : measured <= f.goal;
+    verdict = fmt::format("goal {}{} {:.4g}: {}", f.goal_absolute ? "value " : "", f.higher_is_better ? ">=" : "<=",
+                          f.goal, ok ? "met" : "MISSED");
   }
   fmt::print("{:<30} {:>14.6g} {:<28} baseline {:>12.6g}  ratio {:>7.3f}  ({})\n{:<30} {}\n", f.name, f.value, f.unit,
              f.baseline, f.ratio(), verdict, "", f.note);
@@ -47,9 +49,26 @@ int main(int argc, char** argv) {
   app.add_option("--reps", cfg.reps, "timed repetitions of each side (fastest taken)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  app.add_option("--only", only, "comma-separated groups: ingest,zmq,queue_log,exposition,feeds,wallboard,day");
+  app.add_option("--only", only,
+                 "comma-separated groups: ingest,zmq,queue_log,exposition,scrape,feeds,wallboard,day,replay_day,live");
+  cfg.daemon_bin = std::string(CALLWATCH_BIN_DIR) + "/callwatchd";
+  cfg.wallboard_bin = std::string(CALLWATCH_BIN_DIR) + "/callwatch-wallboard";
+  app.add_option("--daemon", cfg.daemon_bin, "callwatchd binary (live figures)")->capture_default_str();
+  app.add_option("--wallboard", cfg.wallboard_bin, "callwatch-wallboard binary (kiosk_idle_cpu)")
+      ->capture_default_str();
+  app.add_option("--day-calls", cfg.day_calls, "calls in the generated day of replay_day_seconds (default 1M; "
+                 "--tiny 20000)")
+      ->check(CLI::Range(100, 100000000));
+  app.add_option("--kiosk-seconds", cfg.kiosk_seconds, "kiosk_idle_cpu sampling span (default 60; --tiny 5)")
+      ->check(CLI::Range(1.0, 3600.0));
+  app.add_option("--burst-seconds", cfg.burst_seconds, "live_burst_latency: seconds at 5,000 events/s "
+                 "(default 30; --tiny 5)")
+      ->check(CLI::Range(1.0, 3600.0));
   CLI11_PARSE(app, argc, argv);
   if (cfg.tiny && app.count("--reps") == 0) cfg.reps = 3;
+  if (cfg.tiny && app.count("--day-calls") == 0) cfg.day_calls = 20000;
+  if (cfg.tiny && app.count("--kiosk-seconds") == 0) cfg.kiosk_seconds = 5;
+  if (cfg.tiny && app.count("--burst-seconds") == 0) cfg.burst_seconds = 5;
 
   std::set<std::string> groups;
   {
@@ -85,8 +104,11 @@ int main(int argc, char** argv) {
   if (wanted("zmq")) emit(bench_zmq(cfg, corpus));
   if (wanted("queue_log")) emit(bench_queue_log(cfg, corpus));
   if (wanted("exposition")) emit(bench_exposition(cfg, corpus));
+  if (wanted("scrape")) emit(bench_scrape(cfg, corpus));
   if (wanted("wallboard")) emit(bench_wallboard(cfg, corpus));
   if (wanted("feeds")) emit(bench_feeds(cfg, corpus));
   if (wanted("day")) emit(bench_day(cfg));
+  if (wanted("replay_day")) emit(bench_replay_day(cfg, corpus));
+  if (wanted("live")) emit(bench_live(cfg));
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <thread>
 
@@ -47,14 +48,6 @@ class ShiftedClock final : public metrics::Clock {
  private:
   double shift_;
 };
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(std::min<double>(
-      static_cast<double>(v.size() - 1), std::ceil(p * static_cast<double>(v.size())) - 1));
-  return v[i];
-}
 
 std::string agent_event(double ts, bool paused) {
   return fmt::format(
@@ -140,8 +133,18 @@ std::vector<double> event_latencies(const Corpus& corpus, int n, std::size_t war
   return out;
 }
 
+}  // namespace
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(std::min<double>(
+      static_cast<double>(v.size() - 1), std::ceil(p * static_cast<double>(v.size())) - 1));
+  return v[i];
+}
+
 // The same path with nothing on it: PUSH -> PULL, forwarded as is -> XPUB -> SUB.
-std::vector<double> raw_latencies(int n, std::size_t bytes) {
+std::vector<double> raw_zmq_latencies(int n, std::size_t bytes) {
   zmq::context_t ctx(1);
   zmq::socket_t pull(ctx, zmq::socket_type::pull);
   pull.bind("tcp://127.0.0.1:*");
@@ -194,6 +197,8 @@ std::vector<double> raw_latencies(int n, std::size_t bytes) {
   fwd.join();
   return out;
 }
+
+namespace {
 
 #ifdef CALLWATCH_BENCH_WALLBOARD
 metrics::Snapshot large_snapshot(int queues, int agents) {
@@ -259,6 +264,9 @@ std::vector<Figure> frame_build(const BenchConfig& cfg) {
   fonts.medium = font(21);
   fonts.large = font(26);
   fonts.huge = font(30);
+  fonts.tile_small = fonts.small;  // the kiosk tiles' fonts (built at the layout's scale by the app)
+  fonts.tile_medium = fonts.medium;
+  fonts.tile_large = fonts.large;
   unsigned char* px = nullptr;
   int w = 0, h = 0;
   io.Fonts->GetTexDataAsRGBA32(&px, &w, &h);
@@ -291,9 +299,12 @@ std::vector<Figure> frame_build(const BenchConfig& cfg) {
   }
   subject /= cfg.reps;
   baseline /= cfg.reps;
-  const auto grid = wallboard::vm::kiosk_grid(1920, 1080, 1.0f);
+  const auto grid = wallboard::vm::kiosk_grid(1920, 1080, 1.0f, true);
   const auto k = wallboard::vm::build_kiosk(sites, now, opts, grid.per_page());
-  const double kiosk = frame_seconds(frames, [&] { wallboard::ui::draw_kiosk(k, fonts, opts.lang); });
+  const auto area = wallboard::ui::kiosk_area(k, fonts, ImVec2(1920, 1080));
+  const auto layout = wallboard::vm::kiosk_layout(1920, area.top, area.bottom, 1.0f,
+                                                  static_cast<int>(k.tiles.size()), true);
+  const double kiosk = frame_seconds(frames, [&] { wallboard::ui::draw_kiosk(k, layout, fonts, opts.lang); });
   ImGui::DestroyContext();
 
   std::vector<Figure> figs;
@@ -320,7 +331,7 @@ std::vector<Figure> bench_wallboard(const BenchConfig& cfg, const Corpus& corpus
   const int n = cfg.tiny ? 20 : 200;
   const std::size_t warm = cfg.tiny ? 5000 : 100000;
   const auto ev = event_latencies(corpus, n, warm);
-  const auto raw = raw_latencies(n, agent_event(0, true).size());
+  const auto raw = raw_zmq_latencies(n, agent_event(0, true).size());
   std::vector<Figure> figs;
   for (const auto& [suffix, p, goal] : {std::tuple{"p50", 0.50, 2.0}, std::tuple{"p99", 0.99, 3.0}}) {
     Figure f;

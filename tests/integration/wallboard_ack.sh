@@ -2,7 +2,9 @@
 # Acknowledging from the wallboard on a live daemon: runs the hidden [live] case of unit_wallboard
 # (tests/unit/wallboard/ack_live_test.cpp): `callwatchd --demo` on free ports with its surge pulled
 # to the start, the desktop client's code path acks the surge alert, a plain subscriber sees who
-# acked in the next delta. Takes ~60 s. Argument 1: the bin dir holding callwatchd and unit_wallboard.
+# acked in the next delta; and broadcast_live_test.cpp: a kiosk key's broadcast refused, a
+# supervisor's reaching another board and withdrawn. Takes ~60 s. Argument 1: the bin dir holding
+# callwatchd and unit_wallboard.
 set -euo pipefail
 BIN=$(cd "${1:?bin dir}" && pwd)
 # Test executables live next to bin/ in tests/ (tests/CMakeLists.txt).

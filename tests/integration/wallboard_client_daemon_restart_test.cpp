@@ -79,28 +79,6 @@ std::string describe(const FeedStore& store, const Subscriber& sub) {
          " reconnects=" + std::to_string(st.reconnects) + " bad=" + std::to_string(st.bad_messages);
 }
 
-// A free port below the kernel's ephemeral range (32768-60999 here). The wallboard keeps
-// reconnecting to the daemon's ports while it is down; with a port inside the ephemeral range,
-// one of those connects can be given the destination port as its own source port and connect
-// to itself (TCP simultaneous open), and then the daemon cannot bind it ("Address already in
-// use" on restart; seen once in three full runs when these ports came from free_tcp_port()).
-int free_port_below_ephemeral() {
-  static unsigned seed = static_cast<unsigned>(::getpid());
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    seed = seed * 1103515245u + 12345u;
-    const int port = 20000 + static_cast<int>((seed >> 8) % 12000);
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    if (fd >= 0) ::close(fd);
-    if (ok) return port;
-  }
-  throw std::runtime_error("no free port below 32000");
-}
-
 // The site's wallboard ports moved out of the ephemeral range (see above); no store.
 void use_stable_ports(Site& site) {
   site.pub_port = free_port_below_ephemeral();

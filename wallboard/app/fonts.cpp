@@ -6,26 +6,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "callwatch/protocol/board_fonts.hpp"
+
 namespace callwatch::wallboard::app {
 
 namespace {
-
-struct Candidate {
-  const char* path;
-  int index;  // face in a collection
-};
-
-// Face 2 of the Noto CJK collection is "Noto Sans CJK SC": Simplified Chinese glyph shapes.
-constexpr Candidate kCjk[] = {
-    {"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2},
-    {"/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc", 2},
-    {"/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0},
-    {"/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0},
-};
-constexpr Candidate kLatin[] = {
-    {"/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 0},
-    {"/usr/share/fonts/TTF/DejaVuSans.ttf", 0},
-};
 
 bool read_file(const std::string& path, std::vector<char>& out) {
   std::ifstream in(path, std::ios::binary);
@@ -40,15 +25,15 @@ void FontManager::load() {
   if (const char* env = std::getenv("CALLWATCH_CJK_FONT"); env != nullptr && *env != '\0') {
     if (read_file(env, cjk_)) cjk_path_ = env;
   }
-  for (const auto& c : kCjk) {
+  for (const auto& c : protocol::kCjkFonts) {
     if (!cjk_.empty()) break;
-    if (read_file(c.path, cjk_)) {
+    if (read_file(std::string(c.path), cjk_)) {
       cjk_path_ = c.path;
-      cjk_index_ = c.index;
+      cjk_index_ = c.face;
     }
   }
-  for (const auto& c : kLatin) {
-    if (read_file(c.path, latin_)) {
+  for (const auto& c : protocol::kLatinFonts) {
+    if (read_file(std::string(c.path), latin_)) {
       latin_path_ = c.path;
       break;
     }
@@ -59,7 +44,8 @@ void FontManager::load() {
   if (latin_.empty()) spdlog::warn("DejaVu Sans not found: using ImGui's built-in font");
 }
 
-ui::Fonts FontManager::build(const vm::GlyphSet& glyphs, float scale, bool kiosk) {
+ui::Fonts FontManager::build(const vm::GlyphSet& glyphs, float scale, bool kiosk,
+                             float tile_scale) {
   ImGuiIO& io = ImGui::GetIO();
   io.Fonts->Clear();
   all_ranges_ = glyphs.ranges();
@@ -105,6 +91,12 @@ ui::Fonts FontManager::build(const vm::GlyphSet& glyphs, float scale, bool kiosk
     f.medium = add(34 * scale, false);
     f.large = add(58 * scale, true);
     f.huge = add(72 * scale, true);
+    // Tile contents grow with the tiles (vm::kiosk_layout): their own sizes, so big type is
+    // rasterized at its size, never a blurred enlargement.
+    f.tile_scale = tile_scale;
+    f.tile_small = add(22 * scale * tile_scale, false);
+    f.tile_medium = add(34 * scale * tile_scale, false);
+    f.tile_large = add(58 * scale * tile_scale, true);
   } else {
     f.body = add(17 * scale, false);  // first font added = ImGui's default
     f.small = add(14 * scale, false);

@@ -21,7 +21,7 @@ class FontManager {
   const std::string& cjk_path() const { return cjk_path_; }
 
   // Rebuilds io.Fonts; call outside a frame, then re-create the GPU texture.
-  ui::Fonts build(const vm::GlyphSet& glyphs, float scale, bool kiosk);
+  ui::Fonts build(const vm::GlyphSet& glyphs, float scale, bool kiosk, float tile_scale = 1.0f);
 
  private:
   std::vector<char> latin_, cjk_;

@@ -2,6 +2,7 @@
 // sleeps in glfwWaitEventsTimeout until data changes, the user does something, or the next
 // whole second (clock, ages, page rotation): an idle board costs about nothing.
 #include <atomic>
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -14,18 +15,16 @@
 #include <imgui.h>
 #include <spdlog/spdlog.h>
 
+#include "board_screen.hpp"
+#include "callwatch/protocol/keys.hpp"
 #include "feed_store.hpp"
-#include "fonts.hpp"
 #include "options.hpp"
 #include "screenshot.hpp"
 #include "subscriber.hpp"
 #include "system_clock.hpp"
-#include "ui/ui.hpp"
-#include "vm/board.hpp"
-#include "callwatch/protocol/keys.hpp"
+#include "alarm.hpp"
 #include "vm/ack.hpp"
-#include "vm/glyphs.hpp"
-#include "vm/history.hpp"
+#include "vm/broadcast.hpp"
 
 namespace cw = callwatch::wallboard;
 
@@ -39,18 +38,6 @@ void on_input_scroll(GLFWwindow*, double, double) { g_input = true; }
 void on_input_key(GLFWwindow*, int, int, int, int) { g_input = true; }
 void on_input_char(GLFWwindow*, unsigned int) { g_input = true; }
 void on_input_resize(GLFWwindow*, int, int) { g_input = true; }
-
-int local_utc_offset(double now) {
-  const auto t = static_cast<std::time_t>(now);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  return static_cast<int>(tm.tm_gmtoff);
-}
-
-float screen_scale(int height, bool kiosk) {
-  const float s = static_cast<float>(height) / 1080.0f;
-  return kiosk ? std::max(0.5f, s) : std::clamp(s, 1.0f, 3.0f);
-}
 
 }  // namespace
 
@@ -122,12 +109,6 @@ int main(int argc, char** argv) {
 
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
-  ImGuiIO& io = ImGui::GetIO();
-  io.IniFilename = nullptr;  // nothing to persist; a kiosk has a read-only home anyway
-  ImGui::StyleColorsDark();
-  ImGuiStyle& style = ImGui::GetStyle();
-  style.Colors[ImGuiCol_WindowBg] = cw::ui::to_imvec(cw::vm::palette::background);
-  style.Colors[ImGuiCol_ChildBg] = cw::ui::to_imvec(cw::vm::palette::tile);
   ImGui_ImplGlfw_InitForOpenGL(win, true);
   ImGui_ImplOpenGL3_Init("#version 130");
 
@@ -148,34 +129,9 @@ int main(int argc, char** argv) {
     subs.back()->start();
   }
 
-  cw::app::FontManager font_files;
-  font_files.load();
-  cw::vm::GlyphSet glyphs;
-  glyphs.add_ui(opts.lang);
-  // Both languages' labels are cheap; having them avoids a rebuild if a name uses one of them.
-  glyphs.add_ui(opts.lang == cw::vm::Lang::en ? cw::vm::Lang::zh : cw::vm::Lang::en);
   int fb_w = 0, fb_h = 0;
   glfwGetFramebufferSize(win, &fb_w, &fb_h);
-  float scale = screen_scale(fb_h, opts.kiosk);
-  cw::ui::Fonts fonts = font_files.build(glyphs, scale, opts.kiosk);
-  bool fonts_dirty = false;
-
-  cw::vm::BoardOptions board;
-  board.lang = opts.lang;
-  board.page_seconds = opts.page_seconds;
-  board.leaderboard_page = opts.leaderboard;
-  board.leaderboard_only = opts.leaderboard_only;
-  board.leaders.window =
-      opts.leaderboard_window == "interval" ? cw::vm::LeaderWindow::interval : cw::vm::LeaderWindow::today;
-  if (opts.leaderboard_min_minutes >= 0) {
-    board.leaders.min_logged_in_today = board.leaders.min_logged_in_interval =
-        opts.leaderboard_min_minutes * 60;
-  }
-  board.acks = !opts.kiosk;  // a kiosk is read-only
-  cw::vm::History history;
-  cw::vm::DesktopQuery query;
-  cw::ui::DesktopState desktop_state;
-  desktop_state.select_tab = opts.tab == "leaderboard" ? 2 : 0;
+  cw::app::BoardScreen screen(opts, fb_h, /*can_ack=*/true);
 
   std::uint64_t seen_generation = ~std::uint64_t{0};
   double next_tick = 0;
@@ -219,67 +175,44 @@ int main(int argc, char** argv) {
       last_data_frame = now;
       seen_generation = gen;
       feeds = store.copy();
-      fonts_dirty |= glyphs.add_sites(feeds);
     }
-    history.record_sites(feeds, now);
     glfwGetFramebufferSize(win, &fb_w, &fb_h);
     if (fb_w <= 0 || fb_h <= 0) continue;  // minimized
-    const float new_scale = screen_scale(fb_h, opts.kiosk);
-    if (std::fabs(new_scale - scale) > 0.01f) {
-      scale = new_scale;
-      fonts_dirty = true;
-    }
-    if (fonts_dirty) {
-      fonts = font_files.build(glyphs, scale, opts.kiosk);
-      ImGui_ImplOpenGL3_DestroyFontsTexture();
-      ImGui_ImplOpenGL3_CreateFontsTexture();
-      fonts_dirty = false;
-      extra_frames = std::max(extra_frames, 1);
-    }
-    board.utc_offset_seconds = local_utc_offset(now);
-
-    ImGui_ImplOpenGL3_NewFrame();
-    ImGui_ImplGlfw_NewFrame();
-    ImGui::NewFrame();
-    if (opts.kiosk) {
-      const auto grid = cw::vm::kiosk_grid(static_cast<float>(fb_w), static_cast<float>(fb_h),
-                                           scale);
-      const auto k = cw::vm::build_kiosk(feeds, now, board, grid.per_page());
-      cw::ui::draw_kiosk(k, fonts, opts.lang);
-    } else {
-      const auto d = cw::vm::build_desktop(feeds, now, board, history, query);
-      const auto intents = cw::ui::draw_desktop(d, fonts, opts.lang, desktop_state);
-      if (intents.sort_changed) {
-        query.queue_sort = intents.queue_sort;
-        query.queue_ascending = intents.queue_ascending;
-        query.agent_sort = intents.agent_sort;
-        query.agent_ascending = intents.agent_ascending;
-        extra_frames = std::max(extra_frames, 1);
-      }
-      if (intents.ack) {
-        // Routed to the daemon that owns the alert; plan_ack refuses again in kiosk mode.
-        const auto plan = cw::vm::plan_ack(
-            feeds, cw::vm::AckAsk{opts.kiosk, intents.ack->site, intents.ack->alert_id, opts.user,
-                                  intents.ack->comment});
-        if (plan) {
-          subs.at(plan->site)->send_ack(plan->alert_id, plan->body);
-        } else {
-          spdlog::warn("ack of {} not sent: {}", intents.ack->alert_id, plan.error());
-        }
-        extra_frames = std::max(extra_frames, 1);
-      }
-      if (intents.filter_changed) {
-        query.queue_filter = desktop_state.queue_filter;
-        query.agent_filter = desktop_state.agent_filter;
-        extra_frames = std::max(extra_frames, 1);
+    const auto drawn = screen.frame(feeds, data, now, fb_w, fb_h);
+    if (drawn.again) extra_frames = std::max(extra_frames, 1);
+    if (drawn.ack) {
+      // Routed to the daemon that owns the alert; plan_ack refuses again in kiosk mode.
+      const auto plan = cw::vm::plan_ack(
+          feeds, cw::vm::AckAsk{opts.kiosk, drawn.ack->site, drawn.ack->alert_id, opts.user,
+                                drawn.ack->comment});
+      if (plan) {
+        subs.at(plan->site)->send_ack(plan->alert_id, plan->body);
+      } else {
+        spdlog::warn("ack of {} not sent: {}", drawn.ack->alert_id, plan.error());
       }
     }
-    ImGui::Render();
-    glViewport(0, 0, fb_w, fb_h);
-    const auto bg = cw::vm::palette::background;
-    glClearColor(bg.r, bg.g, bg.b, 1.0f);
-    glClear(GL_COLOR_BUFFER_BIT);
-    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    if (drawn.broadcast) {
+      // To every site: each daemon's kiosks show it. plan_broadcast refuses in kiosk mode.
+      const auto plans = cw::vm::plan_broadcast(
+          feeds, cw::vm::BroadcastAsk{opts.kiosk, opts.user, drawn.broadcast->text, drawn.broadcast->minutes});
+      if (plans) {
+        for (const auto& p : *plans) subs.at(p.site)->send_control(p.body);
+      } else {
+        spdlog::warn("broadcast not sent: {}", plans.error());
+      }
+    }
+    if (drawn.withdraw) {
+      const auto plan = cw::vm::plan_withdraw(feeds, opts.kiosk, drawn.withdraw->site, drawn.withdraw->id, opts.user);
+      if (plan) {
+        subs.at(plan->site)->send_control(plan->body);
+      } else {
+        spdlog::warn("withdraw not sent: {}", plan.error());
+      }
+    }
+    if (drawn.history_ask && drawn.history_ask->site < subs.size()) {
+      subs.at(drawn.history_ask->site)->request_agent_history(drawn.history_ask->agent);
+    }
+    if (drawn.alarm_rang && !opts.alarm_command.empty()) cw::app::run_alarm_command(opts.alarm_command);
     ++frames;
     if (shot && frames >= opts.frames) {
       if (!cw::app::write_screenshot(opts.screenshot, fb_w, fb_h)) {

@@ -54,6 +54,21 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
   app.add_option("--key", o.key_file,
                  "CURVE: this wallboard's secret key file NAME.key (callwatchd keygen)");
   app.add_option("--server-key", o.server_key, "CURVE: the daemon's public key file NAME.pub");
+  std::string caller_id;
+  app.add_option("--caller-id", caller_id,
+                 "caller IDs in waiting lists and calls: show, mask (last 4 characters) or hide; "
+                 "default mask on a kiosk, show on a desktop")
+      ->check(CLI::IsMember({"show", "mask", "hide"}));
+  app.add_flag("--alarm", o.alarm,
+               "kiosk: a critical alert that fires unacknowledged frames the screen in red with a "
+               "banner (off by default)");
+  app.add_option("--alarm-command", o.alarm_command,
+                 "kiosk: with --alarm, a shell command run once per new critical alarm (a sound, "
+                 "e.g. \"aplay /usr/share/sounds/alarm.wav\"); none by default");
+  app.add_option("--kiosk-waiters", o.kiosk_waiters,
+                 "kiosk: rows of the longest-waiting panel (0: no panel; default 8)")
+      ->check(CLI::Range(0, 50));
+  app.add_option("--agent", o.agent, "desktop: show this agent's day (timeline) at start");
   app.set_version_flag("--version", std::string("callwatch-wallboard ") + CALLWATCH_VERSION);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 wants them reversed
@@ -75,6 +90,11 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
         connects[i], i < controls.size() ? controls[i] : default_control_for(connects[i])});
   }
   o.lang = *vm::parse_lang(lang);
+  // Personal data on a screen anyone on the floor can read: masked unless asked otherwise.
+  if (caller_id.empty()) caller_id = o.kiosk ? "mask" : "show";
+  o.callers = caller_id == "show"   ? vm::CallerDisplay::show
+              : caller_id == "hide" ? vm::CallerDisplay::hide
+                                    : vm::CallerDisplay::mask;
   if (o.key_file.empty() != o.server_key.empty()) {
     return tl::unexpected(OptionsExit{"--key and --server-key go together (CURVE)", 2});
   }

@@ -7,10 +7,15 @@
 
 #include <tl/expected.hpp>
 
-#include "subscriber.hpp"
+#include "vm/board.hpp"
 #include "vm/strings.hpp"
 
 namespace callwatch::wallboard::app {
+
+struct SiteEndpoints {
+  std::string publish;  // XPUB of the daemon (--connect)
+  std::string control;  // ROUTER of the daemon (--control)
+};
 
 struct Options {
   std::vector<SiteEndpoints> sites;  // one per --connect, in order
@@ -30,6 +35,11 @@ struct Options {
   std::string user;        // who acks (desktop): --user, else $USER
   std::string key_file;    // --key: this wallboard's CURVE secret key file (NAME.key)
   std::string server_key;  // --server-key: the daemon's public key file (NAME.pub)
+  vm::CallerDisplay callers = vm::CallerDisplay::show;  // --caller-id (kiosk default: mask)
+  bool alarm = false;         // --alarm (kiosk)
+  std::string alarm_command;  // --alarm-command: run once per new critical alarm
+  int kiosk_waiters = 8;      // --kiosk-waiters
+  std::string agent;          // --agent: desktop, the agent whose day is shown at start
 };
 
 struct OptionsExit {

@@ -8,29 +8,15 @@
 #include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
-#include "callwatch/metrics/snapshot_codec.hpp"
+#include "site_session.hpp"
 
 namespace callwatch::wallboard::app {
 
-namespace wire = metrics::wire;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-std::shared_ptr<spdlog::logger> log() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto l = spdlog::get("wallboard.subscriber")) return l;
-    auto l = spdlog::default_logger()->clone("wallboard.subscriber");
-    spdlog::register_logger(l);
-    return l;
-  }();
-  return logger;
-}
-
 std::atomic<std::uint64_t> g_monitor_counter{0};
-
-// Deltas that arrive while a snapshot is on its way; more than this and we simply ask again.
-constexpr std::size_t kMaxBuffered = 2000;
 
 }  // namespace
 
@@ -44,21 +30,17 @@ struct Subscriber::Impl {
 
   std::mutex outbox_mu;
   std::deque<std::pair<std::string, std::string>> outbox;  // (alert id, ack request body)
+  std::deque<std::string> control_outbox;                  // broadcast / withdraw bodies
+  std::string history_ask;  // agent_history request body waiting to go; "" when none
 
   std::atomic<bool> running{false};
   std::thread thread;
-  mutable std::mutex stats_mu;
-  SubscriberStats stats;
+  ProtocolCounters counters;
+  std::atomic<std::uint64_t> reconnects{0};
 
   Impl(zmq::context_t& c, FeedStore& s, std::size_t i, SiteEndpoints e, const metrics::Clock& cl,
        SubscriberOptions o)
       : ctx(c), store(s), index(i), ep(std::move(e)), clock(cl), opts(o) {}
-
-  template <typename F>
-  void count(F&& f) {
-    std::lock_guard lock(stats_mu);
-    f(stats);
-  }
 
   // One connection's life: returns when the daemon stopped answering (reconnect) or on stop.
   // Returns true when it got at least one snapshot (the backoff then starts over).
@@ -88,19 +70,33 @@ struct Subscriber::Impl {
       protocol::apply_curve_client(dealer, *opts.curve_client, opts.curve_server_public);
     }
     dealer.connect(ep.control);
-    // Acks sent on this connection, oldest first: the ROUTER answers in order, and an error reply
-    // does not name the alert.
-    std::deque<std::string> acks_in_flight;
+    auto send_request = [&dealer](const std::string& body) {
+      std::array<zmq::const_buffer, 2> frames{zmq::str_buffer(""), zmq::buffer(body)};
+      return zmq::send_multipart(dealer, frames, zmq::send_flags::dontwait).has_value();
+    };
+    SiteSession proto(store, index, clock, ep.publish, counters,
+                      [&send_request](const std::string& body) { (void)send_request(body); });
     auto send_acks = [&] {
       std::deque<std::pair<std::string, std::string>> out;
+      std::deque<std::string> controls;
+      std::string history;
       {
         std::lock_guard lock(outbox_mu);
         out.swap(outbox);
+        controls.swap(control_outbox);
+        history.swap(history_ask);
+      }
+      if (!history.empty()) (void)send_request(history);
+      for (auto& body : controls) {
+        if (!send_request(body)) {
+          store.update(index, [](vm::SiteFeed& f) {
+            f.broadcast_reply = vm::AckReply{vm::AckReply::Kind::refused, "control socket busy"};
+          });
+        }
       }
       for (auto& [alert, body] : out) {
-        std::array<zmq::const_buffer, 2> frames{zmq::str_buffer(""), zmq::buffer(body)};
-        if (zmq::send_multipart(dealer, frames, zmq::send_flags::dontwait)) {
-          acks_in_flight.push_back(alert);
+        if (send_request(body)) {
+          proto.ack_sent(alert);
         } else {
           store.update(index, [&alert](vm::SiteFeed& f) {
             f.ack_replies[alert] = {vm::AckReply::Kind::refused, "control socket busy"};
@@ -109,77 +105,7 @@ struct Subscriber::Impl {
       }
     };
 
-    metrics::Snapshot state;
-    bool have_state = false;
-    std::uint64_t seq = 0, stream = 0;
-    bool requested = false;
-    auto requested_at = SteadyClock::now();
-    std::deque<wire::Message> buffered;
-    bool got_snapshot = false;
-
-    auto request_snapshot = [&] {
-      if (requested) return;
-      const std::string body = wire::encode_request("snapshot");
-      std::array<zmq::const_buffer, 2> frames{zmq::str_buffer(""), zmq::buffer(body)};
-      (void)zmq::send_multipart(dealer, frames, zmq::send_flags::dontwait);
-      requested = true;
-      requested_at = SteadyClock::now();
-    };
-    auto resync = [&](const char* why) {
-      if (requested) return;
-      log()->info("{}: resync ({})", ep.publish, why);
-      count([](SubscriberStats& s) { ++s.resyncs; });
-      store.update(index, [](vm::SiteFeed& f) { ++f.resyncs; });
-      buffered.clear();
-      request_snapshot();
-    };
-    auto publish_state = [&](double engine_now) {
-      auto snap = std::make_shared<const metrics::Snapshot>(state);
-      const double now = clock.now();
-      store.update(index, [&](vm::SiteFeed& f) {
-        f.state = std::move(snap);
-        f.seq = seq;
-        f.last_message_at = now;
-        f.engine_now = engine_now;
-        f.connected = true;
-        f.newer_protocol.reset();
-      });
-    };
-    // Every message refreshes "last heard". It wakes the screen only when that changes what is
-    // shown (the link comes back, a stale banner goes, the site gets its name); otherwise the
-    // next whole-second redraw picks it up, so heartbeats cost no extra frames.
-    auto touch = [&](const wire::Message& m) {
-      const double now = clock.now();
-      bool wake = false;
-      store.update_quiet(index, [&](vm::SiteFeed& f) {
-        wake = !f.connected || (!m.site.empty() && f.site != m.site) ||
-               !(now - f.last_message_at <= vm::kStaleAfterSeconds);
-      });
-      auto set = [&](vm::SiteFeed& f) {
-        f.last_message_at = now;
-        if (m.now > 0) f.engine_now = m.now;
-        if (!m.site.empty()) f.site = m.site;
-        f.connected = true;
-      };
-      if (wake) {
-        store.update(index, set);
-      } else {
-        store.update_quiet(index, set);
-      }
-    };
-    // Applies one delta in order; false when it does not follow (the caller resyncs).
-    auto apply_delta = [&](const wire::Message& m) {
-      if (m.stream != stream) return false;
-      if (m.seq <= seq) return true;  // already in the snapshot
-      if (m.seq != seq + 1) return false;
-      wire::apply(state, m.delta);
-      seq = m.seq;
-      count([](SubscriberStats& s) { ++s.deltas; });
-      return true;
-    };
-
-    // Ask at once; a subscription that is not live yet only costs a gap and a second request.
-    request_snapshot();
+    proto.start();
 
     while (running.load()) {
       send_acks();
@@ -197,55 +123,21 @@ struct Subscriber::Impl {
           if (ev.empty() || ev[0].size() < 2) continue;
           std::uint16_t id = 0;
           std::memcpy(&id, ev[0].data(), sizeof id);
-          const bool up = id == ZMQ_EVENT_CONNECTED;
-          store.update(index, [up](vm::SiteFeed& f) { f.connected = up; });
-          if (!up) log()->warn("{}: disconnected", ep.publish);
+          proto.set_connected(id == ZMQ_EVENT_CONNECTED);
         }
       }
 
-      bool changed = false;
-      double engine_now = 0;
       if ((items[0].revents & ZMQ_POLLIN) != 0) {
         for (int i = 0; i < 256; ++i) {
           std::vector<zmq::message_t> frames;
           if (!zmq::recv_multipart(sub, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
             break;
           }
-          if (frames.size() != 2) {
-            count([](SubscriberStats& s) { ++s.bad_messages; });
+          if (frames.size() != 2) {  // topic and body
+            ++counters.bad_messages;
             continue;
           }
-          auto m = wire::decode(frames[1].to_string_view());
-          if (!m) {
-            count([](SubscriberStats& s) { ++s.bad_messages; });
-            log()->warn("{}: bad message: {}", ep.publish, m.error());
-            continue;
-          }
-          if (!m->compatible()) {
-            const auto v = m->proto;
-            store.update(index, [v](vm::SiteFeed& f) { f.newer_protocol = v; });
-            continue;
-          }
-          touch(*m);
-          if (m->type == wire::MessageType::delta) {
-            if (!have_state || requested) {
-              if (buffered.size() >= kMaxBuffered) buffered.pop_front();
-              buffered.push_back(std::move(*m));
-              continue;
-            }
-            if (!apply_delta(*m)) {
-              resync(m->stream != stream ? "new stream" : "sequence gap");
-              continue;
-            }
-            changed = true;
-            engine_now = m->delta.now;
-          } else if (m->type == wire::MessageType::heartbeat && have_state && !requested) {
-            if (m->stream != stream) {
-              resync("new stream");
-            } else if (m->seq > seq) {
-              resync("heartbeat ahead of us");  // the delta(s) before it were lost
-            }
-          }
+          proto.on_message(frames[1].to_string_view());
         }
       }
 
@@ -256,72 +148,19 @@ struct Subscriber::Impl {
                                    zmq::recv_flags::dontwait)) {
             break;
           }
-          auto m = wire::decode(frames.back().to_string_view());
-          if (!m) {
-            count([](SubscriberStats& s) { ++s.bad_messages; });
-            continue;
-          }
-          if (!m->compatible()) {
-            const auto v = m->proto;
-            store.update(index, [v](vm::SiteFeed& f) { f.newer_protocol = v; });
-            requested = false;
-            continue;
-          }
-          if (m->request == "ack" && (m->type == wire::MessageType::reply ||
-                                      m->type == wire::MessageType::error)) {
-            std::string alert = m->alert_id;
-            if (!acks_in_flight.empty()) {
-              if (alert.empty()) alert = acks_in_flight.front();
-              acks_in_flight.pop_front();
-            }
-            vm::AckReply r;
-            r.kind = m->type == wire::MessageType::reply ? vm::AckReply::Kind::accepted
-                                                         : vm::AckReply::Kind::refused;
-            r.reason = m->error;
-            log()->info("{}: ack of {}: {}", ep.control, alert,
-                        r.kind == vm::AckReply::Kind::accepted ? "accepted" : m->error);
-            if (!alert.empty()) {
-              store.update(index, [&](vm::SiteFeed& f) { f.ack_replies[alert] = r; });
-            }
-            continue;
-          }
-          if (m->type != wire::MessageType::snapshot) {
-            log()->warn("{}: control answered {}: {}", ep.control, wire::to_string(m->type),
-                        m->error);
-            continue;
-          }
-          requested = false;
-          got_snapshot = true;
-          state = std::move(m->snapshot);
-          seq = m->seq;
-          stream = m->stream;
-          have_state = true;
-          count([](SubscriberStats& s) { ++s.snapshots; });
-          if (!m->site.empty()) {
-            store.update(index, [site = m->site](vm::SiteFeed& f) { f.site = site; });
-          }
-          // Deltas that raced the reply: those above its seq follow on, in order.
-          bool ok = true;
-          while (!buffered.empty()) {
-            ok = apply_delta(buffered.front());
-            buffered.pop_front();
-            if (!ok) break;
-          }
-          changed = true;
-          engine_now = state.now;
-          if (!ok) resync("gap after snapshot");
+          proto.on_message(frames.back().to_string_view());
         }
       }
 
-      if (changed) publish_state(engine_now);
+      proto.flush();
 
-      if (requested && SteadyClock::now() - requested_at > opts.snapshot_timeout) {
+      if (proto.snapshot_overdue(SteadyClock::now(), opts.snapshot_timeout)) {
         // No answer: the daemon is gone or hung. New sockets, after a backoff.
         store.update(index, [](vm::SiteFeed& f) { f.connected = false; });
-        return got_snapshot;
+        return proto.got_snapshot();
       }
     }
-    return got_snapshot;
+    return proto.got_snapshot();
   }
 
   void run() {
@@ -331,12 +170,12 @@ struct Subscriber::Impl {
       try {
         ok = session();
       } catch (const zmq::error_t& e) {
-        log()->error("{}: {}", ep.publish, e.what());
+        protocol_log()->error("{}: {}", ep.publish, e.what());
       }
       if (!running.load()) break;
-      count([](SubscriberStats& s) { ++s.reconnects; });
+      ++reconnects;
       if (ok) backoff = opts.backoff_min;
-      log()->info("{}: no answer to snapshot request, reconnecting in {} ms", ep.control,
+      protocol_log()->info("{}: no answer to snapshot request, reconnecting in {} ms", ep.control,
                   backoff.count());
       const auto until = SteadyClock::now() + backoff;
       while (running.load() && SteadyClock::now() < until) {
@@ -371,9 +210,33 @@ void Subscriber::send_ack(const std::string& alert_id, std::string body) {
   impl_->outbox.emplace_back(alert_id, std::move(body));
 }
 
+void Subscriber::send_control(std::string body) {
+  impl_->store.update(impl_->index, [](vm::SiteFeed& f) {
+    f.broadcast_reply = vm::AckReply{vm::AckReply::Kind::sending, {}};
+  });
+  std::lock_guard lock(impl_->outbox_mu);
+  if (impl_->control_outbox.size() < 16) impl_->control_outbox.push_back(std::move(body));  // a person types these
+}
+
+void Subscriber::request_agent_history(const std::string& agent) {
+  impl_->store.update(impl_->index, [&agent](vm::SiteFeed& f) {
+    if (f.agent_history.agent != agent) {
+      f.agent_history = vm::AgentHistory{};
+      f.agent_history.agent = agent;
+      f.agent_history.kind = vm::AgentHistory::Kind::loading;
+    }
+  });
+  std::lock_guard lock(impl_->outbox_mu);
+  impl_->history_ask = metrics::wire::encode_agent_history_request(agent);
+}
+
 SubscriberStats Subscriber::stats() const {
-  std::lock_guard lock(impl_->stats_mu);
-  return impl_->stats;
+  const ProtocolCounters& c = impl_->counters;
+  return SubscriberStats{.snapshots = c.snapshots.load(),
+                         .deltas = c.deltas.load(),
+                         .resyncs = c.resyncs.load(),
+                         .reconnects = impl_->reconnects.load(),
+                         .bad_messages = c.bad_messages.load()};
 }
 
 }  // namespace callwatch::wallboard::app

@@ -1,6 +1,6 @@
-// The protocol client of one site, on its own thread: subscribe to deltas, ask for a snapshot,
-// apply deltas above its sequence; a gap, another stream or a heartbeat ahead of us means
-// resync; a snapshot request left unanswered means reconnect, forever, with backoff.
+// The protocol client of one site over ZeroMQ, on its own thread: subscribe to deltas and ask for
+// snapshots on the control socket (the protocol itself is app/site_session); a snapshot request
+// left unanswered means reconnect, forever, with backoff.
 #pragma once
 
 #include <atomic>
@@ -15,13 +15,10 @@
 #include "callwatch/metrics/clock.hpp"
 #include "callwatch/protocol/keys.hpp"
 #include "feed_store.hpp"
+#include "options.hpp"
 
 namespace callwatch::wallboard::app {
 
-struct SiteEndpoints {
-  std::string publish;  // XPUB of the daemon (--connect)
-  std::string control;  // ROUTER of the daemon (--control)
-};
 
 struct SubscriberOptions {
   std::chrono::milliseconds snapshot_timeout{2000};
@@ -56,6 +53,12 @@ class Subscriber {
   // thread sends it and records the daemon's reply in the site's SiteFeed::ack_replies.
   // Thread-safe; the caller has already refused it in kiosk mode.
   void send_ack(const std::string& alert_id, std::string body);
+  // Queues a broadcast or withdraw request (vm::plan_broadcast / plan_withdraw); the daemon's
+  // answer goes to SiteFeed::broadcast_reply. Thread-safe; refused in kiosk mode by the caller.
+  void send_control(std::string body);
+  // Asks for one agent's day (agent_history); the reply lands in SiteFeed::agent_history. Only
+  // the latest ask is kept: a click on another agent replaces it. Thread-safe.
+  void request_agent_history(const std::string& agent);
 
  private:
   struct Impl;

@@ -164,7 +164,16 @@ void queue_table(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, float he
         ImGui::TextColored(to_imvec(vm::palette::muted), "%s", r.site.c_str());
       }
       ImGui::TableNextColumn();
-      ImGui::TextColored(to_imvec(tc), "%s", r.title.c_str());
+      // The whole row is the button that lists this queue's callers.
+      ImGui::PushID(r.key.c_str());
+      ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(tc));
+      if (ImGui::Selectable(r.title.c_str(), r.selected,
+                            ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowItemOverlap,
+                            ImVec2(0, row_h - ImGui::GetStyle().CellPadding.y * 2))) {
+        out.select_queue = r.key;
+      }
+      ImGui::PopStyleColor();
+      ImGui::PopID();
       if (r.data_gap) {
         ImGui::SameLine();
         ImGui::TextColored(to_imvec(vm::palette::amber), "(%s)",
@@ -215,6 +224,7 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
                       {vm::Str::state, AgentColumn::state},
                       {vm::Str::time_in_state, AgentColumn::time_in_state},
                       {vm::Str::pause_reason, AgentColumn::pause_reason},
+                      {vm::Str::current_call, AgentColumn::current_call},
                       {vm::Str::answered, AgentColumn::answered},
                       {vm::Str::ring_no_answer, AgentColumn::ring_no_answer},
                       {vm::Str::aht, AgentColumn::aht},
@@ -222,13 +232,17 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
   cols.insert(cols.end(), std::begin(rest), std::end(rest));
   const ImGuiTableFlags flags = ImGuiTableFlags_Sortable | ImGuiTableFlags_RowBg |
                                 ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY |
-                                ImGuiTableFlags_Resizable;
+                                ImGuiTableFlags_Resizable | ImGuiTableFlags_SizingStretchProp;
   if (!ImGui::BeginTable("agents", static_cast<int>(cols.size()), flags, size)) return;
   ImGui::TableSetupScrollFreeze(0, 1);
   for (const auto& c : cols) {
+    // Stretch weights: the current call ("+8613800001234 · 技术支持 Tech Support  12:05") needs
+    // about three ordinary columns.
+    const float weight = c.id == AgentColumn::current_call ? 2.6f : 1.0f;
     ImGui::TableSetupColumn(vm::text(lang, c.label).data(),
-                            c.id == AgentColumn::name ? ImGuiTableColumnFlags_DefaultSort : 0,
-                            0.0f, static_cast<ImGuiID>(c.id));
+                            (c.id == AgentColumn::name ? ImGuiTableColumnFlags_DefaultSort : 0) |
+                                ImGuiTableColumnFlags_WidthStretch,
+                            weight, static_cast<ImGuiID>(c.id));
   }
   ImGui::TableHeadersRow();
   if (ImGuiTableSortSpecs* specs = ImGui::TableGetSortSpecs(); specs && specs->SpecsDirty) {
@@ -251,13 +265,22 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
         ImGui::TextColored(to_imvec(vm::palette::muted), "%s", r.site.c_str());
       }
       ImGui::TableNextColumn();
-      ImGui::TextColored(to_imvec(tc), "%s", r.name.c_str());
+      ImGui::PushID(i);
+      ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(tc));
+      if (ImGui::Selectable(r.name.c_str(), r.selected,
+                            ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowItemOverlap)) {
+        out.select_agent = Intents::AgentPick{r.site_index, r.name};
+      }
+      ImGui::PopStyleColor();
+      ImGui::PopID();
       ImGui::TableNextColumn();
       ImGui::TextColored(to_imvec(r.state_color), "%s", r.state_text.c_str());
       ImGui::TableNextColumn();
       right_text(r.time_text, tc);
       ImGui::TableNextColumn();
       ImGui::TextColored(to_imvec(tc), "%s", r.pause_reason.c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextColored(to_imvec(r.greyed ? vm::palette::muted : vm::palette::info), "%s", r.call_text.c_str());
       ImGui::TableNextColumn();
       right_text(std::to_string(r.answered), tc);
       ImGui::TableNextColumn();
@@ -269,6 +292,140 @@ void agent_table(const vm::DesktopVM& d, const Fonts& /*f*/, vm::Lang lang, ImVe
     }
   }
   ImGui::EndTable();
+}
+
+// The broadcast editor: a message, how long it shows, Send; then the live broadcasts, each with
+// Withdraw. Every kiosk of every site shows what is sent here.
+void broadcast_editor(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopState& state,
+                      Intents& out) {
+  ImGui::PushFont(f.medium);
+  ImGui::TextUnformatted(vm::text(lang, vm::Str::broadcast).data());
+  ImGui::PopFont();
+  if (d.can_broadcast) {
+    const float send_w = ImGui::CalcTextSize(vm::text(lang, vm::Str::broadcast_send).data()).x +
+                         ImGui::GetStyle().FramePadding.x * 2;
+    const float for_w = ImGui::CalcTextSize(vm::text(lang, vm::Str::broadcast_for).data()).x;
+    const float minutes_w = 90 * f.scale;
+    const float unit_w = ImGui::CalcTextSize(vm::text(lang, vm::Str::minutes_suffix).data()).x;
+    const float sp = ImGui::GetStyle().ItemSpacing.x;
+    ImGui::SetNextItemWidth(std::max(100.0f, ImGui::GetContentRegionAvail().x - send_w - for_w - minutes_w -
+                                                 unit_w - 4 * sp));
+    ImGui::InputTextWithHint("##bt", vm::text(lang, vm::Str::broadcast_hint).data(), state.broadcast_text,
+                             sizeof state.broadcast_text);
+    ImGui::SameLine();
+    ImGui::TextUnformatted(vm::text(lang, vm::Str::broadcast_for).data());
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(minutes_w);
+    ImGui::InputInt("##bm", &state.broadcast_minutes, 5, 30);
+    state.broadcast_minutes = std::clamp(state.broadcast_minutes, 1, 24 * 60);
+    ImGui::SameLine();
+    ImGui::TextUnformatted(vm::text(lang, vm::Str::minutes_suffix).data());
+    ImGui::SameLine();
+    if (ImGui::Button(vm::text(lang, vm::Str::broadcast_send).data()) && state.broadcast_text[0] != '\0') {
+      out.broadcast = BroadcastIntent{state.broadcast_text, static_cast<double>(state.broadcast_minutes)};
+      state.broadcast_text[0] = '\0';
+    }
+    if (!d.broadcast_status.empty()) {
+      ImGui::TextColored(to_imvec(d.broadcast_status_color), "%s", d.broadcast_status.c_str());
+    }
+  }
+  if (d.broadcasts.empty()) {
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", vm::text(lang, vm::Str::broadcast_none).data());
+  }
+  for (const auto& b : d.broadcasts) {
+    ImGui::PushID(static_cast<int>(b.site));
+    ImGui::PushID(b.id.c_str());
+    if (d.can_broadcast) {
+      if (ImGui::SmallButton(vm::text(lang, vm::Str::broadcast_withdraw).data())) {
+        out.withdraw = WithdrawIntent{b.site, b.id};
+      }
+      ImGui::SameLine();
+    }
+    ImGui::PushStyleColor(ImGuiCol_Text, to_imvec(vm::palette::info));
+    ImGui::TextWrapped("%s", b.text.c_str());
+    ImGui::PopStyleColor();
+    ImGui::PopID();
+    ImGui::PopID();
+  }
+  ImGui::Separator();
+}
+
+// The selected queue's callers: position, caller, wait (colored against its SL threshold) and
+// who is rung; the expected wait of a new caller on top.
+void waiting_list(const vm::WaitingListVM& v, const Fonts& f, vm::Lang lang) {
+  ImGui::PushFont(f.medium);
+  ImGui::TextUnformatted(v.title.c_str());
+  ImGui::PopFont();
+  if (!v.estimated_wait_text.empty()) {
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", v.estimated_wait_text.c_str());
+  }
+  if (v.rows.empty()) {
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", v.empty_text.c_str());
+  } else if (ImGui::BeginTable("waiting", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_ScrollY,
+                               ImVec2(0, ImGui::GetContentRegionAvail().y -
+                                             (v.more_text.empty() ? 0.0f : ImGui::GetTextLineHeightWithSpacing())))) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("#", ImGuiTableColumnFlags_WidthFixed, 28 * f.scale);
+    ImGui::TableSetupColumn(vm::text(lang, vm::Str::caller).data(), ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn(vm::text(lang, vm::Str::wait_col).data(), ImGuiTableColumnFlags_WidthFixed,
+                            70 * f.scale);
+    ImGui::TableSetupColumn(vm::text(lang, vm::Str::ringing).data(), ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableHeadersRow();
+    for (const auto& w : v.rows) {
+      ImGui::TableNextRow();
+      ImGui::TableNextColumn();
+      right_text(w.position, vm::palette::muted);
+      ImGui::TableNextColumn();
+      ImGui::TextColored(to_imvec(w.greyed ? vm::palette::muted : vm::palette::text), "%s", w.caller.c_str());
+      ImGui::TableNextColumn();
+      right_figure(w.wait_fig);
+      ImGui::TableNextColumn();
+      ImGui::TextColored(to_imvec(w.greyed ? vm::palette::grey : vm::palette::info), "%s", w.ringing.c_str());
+    }
+    ImGui::EndTable();
+  }
+  if (!v.more_text.empty()) ImGui::TextColored(to_imvec(vm::palette::muted), "%s", v.more_text.c_str());
+}
+
+// One agent's day as a bar: a segment per state in the state's color, hour marks under it.
+void timeline(const vm::TimelineVM& t, const Fonts& f) {
+  ImGui::TextUnformatted(t.title.c_str());
+  if (!t.cut_text.empty()) {
+    ImGui::SameLine();
+    ImGui::TextColored(to_imvec(vm::palette::muted), "(%s)", t.cut_text.c_str());
+  }
+  for (const auto& [name, color] : t.legend) {
+    ImGui::SameLine(0, 18 * f.scale);
+    const ImVec2 p = ImGui::GetCursorScreenPos();
+    const float sq = ImGui::GetTextLineHeight() * 0.7f;
+    ImGui::GetWindowDrawList()->AddRectFilled(ImVec2(p.x, p.y + sq * 0.25f), ImVec2(p.x + sq, p.y + sq * 1.25f),
+                                              ImGui::ColorConvertFloat4ToU32(to_imvec(color)));
+    ImGui::Dummy(ImVec2(sq, sq));
+    ImGui::SameLine(0, 4 * f.scale);
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", name.c_str());
+  }
+  if (!t.status.empty()) {
+    ImGui::TextColored(to_imvec(vm::palette::muted), "%s", t.status.c_str());
+    return;
+  }
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float w = ImGui::GetContentRegionAvail().x, h = 22 * f.scale;
+  ImGui::Dummy(ImVec2(w, h + ImGui::GetTextLineHeight() + 4 * f.scale));
+  dl->AddRectFilled(p, ImVec2(p.x + w, p.y + h),
+                    ImGui::ColorConvertFloat4ToU32(to_imvec(vm::palette::background)));
+  for (const auto& s : t.segments) {
+    dl->AddRectFilled(ImVec2(p.x + s.from * w, p.y), ImVec2(p.x + std::max(s.to * w, s.from * w + 1.0f), p.y + h),
+                      ImGui::ColorConvertFloat4ToU32(to_imvec(s.color)));
+  }
+  const ImU32 tick = ImGui::ColorConvertFloat4ToU32(to_imvec(vm::palette::muted));
+  for (std::size_t i = 0; i < t.ticks.size(); ++i) {
+    const float x = p.x + t.tick_at[i] * w;
+    dl->AddLine(ImVec2(x, p.y + h), ImVec2(x, p.y + h + 4 * f.scale), tick);
+    const float tw = ImGui::CalcTextSize(t.ticks[i].c_str()).x;
+    const float tx = std::clamp(x - tw * 0.5f, p.x, p.x + w - tw);
+    dl->AddText(ImVec2(tx, p.y + h + 4 * f.scale), tick, t.ticks[i].c_str());
+  }
 }
 
 void alert_list(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, DesktopState& state,
@@ -409,7 +566,11 @@ Intents draw_desktop(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Desk
       ImGui::PopFont();
       out.filter_changed |= filter_box("##af", lang, state.agent_filter, sizeof state.agent_filter,
                                        260 * f.scale);
-      agent_table(d, f, lang, ImVec2(left_w, ImGui::GetContentRegionAvail().y), out);
+      const float tl_h = ImGui::GetTextLineHeightWithSpacing() * 2 + 30 * f.scale;
+      agent_table(d, f, lang, ImVec2(left_w, ImGui::GetContentRegionAvail().y - tl_h), out);
+      ImGui::BeginChild("timeline", ImVec2(left_w, tl_h), false);
+      timeline(d.timeline, f);
+      ImGui::EndChild();
       ImGui::PushFont(f.medium);
       ImGui::EndTabItem();
     }
@@ -428,9 +589,15 @@ Intents draw_desktop(const vm::DesktopVM& d, const Fonts& f, vm::Lang lang, Desk
   ImGui::PopFont();
   ImGui::EndGroup();
   ImGui::SameLine();
+  ImGui::BeginGroup();
+  ImGui::BeginChild("waiting", ImVec2(0, ImGui::GetContentRegionAvail().y * 0.45f), true);
+  waiting_list(d.waiting, f, lang);
+  ImGui::EndChild();
   ImGui::BeginChild("alerts", ImVec2(0, 0), true);
+  broadcast_editor(d, f, lang, state, out);
   alert_list(d, f, lang, state, out);
   ImGui::EndChild();
+  ImGui::EndGroup();
   ImGui::PopFont();
   ImGui::End();
   return out;

@@ -7,6 +7,7 @@
 
 #include "callwatch/metrics/alerts.hpp"
 #include "callwatch/metrics/kpi.hpp"
+#include "vm/glyphs.hpp"
 
 namespace callwatch::wallboard::vm {
 
@@ -198,7 +199,36 @@ std::optional<double> opt_nan(double v) {
   return std::isnan(v) ? std::nullopt : std::optional<double>(v);
 }
 
+const QueueView* find_queue(const metrics::Snapshot& s, std::string_view name) {
+  auto it = std::lower_bound(s.queues.begin(), s.queues.end(), name,
+                             [](const QueueView& q, std::string_view n) { return q.name < n; });
+  return it != s.queues.end() && it->name == name ? &*it : nullptr;
+}
+
+// A daemon of 1.5 or later lists every caller or counts them as unlisted; one before sends no
+// list: its callers are neither "not waiting" nor "not listed".
+bool lists_callers(const QueueView& q) {
+  return static_cast<int>(q.waiting_list.size()) + q.waiting_unlisted == q.calls_waiting;
+}
+
+std::string title_of(const QueueView& q) {
+  return q.settings.display_name.empty() ? q.name : q.settings.display_name;
+}
+
 }  // namespace
+
+WaiterVM make_waiter(const QueueView& q, const metrics::WaitingCaller& c, double engine_now,
+                     bool grey, const BoardOptions& opts) {
+  WaiterVM w;
+  w.position = std::to_string(c.position);
+  w.queue = title_of(q);
+  w.caller = caller_text(c.caller, opts.callers, opts.lang);
+  w.wait = std::max(0.0, engine_now - c.entered);
+  w.wait_fig = figure(format_duration(w.wait), wait_color(w.wait, q.settings.sl_threshold), grey);
+  if (!c.ringing.empty()) w.ringing = fill(text(opts.lang, Str::ringing_agent), {c.ringing});
+  w.greyed = grey;
+  return w;
+}
 
 Color wait_color(double longest_wait, double sl_threshold) {
   if (std::isnan(longest_wait) || std::isnan(sl_threshold) || sl_threshold <= 0) {
@@ -221,15 +251,145 @@ std::string agent_state_text(Lang lang, AgentState s) {
   return {};
 }
 
-Grid kiosk_grid(float width, float height, float scale) {
-  // Minimum tile: its big numbers are 64 px at scale 1 (about 17 mm on a 55" 1080p screen,
-  // readable from 10 m); header, alert strip and banner take the rest of the height.
-  const float min_w = 440.0f * scale, min_h = 250.0f * scale;
+namespace {
+// The tile of a 1080-line screen: its big numbers are 58 px (about 15 mm on a 55" screen,
+// readable from 10 m), with the sparkline under them.
+constexpr float kTileW = 440.0f, kTileH = 320.0f;
+constexpr float kMinTileW = 350.0f, kMinTileH = 250.0f;
+constexpr float kWaitersShare = 0.22f;  // of the width, for the longest-waiting panel
+float waiters_width(float width, bool panel) { return panel ? std::floor(width * kWaitersShare) : 0.0f; }
+}  // namespace
+
+Grid kiosk_grid(float width, float height, float scale, bool waiters_panel) {
+  // A page holds as many tiles as fit at 350 x 250 px (content at 0.8 of its size, numbers
+  // still 46 px: readable across a room); fewer tiles grow (kiosk_layout). Header, alert strip
+  // and banner take 300 px of the height at scale 1.
+  const float min_w = kMinTileW * scale, min_h = kMinTileH * scale;
   const float chrome_h = 300.0f * scale;
+  const float pad = 16.0f * scale;
+  const float w = width - waiters_width(width, waiters_panel) - (waiters_panel ? pad : 0.0f);
   Grid g;
-  g.cols = std::max(1, static_cast<int>(width / min_w));
+  g.cols = std::max(1, static_cast<int>(w / min_w));
   g.rows = std::max(1, static_cast<int>((height - chrome_h) / min_h));
   return g;
+}
+
+KioskLayout kiosk_layout(float width, float top, float bottom, float scale, int tiles,
+                         bool waiters_panel) {
+  KioskLayout l;
+  const float pad = 16.0f * scale;
+  const float panel_w = waiters_width(width, waiters_panel);
+  const float area_w = width - panel_w - (waiters_panel ? pad : 0.0f);
+  const float area_h = std::max(0.0f, bottom - top);
+  if (waiters_panel) l.waiters = Rect{width - panel_w - pad, top, panel_w, area_h};
+  if (tiles <= 0) return l;
+  // Every column count; the one whose tiles hold the largest content wins (ties: fewer columns).
+  float best = -1;
+  for (int cols = 1; cols <= tiles; ++cols) {
+    const int rows = (tiles + cols - 1) / cols;
+    const float tw = (area_w - pad * static_cast<float>(cols + 1)) / static_cast<float>(cols);
+    const float th = (area_h - pad * static_cast<float>(rows - 1)) / static_cast<float>(rows);
+    const float fit = std::min(tw / (kTileW * scale), th / (kTileH * scale));
+    if (fit > best + 1e-4f) {
+      best = fit;
+      l.cols = cols;
+      l.rows = rows;
+    }
+  }
+  const float tw = (area_w - pad * static_cast<float>(l.cols + 1)) / static_cast<float>(l.cols);
+  const float th = (area_h - pad * static_cast<float>(l.rows - 1)) / static_cast<float>(l.rows);
+  // Contents grow with the tile up to twice their size; bigger tiles get more room, not bigger type.
+  l.content_scale = std::clamp(best, 0.6f, 2.0f);
+  for (int i = 0; i < tiles; ++i) {
+    const int r = i / l.cols, c = i % l.cols;
+    l.tiles.push_back(Rect{pad + static_cast<float>(c) * (tw + pad), top + static_cast<float>(r) * (th + pad), tw, th});
+  }
+  return l;
+}
+
+std::string caller_text(std::string_view caller, CallerDisplay how, Lang lang) {
+  if (how == CallerDisplay::hide) return "–";
+  if (caller.empty()) return std::string(text(lang, Str::caller_withheld));
+  if (how == CallerDisplay::show) return std::string(caller);
+  // Mask: the last 4 characters stay (enough for a supervisor to tell two callers apart), every
+  // one before them becomes '*'; 4 characters or fewer keep their second half only.
+  // Characters, not bytes: a name in Chinese masks as whole characters.
+  const std::size_t n = decode_utf8(caller).size();
+  const std::size_t keep = n > 4 ? 4 : n / 2;
+  std::size_t idx = 0;
+  for (std::size_t chars = 0; idx < caller.size() && chars < n - keep; ++chars) {
+    ++idx;
+    while (idx < caller.size() && (static_cast<unsigned char>(caller[idx]) & 0xC0) == 0x80) ++idx;
+  }
+  return std::string(n - keep, '*') + std::string(caller.substr(idx));
+}
+
+TrendVM build_trend(const metrics::QueueView& q, Lang lang) {
+  TrendVM t;
+  for (int v : q.trend_arrivals) t.peak = std::max(t.peak, v);
+  const float full = static_cast<float>(std::max(1, t.peak));
+  for (int v : q.trend_arrivals) t.bars.push_back(static_cast<float>(v) / full);
+  for (double v : q.trend_sl) t.sl.push_back(std::isnan(v) ? NAN : static_cast<float>(std::clamp(v, 0.0, 1.0)));
+  if (!q.trend_arrivals.empty()) {
+    t.label = std::string(text(lang, Str::calls_per_minute)) + " · " +
+              fill(text(lang, Str::trend_peak), {std::to_string(t.peak)});
+  }
+  return t;
+}
+
+TimelineVM build_timeline(std::string_view agent, const std::vector<metrics::AgentSpan>& spans,
+                          double day_start, double now, const BoardOptions& opts,
+                          std::uint64_t cut) {
+  TimelineVM v;
+  v.title = fill(text(opts.lang, Str::timeline_of), {agent});
+  // The bar starts at the whole hour before the agent's first state other than logged out (a
+  // shift that starts at 09:00 is not drawn as a morning of nothing), at the day's start at most.
+  // Less than an hour of states (a shift just begun, a daemon just started): from the 10 minutes
+  // before, so the bar is not mostly empty.
+  double start = day_start;
+  for (const auto& s : spans) {
+    if (s.state == metrics::AgentState::logged_out) continue;
+    const double unit = now - s.from < 3600 ? 600.0 : 3600.0;
+    const double local = s.from + opts.utc_offset_seconds;
+    start = std::max(day_start, std::floor(local / unit) * unit - opts.utc_offset_seconds);
+    break;
+  }
+  const double span = now - start;
+  if (!(span > 0)) return v;
+  auto at = [&](double t) {
+    return static_cast<float>(std::clamp((t - start) / span, 0.0, 1.0));
+  };
+  for (std::size_t i = 0; i < spans.size(); ++i) {
+    const auto& s = spans[i];
+    // The last span runs on to now (the reply is a few seconds old by the time it is drawn).
+    const double to = i + 1 == spans.size() ? std::max(s.to, now) : s.to;
+    if (s.state == metrics::AgentState::logged_out || !(to > s.from)) continue;  // a gap in the bar
+    TimelineSegment seg;
+    seg.from = at(s.from);
+    seg.to = at(to);
+    seg.state = s.state;
+    seg.color = agent_state_color(s.state);
+    if (seg.to > seg.from) v.segments.push_back(seg);
+    if (std::none_of(v.legend.begin(), v.legend.end(), [&](const auto& l) { return l.second == seg.color; })) {
+      v.legend.emplace_back(agent_state_text(opts.lang, s.state), seg.color);
+    }
+  }
+  // A time mark every 5, 10, 15, 30 minutes or 1, 2, 3, 6 hours: the first step giving at most 8.
+  int step = 360;
+  for (int st : {5, 10, 15, 30, 60, 120, 180, 360}) {
+    if (span / (st * 60.0) <= 8) {
+      step = st;
+      break;
+    }
+  }
+  const double step_s = step * 60.0;
+  const double first = std::ceil((start + opts.utc_offset_seconds) / step_s) * step_s - opts.utc_offset_seconds;
+  for (double t = first; t <= now; t += step_s) {
+    v.tick_at.push_back(at(t));
+    v.ticks.push_back(format_clock(t, opts.utc_offset_seconds).substr(0, 5));
+  }
+  if (cut > 0) v.cut_text = fill(text(opts.lang, Str::timeline_cut), {std::to_string(cut)});
+  return v;
 }
 
 int page_at(double now, int items, int per_page, double period_seconds) {
@@ -292,13 +452,70 @@ std::vector<Banner> build_banners(const std::vector<SiteFeed>& sites, double now
   return out;
 }
 
+WaitingListVM build_longest_waiters(const std::vector<SiteFeed>& sites, double now,
+                                   const BoardOptions& opts) {
+  WaitingListVM v;
+  v.title = std::string(text(opts.lang, Str::longest_waiting));
+  v.empty_text = std::string(text(opts.lang, Str::no_caller_waiting));
+  struct Item {
+    double entered;
+    WaiterVM w;
+  };
+  std::vector<Item> items;
+  int waiting = 0;
+  bool unlisted_queues = false;  // callers waiting in queues of a daemon that does not list them
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    const bool grey = is_grey(f, now);
+    const double en = engine_time(f, now);
+    for (const auto& q : f.state->queues) {
+      if (!lists_callers(q)) {
+        unlisted_queues = true;
+        continue;
+      }
+      waiting += q.calls_waiting;
+      for (const auto& c : q.waiting_list) items.push_back(Item{c.entered, make_waiter(q, c, en, grey, opts)});
+    }
+  }
+  if (unlisted_queues && items.empty()) v.empty_text = std::string(text(opts.lang, Str::callers_not_sent));
+  // Longest wait first across every queue; equal entry times keep queue order.
+  std::stable_sort(items.begin(), items.end(),
+                   [](const Item& a, const Item& b) { return a.w.wait > b.w.wait; });
+  const std::size_t n = std::min(items.size(), static_cast<std::size_t>(std::max(0, opts.kiosk_waiters)));
+  for (std::size_t i = 0; i < n; ++i) v.rows.push_back(std::move(items[i].w));
+  const int rest = waiting - static_cast<int>(v.rows.size());
+  if (rest > 0) v.more_text = fill(text(opts.lang, Str::more_waiting), {std::to_string(rest)});
+  return v;
+}
+
 KioskVM build_kiosk(const std::vector<SiteFeed>& sites, double now, const BoardOptions& opts,
                     int tiles_per_page) {
   KioskVM k;
   k.header = build_header(sites, now, opts);
   k.alerts = build_alerts(sites, now, opts);
+  k.ticker = ticker_page(build_ticker(sites, now, opts.lang, opts.utc_offset_seconds), now, opts.page_seconds);
   k.banners = build_banners(sites, now, opts);
   const Lang lang = opts.lang;
+  k.waiters = build_longest_waiters(sites, now, opts);
+  if (opts.alarm) {
+    // The first critical alert firing and not acknowledged (alerts come most severe first).
+    for (std::size_t si = 0; si < sites.size() && !k.alarm; ++si) {
+      const auto& f = sites[si];
+      if (!f.state || is_grey(f, now)) continue;
+      for (const auto& a : f.state->alerts) {
+        if (a.severity != metrics::AlertSeverity::critical || a.state != metrics::AlertState::firing ||
+            a.acked) {
+          continue;
+        }
+        k.alarm = true;
+        const auto words = alert_text(lang, a);
+        k.alarm_text = fill(text(lang, Str::critical_alarm),
+                            {words ? *words : (a.message.empty() ? a.rule : a.message)});
+        k.alarm_key = std::to_string(si) + "/" + a.id + "/" + std::to_string(a.since);
+        break;
+      }
+    }
+  }
 
   // Tiles keep a fixed order (sites as given, queues by name) so people find their queue in
   // the same place every time; colors, not positions, say what needs attention.
@@ -356,6 +573,13 @@ KioskVM build_kiosk(const std::vector<SiteFeed>& sites, double now, const BoardO
       if (avail == 0) ac = q.calls_waiting > 0 ? palette::red : palette::muted;
       t.available = figure(std::to_string(avail), ac, grey);
       t.target = pct_target(lang, q);
+      // A caller joining now: red once it would miss the SL threshold, amber from 3/4 of it.
+      t.estimated_wait = figure(format_duration(q.estimated_wait),
+                                metrics::has_value(q.estimated_wait)
+                                    ? wait_color(q.estimated_wait, q.settings.sl_threshold)
+                                    : palette::muted,
+                                grey);
+      t.trend = build_trend(q, lang);
       t.greyed = grey;
       t.data_gap = q.data_gap;
       k.tiles.push_back(std::move(t));
@@ -456,6 +680,11 @@ void sort_agent_rows(std::vector<AgentRow>& rows, AgentColumn col, bool asc) {
         break;
       case AgentColumn::aht: c = cmp_opt(a.aht, b.aht, asc, decided); break;
       case AgentColumn::occupancy: c = cmp_opt(a.occupancy, b.occupancy, asc, decided); break;
+      case AgentColumn::current_call:
+        // By talk time; agents not on a call last in either direction.
+        c = cmp_opt(a.call_text.empty() ? std::nullopt : std::optional<double>(a.talk),
+                    b.call_text.empty() ? std::nullopt : std::optional<double>(b.talk), asc, decided);
+        break;
       case AgentColumn::count_: break;
     }
     if (decided) return c < 0;
@@ -530,12 +759,63 @@ LeaderboardVM build_leaderboard(const std::vector<SiteFeed>& sites, double now,
   return v;
 }
 
+WaitingListVM build_queue_waiting(const std::vector<SiteFeed>& sites, double now,
+                                  const BoardOptions& opts, const DesktopQuery& query,
+                                  std::vector<QueueRow>& rows) {
+  WaitingListVM v;
+  const Lang lang = opts.lang;
+  v.empty_text = std::string(text(lang, Str::no_caller_waiting));
+  // The queue picked by the user, while it is listed; else the one whose caller waits longest
+  // (then the first row): the list is never empty for want of a click.
+  QueueRow* pick = nullptr;
+  for (auto& r : rows) {
+    if (r.key == query.selected_queue) pick = &r;
+  }
+  if (!pick) {
+    for (auto& r : rows) {
+      if (r.waiting > 0 && (!pick || r.longest_wait > pick->longest_wait)) pick = &r;
+    }
+  }
+  if (!pick && !rows.empty()) pick = &rows.front();
+  if (!pick) return v;
+  pick->selected = true;
+  v.queue_key = pick->key;
+  v.title = fill(text(lang, Str::waiting_in), {pick->title});
+  for (const auto& f : sites) {
+    if (!f.state) continue;
+    for (const auto& q : f.state->queues) {
+      if (queue_key(f, q.name) != pick->key) continue;
+      const bool grey = is_grey(f, now);
+      const double en = engine_time(f, now);
+      for (const auto& c : q.waiting_list) v.rows.push_back(make_waiter(q, c, en, grey, opts));
+      if (!lists_callers(q)) {
+        v.empty_text = std::string(text(lang, Str::callers_not_sent));
+      } else if (q.waiting_unlisted > 0) {
+        v.more_text = fill(text(lang, Str::more_waiting), {std::to_string(q.waiting_unlisted)});
+      }
+      v.estimated_wait_text = fill(text(lang, Str::est_wait_new), {format_duration(q.estimated_wait)});
+    }
+  }
+  return v;
+}
+
 DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const BoardOptions& opts,
                         const History& history, const DesktopQuery& query) {
   DesktopVM d;
   const Lang lang = opts.lang;
   d.header = build_header(sites, now, opts);
   d.alerts = build_alerts(sites, now, opts);
+  d.broadcasts = build_ticker(sites, now, opts.lang, opts.utc_offset_seconds);
+  d.can_broadcast = opts.acks;
+  for (const auto& f : sites) {
+    if (!f.broadcast_reply) continue;
+    const AckReply& r = *f.broadcast_reply;
+    d.broadcast_status = r.kind == AckReply::Kind::sending    ? std::string(text(opts.lang, Str::broadcast_sending))
+                         : r.kind == AckReply::Kind::accepted ? std::string(text(opts.lang, Str::broadcast_sent))
+                                                              : fill(text(opts.lang, Str::ack_refused), {r.reason});
+    d.broadcast_status_color = r.kind == AckReply::Kind::refused ? palette::red : palette::muted;
+    if (r.kind == AckReply::Kind::refused) break;  // a refusal says more than another site's "taken"
+  }
   d.banners = build_banners(sites, now, opts);
   d.multi_site = multi_site(sites);
   for (const auto& f : sites) {
@@ -625,12 +905,43 @@ DesktopVM build_desktop(const std::vector<SiteFeed>& sites, double now, const Bo
       r.aht_text = format_duration(r.aht.value_or(metrics::kNoValue));
       r.occupancy = metrics::occupancy(a.today);
       r.occupancy_text = format_percent(r.occupancy);
+      if (a.state == AgentState::on_call) {
+        // Talk time is the time on the call (state_since is the answer); the caller as this
+        // board shows callers, then the queue by its display name.
+        r.talk = r.time_in_state;
+        r.call_text = format_duration(r.talk);
+        // A daemon before 1.5 does not say whom: the talk time alone, never "withheld".
+        if (a.call_known) r.call_text += "  " + caller_text(a.call_caller, opts.callers, lang);
+        if (!a.call_queue.empty()) {
+          const QueueView* cq = find_queue(*f.state, a.call_queue);
+          r.call_text += " · " + (cq ? title_of(*cq) : a.call_queue);
+        }
+      }
+      r.site_index = static_cast<std::size_t>(&f - sites.data());
+      r.selected = !query.selected_agent.empty() && a.name == query.selected_agent &&
+                   r.site_index == query.selected_site;
       r.greyed = grey;
       d.agents.push_back(std::move(r));
     }
   }
   sort_queue_rows(d.queues, query.queue_sort, query.queue_ascending);
   sort_agent_rows(d.agents, query.agent_sort, query.agent_ascending);
+  d.waiting = build_queue_waiting(sites, now, opts, query, d.queues);
+  d.timeline.status = std::string(text(lang, Str::timeline_hint));
+  if (!query.selected_agent.empty() && query.selected_site < sites.size()) {
+    const SiteFeed& f = sites[query.selected_site];
+    const AgentHistory& h = f.agent_history;
+    d.timeline.title = fill(text(lang, Str::timeline_of), {query.selected_agent});
+    if (h.agent != query.selected_agent || h.kind == AgentHistory::Kind::loading ||
+        h.kind == AgentHistory::Kind::none) {
+      d.timeline.status = std::string(text(lang, Str::timeline_loading));
+    } else if (h.kind == AgentHistory::Kind::unavailable) {
+      d.timeline.status = fill(text(lang, Str::timeline_unavailable), {h.reason});
+    } else {
+      const double day = h.since > 0 ? h.since : (f.state ? f.state->day_start : 0);
+      d.timeline = build_timeline(query.selected_agent, h.spans, day, engine_time(f, now), opts, h.cut);
+    }
+  }
   BoardOptions lo = opts;
   lo.leaders.window = LeaderWindow::today;
   d.leaders_today = build_leaderboard(sites, now, lo);

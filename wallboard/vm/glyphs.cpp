@@ -72,10 +72,14 @@ bool GlyphSet::add_sites(const std::vector<SiteFeed>& sites) {
     for (const auto& q : f.state->queues) {
       grew |= add(q.name);
       grew |= add(q.settings.display_name);
+      // Caller IDs are mostly digits (in the atlas already); a caller *name* may bring a new
+      // character once, after which the set holds it.
+      for (const auto& c : q.waiting_list) grew |= add(c.caller);
     }
     for (const auto& a : f.state->agents) {
       grew |= add(a.name);
       grew |= add(a.pause_reason);
+      grew |= add(a.call_caller);
     }
     for (const auto& al : f.state->alerts) {
       grew |= add(al.message);
@@ -85,6 +89,11 @@ bool GlyphSet::add_sites(const std::vector<SiteFeed>& sites) {
       grew |= add(al.ack_comment);
     }
     for (const auto& [id, r] : f.ack_replies) grew |= add(r.reason);
+    for (const auto& b : f.state->broadcasts) {
+      grew |= add(b.text);
+      grew |= add(b.from);
+    }
+    if (f.broadcast_reply) grew |= add(f.broadcast_reply->reason);
   }
   return grew;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "callwatch/metrics/snapshot.hpp"
 #include "callwatch/metrics/snapshot_codec.hpp"
@@ -33,6 +34,17 @@ struct AckReply {
   std::string reason;  // refused: the daemon's error text, as is
 };
 
+// One agent's day as the daemon last sent it (agent_history, desktop timeline).
+struct AgentHistory {
+  enum class Kind : std::uint8_t { none, loading, ready, unavailable };
+  Kind kind = Kind::none;
+  std::string agent;
+  std::vector<metrics::AgentSpan> spans;
+  double since = 0;  // the day's start
+  std::uint64_t cut = 0;
+  std::string reason;  // unavailable: the daemon's error (an older daemon: "unknown request")
+};
+
 struct SiteFeed {
   std::string endpoint;  // the --connect address
   std::string site;      // the publisher's site name; may be empty
@@ -45,6 +57,8 @@ struct SiteFeed {
   std::uint64_t resyncs = 0;
   std::uint64_t updates = 0;  // bumps on every change worth a redraw
   std::map<std::string, AckReply> ack_replies;  // by alert id: acks sent from this wallboard
+  std::optional<AckReply> broadcast_reply;  // the last broadcast or withdraw this board sent
+  AgentHistory agent_history;  // the timeline asked for last (desktop)
 };
 
 // The site's name as shown: its own name, else host:port of the endpoint.

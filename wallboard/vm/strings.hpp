@@ -92,6 +92,35 @@ enum class Str : std::uint8_t {
   alert_feed_never,    // "feed {}: no event yet"
   alert_agents_needed, // "; {} more agents needed"
   alert_no_data,
+  broadcast,           // "Broadcast": the ticker's label and the desktop editor's title
+  broadcast_item,      // "{from}: {text} (until {HH:MM}, {left} left)"
+  broadcast_hint,      // placeholder of the message box
+  broadcast_for,       // "for"
+  broadcast_send,
+  broadcast_withdraw,
+  broadcast_none,      // no broadcast live
+  broadcast_sent,      // the daemon took it
+  broadcast_sending,
+  waiting_in,          // "Waiting in {queue}"
+  longest_waiting,     // kiosk panel title
+  no_caller_waiting,
+  more_waiting,        // "+{} more waiting, not listed"
+  caller,
+  caller_withheld,
+  ringing_agent,       // "ringing {agent}"
+  current_call,
+  wait_col,            // "Wait"
+  est_wait_new,        // "Estimated wait for a new caller: {}"
+  click_queue_hint,    // how to pick the queue whose callers are listed
+  calls_per_minute,    // sparkline legend on kiosk tiles
+  trend_peak,          // "max {}": the busiest minute's calls
+  critical_alarm,      // kiosk alarm banner: "CRITICAL: {}"
+  timeline_of,         // "{agent} today"
+  timeline_hint,       // "Select an agent to see its day"
+  timeline_loading,
+  timeline_unavailable,  // "no agent history from this daemon ({})"
+  timeline_cut,        // "{} earlier changes not kept"
+  callers_not_sent,    // a daemon before protocol 1.5: no waiting list
   count_,  // number of strings (keep last)
 };
 

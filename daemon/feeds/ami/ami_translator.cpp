@@ -37,6 +37,11 @@ std::string_view caller_id(std::string_view v) {
   if (is(v, "unknown") || is(v, "<unknown>")) return {};
   return v;
 }
+// The number, else the name (a caller with a withheld number may still have a name).
+std::string_view caller_of(const AmiMessage& msg) {
+  const std::string_view num = caller_id(msg.get("CallerIDNum"));
+  return num.empty() ? caller_id(msg.get("CallerIDName")) : num;
+}
 
 enum class Act : std::uint8_t { none, ringing, on_call };
 
@@ -306,11 +311,12 @@ struct AmiTranslator::Impl {
 
   // ---- agent states ------------------------------------------------------------------------
   void emit_state(const std::string& agent, m::AgentState st, std::string_view queue,
-                  std::string_view reason = {}) {
+                  std::string_view reason = {}, std::string_view call = {}) {
     if (agent.empty()) return;
     if (!queue.empty() && !wanted(queue)) return;
     OwnedEvent oe = make(m::EventType::agent_state, now());
     set(oe.agent, agent);
+    set(oe.call, call);  // a ring for a known caller (AgentCalled): boards show who is rung
     oe.event.state = st;
     set(oe.reason, reason);
     if (!queue.empty()) oe.queues.emplace_back(queue);
@@ -521,7 +527,7 @@ struct AmiTranslator::Impl {
       open.erase(open.begin());
     }
     closed_this_conn.erase(key);
-    const std::string_view caller = caller_id(msg.get("CallerIDNum"));
+    const std::string_view caller = caller_of(msg);
     open[key] = Visit{now(), conn, std::string(caller), restarts};
     OwnedEvent oe = make(m::EventType::call_enqueued, now());
     set(oe.call, call);
@@ -635,13 +641,47 @@ struct AmiTranslator::Impl {
     answered[std::string(call)] = Answered{std::string(queue), agent, {}};
   }
 
+  // The answered call of `agent` in `queue`, when exactly one is open; empty otherwise.
+  std::string_view only_answered(std::string_view agent, std::string_view queue) const {
+    std::string_view found;
+    for (const auto& [call, a] : answered) {
+      if (a.agent != agent || a.queue != queue) continue;
+      if (!found.empty()) return {};
+      found = call;
+    }
+    return found;
+  }
+
   void on_complete(const AmiMessage& msg) {
     agent_events_seen = true;
     std::string_view call, queue;
-    if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+    std::string agent, matched;
+    if (msg.get("Uniqueid").empty() && !msg.get("Queue").empty()) {
+      // Asterisk sends AgentComplete without the caller's fields when the caller's channel is
+      // already gone as the bridge ends ("Empty caller_snapshot; sending incomplete event",
+      // app_queue.c; seen on a loaded lab machine). The member and the queue are still there:
+      // the call is the one this member answered in this queue, if there is exactly one.
+      queue = msg.get("Queue");
+      agent = agent_of(msg);
+      if (!name_ok("Queue", queue) || !wanted(queue)) return;
+      // A copy: the map entry it comes from is erased below, before the call is used last.
+      matched = agent.empty() ? std::string() : std::string(only_answered(agent, queue));
+      call = matched;
+      if (call.empty()) {
+        reject("missing_field", "AgentComplete without Uniqueid, and its member has no one "
+                                "answered call in the queue to match it to");
+        return;
+      }
+      ++stats.completes_matched;
+      warn("incomplete_event", fmt::format("AgentComplete without the caller's fields: matched "
+                                           "to call {} answered by {} in {}",
+                                           call, agent, queue));
+    } else {
+      if (!call_and_queue(msg, call, queue) || !wanted(queue)) return;
+      agent = agent_of(msg);
+    }
     double talk = 0, hold = 0;
     if (!number(msg, "TalkTime", talk) || !number(msg, "HoldTime", hold)) return;
-    const std::string agent = agent_of(msg);
     if (agent.empty()) {
       reject("missing_field", "AgentComplete without MemberName/Interface");
       return;
@@ -700,9 +740,10 @@ struct AmiTranslator::Impl {
     const std::string agent = agent_of(msg);
     if (agent.empty() || !name_ok("MemberName", agent)) return;
     if (acts[agent].calls > 0) return;
-    emit_state(agent, m::AgentState::ringing, queue);
     const auto call = msg.get("Uniqueid");
-    if (call.empty() || call.size() > opts.max_name_bytes) return;
+    const bool call_ok = !call.empty() && call.size() <= opts.max_name_bytes;
+    emit_state(agent, m::AgentState::ringing, queue, {}, call_ok ? call : std::string_view());
+    if (!call_ok) return;
     auto it = rung.find(call);
     if (it == rung.end()) {
       if (rung.size() >= opts.max_tracked) rung.erase(rung.begin());
@@ -793,7 +834,7 @@ struct AmiTranslator::Impl {
       EntryRow r;
       r.call = std::string(msg.get("Uniqueid"));
       r.queue = std::string(queue);
-      r.caller = std::string(caller_id(msg.get("CallerIDNum")));
+      r.caller = std::string(caller_of(msg));
       double w = 0;
       if (parse_decimal(msg.get("Wait"), w) && w >= 0) r.wait = w;
       if (!r.call.empty() && r.call.size() <= opts.max_name_bytes)

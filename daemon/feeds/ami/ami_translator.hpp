@@ -74,6 +74,8 @@ struct AmiTranslatorStats {
   std::uint64_t ignored = 0;      // accepted blocks that carry nothing for queue KPIs
   std::uint64_t connections = 0;  // banners seen
   std::uint64_t resyncs = 0;      // QueueStatus answers applied
+  // AgentComplete blocks without the caller's fields, matched to the member's answered call.
+  std::uint64_t completes_matched = 0;
   // Replay only: asynchronous events with / without a Timestamp header (list answers, which
   // never carry one, are in neither).
   std::uint64_t timed_events = 0;

@@ -302,7 +302,9 @@ struct EslTranslator::Impl {
         return;
       }
     }
-    enqueue(call, queue, joined, h.get("CC-Member-CID-Number"));
+    std::string_view cid = h.get("CC-Member-CID-Number");
+    if (cid.empty()) cid = h.get("CC-Member-CID-Name");  // number withheld: the name
+    enqueue(call, queue, joined, cid);
   }
 
   void on_bridge_start(const Headers& h) {

@@ -162,6 +162,8 @@ bool valid_json_value(od::value v, int depth) {
 
 std::string_view to_string(RejectReason r) { return kReasonNames[static_cast<std::size_t>(r)]; }
 
+static_assert(NativeParser::kPadding == simdjson::SIMDJSON_PADDING);
+
 struct NativeParser::Impl {
   std::size_t max_message;
   std::size_t max_name;
@@ -191,10 +193,10 @@ struct NativeParser::Impl {
     return tl::unexpected(r);
   }
 
-  bool is_valid_json(std::size_t len) {
+  bool is_valid_json(const char* data, std::size_t len) {
     if (!validator) validator = std::make_unique<simdjson::dom::parser>();
     simdjson::dom::element root;
-    return validator->parse(buffer.data(), len, false).get(root) == simdjson::SUCCESS;
+    return validator->parse(data, len, false).get(root) == simdjson::SUCCESS;
   }
 
   static std::string_view name(Field f) { return kFieldNames[static_cast<std::size_t>(f)]; }
@@ -355,15 +357,26 @@ struct NativeParser::Impl {
     if (json.size() > max_message) {
       return reject(RejectReason::too_large, "message is {} bytes, the limit is {}", json.size(), max_message);
     }
-    const std::size_t len = json.size();
     std::memcpy(buffer.data(), json.data(), json.size());
     // simdjson may read (never use) the padding; zero it so runs are deterministic under tools.
     std::memset(buffer.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    return parse_at(buffer.data(), json.size(), buffer.size());
+  }
 
+  tl::expected<const Event*, RejectReason> parse_in_place(std::string_view json, std::size_t readable) {
+    if (readable < json.size() + simdjson::SIMDJSON_PADDING) return parse(json);
+    error.clear();
+    if (json.size() > max_message) {
+      return reject(RejectReason::too_large, "message is {} bytes, the limit is {}", json.size(), max_message);
+    }
+    return parse_at(json.data(), json.size(), readable);
+  }
+
+  // `data` holds the message (`len` bytes) and `readable` >= len + SIMDJSON_PADDING bytes may be read.
+  tl::expected<const Event*, RejectReason> parse_at(const char* data, std::size_t len, std::size_t readable) {
     od::document doc;
     // Stage 1 validates UTF-8 over the whole message (no separate pass needed).
-    if (auto err = parser.iterate(buffer.data(), json.size(), buffer.size()).get(doc);
-        err != simdjson::SUCCESS) {
+    if (auto err = parser.iterate(data, len, readable).get(doc); err != simdjson::SUCCESS) {
       if (err == simdjson::UTF8_ERROR) return reject(RejectReason::invalid_utf8, "message is not valid UTF-8");
       return reject(RejectReason::not_json, "not JSON");
     }
@@ -371,7 +384,7 @@ struct NativeParser::Impl {
     if (auto err = doc.get_object().get(obj); err != simdjson::SUCCESS) {
       // On-demand does not validate what it does not read: a full parse (rare path) tells valid
       // JSON that is not an object from text that is not JSON at all.
-      if (err == simdjson::INCORRECT_TYPE && is_valid_json(json.size())) {
+      if (err == simdjson::INCORRECT_TYPE && is_valid_json(data, len)) {
         return reject(RejectReason::not_object, "not a JSON object");
       }
       return reject(RejectReason::not_json, "not JSON ({})", simdjson::error_message(err));
@@ -389,7 +402,7 @@ struct NativeParser::Impl {
       // lies inside the buffer. A key with an escape (rare) is unescaped the slow way.
       const char* raw = field.key().raw();
       const auto* end = static_cast<const char*>(
-          std::memchr(raw, '"', static_cast<std::size_t>(buffer.data() + len - raw)));
+          std::memchr(raw, '"', static_cast<std::size_t>(data + len - raw)));
       std::string_view key(raw, end ? static_cast<std::size_t>(end - raw) : 0);
       if (!end || key.find('\\') != std::string_view::npos) {
         if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
@@ -527,6 +540,8 @@ struct NativeParser::Impl {
           }
         }
         may(Field::reason, event.reason);
+        // Optional: the call a ringing agent is rung for (boards list who is rung per caller).
+        if (event.state == metrics::AgentState::ringing) may(Field::call, event.call);
         if (!r && has(Field::queues)) {
           for (std::string_view q : queues) {
             if (q.empty()) return reject(RejectReason::bad_value, "\"queues\" holds an empty name");
@@ -552,6 +567,10 @@ NativeParser::~NativeParser() = default;
 
 tl::expected<const metrics::Event*, RejectReason> NativeParser::parse(std::string_view json) {
   return impl_->parse(json);
+}
+tl::expected<const metrics::Event*, RejectReason> NativeParser::parse_in_place(std::string_view json,
+                                                                               std::size_t readable) {
+  return impl_->parse_in_place(json, readable);
 }
 std::string_view NativeParser::last_error() const { return impl_->error; }
 std::size_t NativeParser::max_message_bytes() const { return impl_->max_message; }

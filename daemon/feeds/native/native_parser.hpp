@@ -47,8 +47,17 @@ class NativeParser {
   NativeParser(const NativeParser&) = delete;
   NativeParser& operator=(const NativeParser&) = delete;
 
+  // Bytes simdjson may read past the end of a message (simdjson::SIMDJSON_PADDING).
+  static constexpr std::size_t kPadding = 64;
+
   // The returned event (and its string views) stays valid until the next call to parse().
+  // Copies the message into the parser's own padded buffer first.
   tl::expected<const metrics::Event*, RejectReason> parse(std::string_view json);
+  // The same, without the copy: `readable` bytes from json.data() may be read (the message and
+  // whatever follows it). With readable >= json.size() + kPadding the message is parsed where it
+  // lies (a socket's receive buffer, a file read whole); else it falls back to parse(). Only the
+  // message's bytes are read; the event's views are valid until the next call, as with parse().
+  tl::expected<const metrics::Event*, RejectReason> parse_in_place(std::string_view json, std::size_t readable);
 
   // Why the last parse() rejected, for logs (e.g. `missing field "queue"`). Valid until the next
   // parse(); empty after an accepted message.

@@ -342,6 +342,7 @@ bool QueueLogParser::map_verb(std::string_view verb, bool known,
   if (verb == "ENTERQUEUE") {
     m::Event e = base(m::EventType::call_enqueued);
     e.caller = field(1);  // url|callerid[|origpos[|calleridname]]
+    if (e.caller.empty()) e.caller = field(3);  // number withheld: the name, when logged
     line_events_.push_back(e);
   } else if (verb == "CONNECT") {
     m::Event e = base(m::EventType::call_answered);

@@ -263,9 +263,11 @@ struct Simulator::Impl {
     return e;
   }
 
-  void emit_agent_state(int a, AgentState s, std::string_view reason = {}, bool with_queues = false) {
+  void emit_agent_state(int a, AgentState s, std::string_view reason = {}, bool with_queues = false,
+                        std::string_view call = {}) {
     Event e = base(EventType::agent_state);
     e.agent = agent_names[static_cast<std::size_t>(a)];
+    e.call = call;  // a ring names the caller rung for, as AMI's AgentCalled does
     e.state = s;
     e.reason = reason;
     if (with_queues) e.queues = agents[static_cast<std::size_t>(a)].queue_views;
@@ -281,7 +283,8 @@ struct Simulator::Impl {
     return s != AgentState::logged_out && s != AgentState::paused;
   }
 
-  void set_state(int a, AgentState s, std::string_view reason = {}, bool with_queues = false) {
+  void set_state(int a, AgentState s, std::string_view reason = {}, bool with_queues = false,
+                 std::string_view call = {}) {
     Agent& ag = agents[static_cast<std::size_t>(a)];
     const AgentState old = ag.state;
     if (old == AgentState::available) {
@@ -297,7 +300,7 @@ struct Simulator::Impl {
       ag.idle_since = now;
       for (int q : ag.queues) queues[static_cast<std::size_t>(q)].idle.insert({now, a});
     }
-    emit_agent_state(a, s, reason, with_queues);
+    emit_agent_state(a, s, reason, with_queues, call);
   }
 
   // Available again (after wrap-up, a pause, a cancelled ring): take a pending break first,
@@ -466,7 +469,7 @@ struct Simulator::Impl {
     Call& c = calls[static_cast<std::size_t>(slot)];
     c.state = CallState::ringing;
     c.agent = a;
-    set_state(a, AgentState::ringing);
+    set_state(a, AgentState::ringing, {}, false, c.id);
     c.ring_answers = !behave_rng.chance(o.ring_noanswer_probability);
     const double ring = c.ring_answers ? behave_rng.uniform(1.5, 6.0) : kRingTimeout;
     schedule(now + ring, Act::ring_end, static_cast<std::uint32_t>(slot), c.visit);

@@ -44,6 +44,17 @@ class FlatIndex {
     }
   }
 
+  // The first entry stored under hash h (for holders of a 64-bit key without its text).
+  template <typename Pred>
+  std::uint32_t find_hash(std::uint64_t h, Pred&& ok) const {
+    if (slots_.empty()) return kEmpty;
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.id == kEmpty) return kEmpty;
+      if (s.hash == h && ok(s.id)) return s.id;
+    }
+  }
+
   // The key must not be present.
   void insert(std::uint64_t h, std::uint32_t id) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();

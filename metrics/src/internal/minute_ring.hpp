@@ -51,6 +51,13 @@ class MinuteRing {
     return out;
   }
 
+  // The bucket of minute m (floor(t / 60)) when the ring still holds it.
+  const T* minute_bucket(std::int64_t m) const {
+    const auto& b = buckets_[static_cast<std::size_t>(index(m))];
+    return b.minute == m ? &b.value : nullptr;
+  }
+  static std::int64_t minute_of(double t) { return minute(t); }
+
   // Raw access for the state codec.
   std::int64_t bucket_minute(int i) const { return buckets_[static_cast<std::size_t>(i)].minute; }
   const T& bucket_value(int i) const { return buckets_[static_cast<std::size_t>(i)].value; }

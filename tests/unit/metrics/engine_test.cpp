@@ -319,6 +319,37 @@ TEST_CASE("hourly intervals align to local hours in a half-hour zone", "[metrics
   CHECK(engine.closed_intervals()[0].end == Approx(t0 + 1800));
 }
 
+// A PBX clock 16 s ahead of ours: the first events are within the 5 s tolerance and keep their
+// times, later ones are clamped. By hand: c1 enters at +2 and is answered at +5 (clock at +0,
+// both kept); its end at +20 arrives when our clock says +4: clamped, but to +5 (the feed's newest
+// time), not +4, so it ends after its answer. c2 likewise. Both handled, ann available after.
+TEST_CASE("live mode: a PBX clock ahead by more than the tolerance keeps each call's order",
+          "[metrics][engine]") {
+  ManualClock clock(t0);
+  Engine engine(EngineSettings{}, &clock);
+  Feed f(engine);
+  auto at = [&](double t) {  // the event arrives when our clock is 16 s behind its time
+    clock.set(std::max(clock.now(), t - 16));
+    return t;
+  };
+  f.state(at(t0 + 1), "ann", AgentState::available, {"sales"});
+  f.enqueue(at(t0 + 2), "c1", "sales");
+  f.answer(at(t0 + 5), "c1", "sales", "ann");
+  f.end(at(t0 + 20), "c1", "ann");
+  f.enqueue(at(t0 + 30), "c2", "sales");
+  f.answer(at(t0 + 35), "c2", "sales", "ann");
+  f.end(at(t0 + 50), "c2", "ann");
+  const auto s = engine.snapshot();
+  const auto& today = s.queues[0].windows[static_cast<std::size_t>(WindowKind::today)].counters;
+  CHECK(today.answered == 2);
+  CHECK(today.handled == 2);
+  // Skewed (more than 5 s ahead): c1's end (+20 at +4), c2's entry (+30 at +14), answer (+35 at
+  // +19) and end (+50 at +34): 4.
+  CHECK(s.data_quality.clock_skew == 4);
+  REQUIRE(s.agents.size() == 1);
+  CHECK(s.agents[0].state != AgentState::on_call);
+}
+
 TEST_CASE("live mode: an event from the future is clamped and counted as skew",
           "[metrics][engine]") {
   ManualClock clock(t0);

@@ -267,3 +267,100 @@ TEST_CASE("requests and errors carry what was asked", "[metrics][wire]") {
   CHECK(e->request == "ack");
   CHECK(e->error == "not supported yet");
 }
+
+TEST_CASE("1.5 waiting lists and current calls round-trip, diff, and are absent for old readers",
+          "[metrics][wire][waiting]") {
+  Snapshot s = make_snapshot();
+  auto& q = s.queues[0];  // sales, 4 waiting
+  q.waiting_list = {{1, "5551001", 1767599900, "ana"}, {2, "", 1767599950, ""}};
+  q.waiting_unlisted = 2;  // 4 waiting, 2 listed
+  s.agents[0].call_caller = "+86 138 0000 1234";
+  s.agents[0].call_queue = "销售";
+  s.agents[0].call_known = true;
+  s.agents[1].call_known = true;  // on a call with a withheld caller ID: sent as ""
+  const auto m = wire::decode(wire::encode_snapshot(s, wire::Envelope{.seq = 3}));
+  REQUIRE(m);
+  const auto& rq = m->snapshot.queues[0];
+  REQUIRE(rq.waiting_list.size() == 2);
+  CHECK(rq.waiting_list[0] == q.waiting_list[0]);
+  CHECK(rq.waiting_list[1].caller.empty());
+  CHECK(rq.waiting_list[1].ringing.empty());
+  CHECK(rq.waiting_unlisted == 2);
+  CHECK(m->snapshot.agents[0].call_caller == "+86 138 0000 1234");
+  CHECK(m->snapshot.agents[0].call_queue == "销售");
+  CHECK(m->snapshot.agents[0].call_known);
+  CHECK(m->snapshot.agents[1].call_known);
+  CHECK(m->snapshot.agents[1].call_caller.empty());
+  CHECK(m->proto.minor == 5);
+
+  // A new caller in the list is a change of that queue only.
+  Snapshot b = s;
+  b.queues[0].waiting_list.push_back({3, "5551003", 1767599990, ""});
+  b.queues[0].waiting_unlisted = 1;
+  auto d = wire::diff(s, b);
+  REQUIRE(d.queues.size() == 1);
+  CHECK(d.queues[0].name == "sales");
+  // An agent's caller changing (a new call at the same state_since) is a change of the agent.
+  Snapshot c = s;
+  c.agents[0].call_caller = "5559999";
+  CHECK(wire::diff(s, c).agents.size() == 1);
+
+  // A 1.3 daemon sends no list: the board sees an empty one and nothing unlisted.
+  const std::string old_queue =
+      R"({"proto":"1.3","type":"snapshot","seq":1,"state":{"queues":[{"name":"q","calls_waiting":3}]}})";
+  const auto o = wire::decode(old_queue);
+  REQUIRE(o);
+  CHECK(o->snapshot.queues[0].calls_waiting == 3);
+  CHECK(o->snapshot.queues[0].waiting_list.empty());
+  CHECK(o->snapshot.queues[0].waiting_unlisted == 0);
+  const auto oa = wire::decode(
+      R"({"proto":"1.3","type":"snapshot","seq":1,"state":{"agents":[{"name":"a","state":"on_call"}]}})");
+  REQUIRE(oa);
+  CHECK_FALSE(oa->snapshot.agents[0].call_known);  // a 1.3 daemon does not say: not "withheld"
+}
+
+TEST_CASE("a waiting list longer than the cap is cut on read and the rest counted",
+          "[metrics][wire][waiting]") {
+  // 23 entries from a hostile or newer peer: 20 kept, 3 counted with the 1 it says it cut.
+  std::string list;
+  for (int i = 1; i <= 23; ++i) {
+    if (i > 1) list += ",";
+    list += R"({"position":)" + std::to_string(i) + R"(,"caller":"c","entered":1})";
+  }
+  const std::string msg = R"({"proto":"1.5","type":"snapshot","seq":1,"state":{"queues":[{"name":"q",)"
+                          R"("calls_waiting":24,"waiting_list":[)" + list + R"(],"waiting_unlisted":1}]}})";
+  const auto m = wire::decode(msg);
+  REQUIRE(m);
+  CHECK(m->snapshot.queues[0].waiting_list.size() == 20);
+  CHECK(m->snapshot.queues[0].waiting_unlisted == 4);  // 3 cut here + 1 cut by the sender
+}
+
+TEST_CASE("1.5 trends round-trip with no-data minutes as null, and a changed minute is a change",
+          "[metrics][wire][trend]") {
+  Snapshot s = make_snapshot();
+  auto& q = s.queues[0];
+  q.trend_start = 1767596460;
+  q.trend_arrivals.assign(60, 0);
+  q.trend_sl.assign(60, kNoValue);
+  q.trend_arrivals[59] = 4;
+  q.trend_sl[59] = 0.75;
+  const auto m = wire::decode(wire::encode_snapshot(s, wire::Envelope{.seq = 1}));
+  REQUIRE(m);
+  const auto& r = m->snapshot.queues[0];
+  CHECK(r.trend_start == 1767596460);
+  REQUIRE(r.trend_arrivals.size() == 60);
+  CHECK(r.trend_arrivals[59] == 4);
+  CHECK(r.trend_sl[59] == 0.75);
+  CHECK(std::isnan(r.trend_sl[0]));
+  CHECK(m->snapshot.queues[1].trend_arrivals.empty());  // none sent: none read
+  Snapshot b = s;
+  b.queues[0].trend_arrivals[59] = 5;
+  CHECK(wire::diff(s, b).queues.size() == 1);
+  CHECK(wire::diff(s, s).queues.empty());  // NaN minutes compare equal: no churn
+  // 61 minutes is not a trend: the message is refused, not cut silently.
+  std::string arr = "[0";
+  for (int i = 0; i < 60; ++i) arr += ",0";
+  arr += "]";
+  const auto bad = wire::decode(R"({"proto":"1.5","type":"snapshot","seq":1,"state":{"queues":[{"name":"q","trend_arrivals":)" + arr + "}]}}");
+  CHECK_FALSE(bad);
+}

@@ -21,6 +21,24 @@ class Feed {
     e.queue = keep(queue);
     return engine_.apply(e);
   }
+  ApplyResult enqueue_from(double ts, const std::string& call, const std::string& queue,
+                           const std::string& caller) {
+    Event e = base(EventType::call_enqueued, ts, call);
+    e.queue = keep(queue);
+    e.caller = keep(caller);
+    return engine_.apply(e);
+  }
+  // agent_state ringing that names the call rung for (AMI AgentCalled, native "call").
+  ApplyResult ring(double ts, const std::string& agent, const std::string& call,
+                   const std::string& queue) {
+    Event e = base(EventType::agent_state, ts, call);
+    e.agent = keep(agent);
+    e.state = AgentState::ringing;
+    auto& views = spans_.emplace_back();
+    views.push_back(keep(queue));
+    e.queues = views;
+    return engine_.apply(e);
+  }
   ApplyResult answer(double ts, const std::string& call, const std::string& queue,
                      const std::string& agent, double wait = kNoValue) {
     Event e = base(EventType::call_answered, ts, call);

@@ -266,3 +266,83 @@ TEST_CASE("wallboard flags parse from an argv vector", "[wallboard][options]") {
   CHECK(help.error().code == 0);
   CHECK_THAT(help.error().message, Catch::Contains("--kiosk"));
 }
+
+TEST_CASE("an agent's day comes from the daemon's agent_history into the site feed, over tcp",
+          "[wallboard][subscriber][timeline]") {
+  zmq::context_t ctx;
+  daemon::SnapshotHub hub;
+  // Ana available since t0 + 60, then on a call since t0 + 90 (two published states).
+  const double t0 = 1767571200;  // the day's start
+  auto state = [&](metrics::AgentState st, double since, double now) {
+    metrics::Snapshot s = snap(0);
+    s.now = now;
+    s.day_start = t0;
+    metrics::AgentView a;
+    a.name = "Ana";
+    a.state = st;
+    a.state_since = since;
+    s.agents.push_back(a);
+    return std::make_shared<const metrics::Snapshot>(std::move(s));
+  };
+  hub.publish(state(metrics::AgentState::available, t0 + 60, t0 + 80));
+  daemon::PublisherOptions po;
+  po.publish_endpoint = "tcp://127.0.0.1:*";
+  po.control_endpoint = "tcp://127.0.0.1:*";
+  po.batch_interval = 10ms;
+  daemon::Publisher pub(ctx, hub, po);
+  pub.start();
+  std::this_thread::sleep_for(100ms);
+  hub.publish(state(metrics::AgentState::on_call, t0 + 90, t0 + 100));
+  std::this_thread::sleep_for(100ms);
+
+  wallboard::app::SystemClock clock;
+  FeedStore store = one_site(pub.publish_endpoint());
+  Subscriber sub(ctx, store, 0, SiteEndpoints{pub.publish_endpoint(), pub.control_endpoint()}, clock);
+  sub.start();
+  REQUIRE(wait_for([&] { return waiting_in(store) == 0; }, 5s));
+  sub.request_agent_history("Ana");
+  CHECK(store.copy()[0].agent_history.kind == vm::AgentHistory::Kind::loading);
+  REQUIRE(wait_for([&] { return store.copy()[0].agent_history.kind == vm::AgentHistory::Kind::ready; }, 5s));
+  const auto h = store.copy()[0].agent_history;
+  CHECK(h.agent == "Ana");
+  CHECK(h.since == t0);
+  REQUIRE(h.spans.size() == 2);
+  CHECK(h.spans[0].state == metrics::AgentState::available);
+  CHECK(h.spans[0].from == t0 + 60);
+  CHECK(h.spans[0].to == t0 + 90);
+  CHECK(h.spans[1].state == metrics::AgentState::on_call);
+  CHECK(h.spans[1].to == t0 + 100);  // the published now
+  sub.stop();
+}
+
+TEST_CASE("a daemon older than 1.5 answers agent_history as unknown: the board says so",
+          "[wallboard][subscriber][timeline]") {
+  zmq::context_t ctx;
+  ScriptedDaemon d(ctx);  // the request is answered by hand below, as a 1.3 daemon does
+  wallboard::app::SystemClock clock;
+  FeedStore store = one_site(d.pub_ep);
+  Subscriber sub(ctx, store, 0, SiteEndpoints{d.pub_ep, d.ctl_ep}, clock);
+  sub.start();
+  d.pump(300ms);
+  REQUIRE(wait_for([&] { return waiting_in(store) == 1; }, 2s));
+  sub.request_agent_history("Ana");
+  // What a 1.3 publisher answers to a request it does not know (publisher.cpp of that version).
+  std::vector<zmq::message_t> frames;
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until &&
+         !zmq::recv_multipart(d.router, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE_FALSE(frames.empty());
+  auto ask = wire::decode(frames.back().to_string_view());
+  REQUIRE(ask);
+  CHECK(ask->request == "agent_history");
+  CHECK(ask->agent == "Ana");
+  const std::string err = R"({"proto":"1.3","type":"error","seq":5,"request":"agent_history","error":"unknown request"})";
+  frames.back().rebuild(err.data(), err.size());
+  REQUIRE(zmq::send_multipart(d.router, frames));
+  REQUIRE(wait_for([&] { return store.copy()[0].agent_history.kind == vm::AgentHistory::Kind::unavailable; }, 3s));
+  CHECK(store.copy()[0].agent_history.reason == "unknown request");
+  CHECK(waiting_in(store) == 1);  // the board goes on as before
+  sub.stop();
+}

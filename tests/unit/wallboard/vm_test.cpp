@@ -236,14 +236,18 @@ TEST_CASE("pages rotate every period when the tiles do not fit", "[wallboard][vm
   CHECK(k.tiles.back().title == "q29");
   CHECK(k.page_text == "Page 3 / 3");
 
-  // 1920x1080 at scale 1: 1920/440 = 4 columns, (1080-300)/250 = 3 rows. A 4K screen at scale
-  // 2 gives the same grid with everything twice as large.
+  // 1920x1080 at scale 1, tiles of at least 350 x 250: 1920/350 = 5.49 -> 5 columns,
+  // (1080-300)/250 = 3.12 -> 3 rows. A 4K screen at scale 2 gives the same grid with everything
+  // twice as large. With the waiting panel (floor(0.22 * 1920) = 422 px and a 16 px gap)
+  // 1482/350 = 4.23 -> 4 columns: 12 tiles a page.
   auto g = kiosk_grid(1920, 1080, 1.0f);
-  CHECK(g.cols == 4);
+  CHECK(g.cols == 5);
   CHECK(g.rows == 3);
   auto g4 = kiosk_grid(3840, 2160, 2.0f);
-  CHECK(g4.cols == 4);
+  CHECK(g4.cols == 5);
   CHECK(g4.rows == 3);
+  CHECK(kiosk_grid(1920, 1080, 1.0f, true).cols == 4);
+  CHECK(kiosk_grid(3840, 2160, 2.0f, true).per_page() == 12);
 }
 
 TEST_CASE("two sites merge: totals add up, tiles and rows keep their site", "[wallboard][vm]") {

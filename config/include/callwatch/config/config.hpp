@@ -90,11 +90,21 @@ struct ClientKeyConfig {
   int line = 0;
 };
 
+// [[security.scope]]: kiosk or supervisor keys bound to a set of queues. The daemon sends those
+// clients only these queues (their agents and alerts) and takes their acks only for them.
+struct ScopeConfig {
+  std::string name;                  // names the scope in logs
+  std::vector<std::string> clients;  // [[security.client]] names (kiosk or supervisor)
+  std::vector<std::string> queues;   // each names a [[queue]]; at least one
+  int line = 0;
+};
+
 // [security]: ZeroMQ CURVE on the feed, publish and control sockets when server_key is set.
 struct SecurityConfig {
   std::string keys_dir;    // where `callwatchd keygen` wrote the key files
   std::string server_key;  // name of the daemon's key pair in keys_dir ("" = CURVE off)
   std::vector<ClientKeyConfig> clients;
+  std::vector<ScopeConfig> scopes;  // clients in none see every queue
   int server_key_line = 0;  // for start-up refusals about the key files
   bool curve() const { return !server_key.empty(); }
 };

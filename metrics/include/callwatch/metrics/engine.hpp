@@ -57,6 +57,24 @@ class Engine {
   // corrupt or foreign input.
   std::string serialize() const;
   bool restore(std::string_view data);
+
+  // The day's finished calls grow all day (a busy day: millions), so a store that checkpoints
+  // every few seconds keeps them apart: with rows on, serialize() leaves them out and the engine
+  // keeps each one finished since the last take_finished_rows() for the store to append (O(new
+  // calls) per checkpoint, not O(day)). Off (default): serialize() holds them, as before.
+  struct FinishedRow {
+    double day = 0;                     // the engine's day_start when it finished
+    std::uint64_t key = 0;              // the call id's hash
+    std::vector<std::uint32_t> queues;  // the queues it may not enter again (engine ids)
+    bool operator==(const FinishedRow&) const = default;
+  };
+  // Turning rows on hands out what is held already with the next take_finished_rows().
+  void set_finished_rows(bool on);
+  std::vector<FinishedRow> take_finished_rows();
+  // After restore(): the rows the store kept; those of another day than the state's are skipped.
+  // Returns how many were taken.
+  std::size_t restore_finished_rows(const std::vector<FinishedRow>& rows);
+  double day_start() const;
   // Records that nothing was received from `from` to `to` (daemon down, feed gap): every number
   // of today carries the data-quality flag and a warning says when.
   void note_gap(double from, double to);

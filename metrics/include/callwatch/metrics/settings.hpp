@@ -54,6 +54,13 @@ struct EngineSettings {
   std::vector<double> wait_buckets = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600};
   std::vector<double> handle_buckets = {30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600};
 
+  // Snapshots reuse an agent's view from the snapshot before while nothing but the clock moved
+  // its times, and by no more than this (seconds): a publish then builds the views of the agents
+  // that changed, not of every agent. 0 (replays, reports, tests): every time exact, so every
+  // counting agent's view is built again at each snapshot. Counts, states and stated times are
+  // exact either way.
+  double view_refresh_seconds = 0;
+
   const QueueSettings& for_queue(std::string_view name) const;
 };
 

@@ -11,6 +11,7 @@
 
 #include "callwatch/metrics/event.hpp"
 #include "callwatch/metrics/settings.hpp"
+#include "callwatch/metrics/shared_list.hpp"
 #include "callwatch/metrics/kpi.hpp"
 #include "callwatch/metrics/stats.hpp"
 
@@ -34,6 +35,17 @@ enum class WindowKind : std::uint8_t { interval, sliding_15m, sliding_1h, today 
 inline constexpr int kWindowCount = 4;
 std::string_view window_label(WindowKind w);  // "interval", "15m", "1h", "today"
 
+// One caller waiting in a queue now, as the boards list them (protocol 1.5).
+struct WaitingCaller {
+  int position = 0;     // 1: the longest waiting (by entry time)
+  std::string caller;   // caller ID as the feed gave it (cut to 40 bytes); "" when not given
+  double entered = 0;   // UTC; the wait is now - entered
+  std::string ringing;  // the agent rung for this caller now; "" when none or the feed does not say
+  bool operator==(const WaitingCaller&) const = default;
+};
+// Callers listed per queue on the wire; the rest are counted in QueueView::waiting_unlisted.
+inline constexpr int kMaxWaitingListed = 20;
+
 struct QueueView {
   std::string name;
   QueueSettings settings;  // display name filled with the name when empty
@@ -53,7 +65,17 @@ struct QueueView {
   QueueCounters total;                         // since the engine started (Prometheus counters)
   Histogram answer_wait, abandon_wait, handle;
   bool data_gap = false;                       // a restart or feed gap touched today's numbers
+  // 1.5: who is waiting, oldest first (at most kMaxWaitingListed), and how many more wait.
+  std::vector<WaitingCaller> waiting_list;
+  int waiting_unlisted = 0;
+  // 1.5: the last hour per minute (the engine's minute buckets), oldest first, the last being the
+  // current partial minute: calls that entered, and the displayed SL of that minute's outcomes
+  // (NaN: no outcome in it). Empty from an older daemon.
+  double trend_start = 0;  // UTC start of the first minute
+  std::vector<int> trend_arrivals;
+  std::vector<double> trend_sl;
 };
+inline constexpr int kTrendMinutes = 60;
 
 struct AgentView {
   std::string name;
@@ -63,7 +85,26 @@ struct AgentView {
   std::vector<std::string> queues;
   AgentCounters today;     // including the open span up to now
   AgentCounters interval;  // current interval, including the open span
+  // 1.5: on a call, its caller ID ("" when not given) and queue; the talk time is the time in
+  // the on_call state (state_since is the answer).
+  std::string call_caller;
+  std::string call_queue;
+  // The daemon says whom the agent talks to (1.5, on a call): an empty call_caller is then a
+  // withheld caller ID, not a daemon that does not tell.
+  bool call_known = false;
 };
+
+// One span of an agent's day in one state (the agent timeline, protocol 1.5).
+struct AgentSpan {
+  double from = 0;
+  double to = 0;  // the open span: the time of the reply
+  AgentState state = AgentState::logged_out;
+  std::string reason;  // paused: the pause reason
+  bool operator==(const AgentSpan&) const = default;
+};
+
+// Spans of one agent's day kept and sent (a day of state changes every minute is 1,440).
+inline constexpr std::size_t kMaxAgentSpans = 2000;
 
 struct DataQuality {
   std::uint64_t events = 0;     // accepted events
@@ -106,16 +147,30 @@ struct AlertView {
   std::string ack_comment;
 };
 
+// A supervisor's message to every board (protocol 1.4), shown in the kiosk's alert strip until it
+// expires or is withdrawn. The daemon's publisher owns them (serve/publisher), never the engine.
+struct BroadcastView {
+  std::string id;         // unique within the daemon's store ("b" + posting time in ms + "-" + n)
+  std::string text;       // UTF-8, bounded by the daemon (wire::kMaxBroadcastBytes)
+  std::string from;       // who wrote it: the supervisor key's name, or the board's --user
+  double posted_at = 0;   // daemon wall clock (UTC s)
+  double expires_at = 0;  // daemon wall clock (UTC s); withdrawn earlier by a supervisor
+  bool operator==(const BroadcastView&) const = default;
+};
+
 struct Snapshot {
   double now = 0;
   double interval_start = 0;
   double day_start = 0;
-  std::vector<QueueView> queues;  // sorted by name
-  std::vector<AgentView> agents;  // sorted by name
+  // Sorted by name. Shared entry by entry with the snapshots before it (shared_list.hpp): an
+  // entry at the same address as in an older snapshot is unchanged since.
+  SharedList<QueueView> queues;
+  SharedList<AgentView> agents;
   std::vector<AlertView> alerts;  // every rule x queue known, firing or not
   DataQuality data_quality;
   std::uint64_t events_applied = 0;
   std::uint64_t version = 0;  // bumps on every change
+  std::vector<BroadcastView> broadcasts;  // live ones, sorted by id (publisher's; 1.4)
 };
 
 // A closed interval of one queue (for --interval reports and, later, the store).

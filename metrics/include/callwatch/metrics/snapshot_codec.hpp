@@ -22,7 +22,18 @@ inline constexpr int kProtocolMajor = 1;
 // 1.1 added: ack fields (who, comment, role), the `reply` type and the alert_history request.
 // 1.2 added: per queue staffed, staffing_gap, estimated_wait, occupancy; agent counters handled.
 // 1.3 added: per alert metric, above, threshold, subject, agents_needed (boards word the text).
-inline constexpr int kProtocolMinor = 3;
+// 1.4 added: state and delta `broadcasts` (supervisors' messages), the `broadcast` and
+//     `withdraw` requests (text, ttl, broadcast id).
+// 1.5 added: per queue waiting_list (callers waiting, capped at kMaxWaitingListed) and
+// waiting_unlisted, trend_start, trend_arrivals, trend_sl; per agent call_caller and
+// call_queue; the agent_history request (`agent`) and its reply (`spans`, `spans_cut`).
+inline constexpr int kProtocolMinor = 5;
+
+// Bounds of a broadcast, checked by the daemon (refusals counted) and by the board before sending.
+inline constexpr std::size_t kMaxBroadcastBytes = 280;   // UTF-8 bytes of the text
+inline constexpr std::size_t kMaxBroadcasts = 8;         // live at once per daemon
+inline constexpr double kMinBroadcastSeconds = 5;        // time to live
+inline constexpr double kMaxBroadcastSeconds = 24 * 3600.0;
 
 struct ProtocolVersion {
   int major = kProtocolMajor;
@@ -35,7 +46,7 @@ enum class MessageType : std::uint8_t {
   snapshot,   // control reply: full state at `seq`
   delta,      // publish: changes since seq-1
   heartbeat,  // publish: "alive, latest seq is `seq`", every second
-  request,    // control request: `request` = "snapshot" | "ack" | "alert_history"
+  request,    // control request: "snapshot" | "ack" | "alert_history" | "broadcast" | "withdraw"
   error,      // control reply: `request` could not be served, `error` says why
   reply,      // control reply: `request` was served (ack accepted; alert_history in `history`)
 };
@@ -56,6 +67,8 @@ struct SnapshotDelta {
   std::vector<AlertView> alerts;
   std::vector<std::string> removed_alerts;  // by AlertView::id
   std::optional<DataQuality> data_quality;  // present when it changed
+  // 1.4: the whole list of live broadcasts when it changed (at most kMaxBroadcasts).
+  std::optional<std::vector<BroadcastView>> broadcasts;
 
   // True when an entity or data quality changed (a new `now` alone is not worth a delta: the
   // heartbeat carries it).
@@ -90,9 +103,15 @@ struct Message {
   std::string alert_id;  // request ack: the alert; reply to ack: the alert acknowledged
   std::string who;       // request ack: who acknowledges (shown on every board)
   std::string comment;   // request ack: optional note
-  std::string role;      // request ack: "supervisor" may ack; "kiosk" (read-only) may not
+  std::string role;      // request ack/broadcast/withdraw: "supervisor" may; "kiosk" may not
+  std::string text;      // request broadcast: the message
+  double ttl = 0;        // request broadcast: seconds until it expires
+  std::string broadcast_id;  // request withdraw, reply to broadcast/withdraw: the message's id
   double since = 0;      // reply alert_history: start of the day the history covers
   std::vector<AlertTransition> history;  // reply alert_history: the day's transitions and acks
+  std::string agent;               // request / reply agent_history: whose day
+  std::vector<AgentSpan> spans;    // reply agent_history: today's states, oldest first
+  std::uint64_t spans_cut = 0;     // reply agent_history: older spans of today not kept
 
   bool compatible() const { return proto.major == kProtocolMajor; }
 };
@@ -114,9 +133,22 @@ std::string encode_request(std::string_view request, std::string_view alert_id =
 std::string encode_ack_request(std::string_view alert_id, std::string_view who,
                                std::string_view comment, std::string_view role);
 std::string encode_reply(std::string_view request, std::string_view alert_id, const Envelope& env);
+// A supervisor's message for every board, `ttl` seconds long (1.4); withdrawing one by its id.
+std::string encode_broadcast_request(std::string_view text, double ttl, std::string_view who,
+                                     std::string_view role);
+std::string encode_withdraw_request(std::string_view broadcast_id, std::string_view who,
+                                    std::string_view role);
+// Reply to "broadcast" or "withdraw": the id of the message written or withdrawn.
+std::string encode_broadcast_reply(std::string_view request, std::string_view broadcast_id,
+                                   const Envelope& env);
 std::string encode_alert_history(const std::vector<AlertTransition>& history, double since,
                                  const Envelope& env);
 std::string encode_error(std::string_view request, std::string_view error, const Envelope& env);
+// agent_history (1.5): one agent's states today, for the desktop's timeline.
+std::string encode_agent_history_request(std::string_view agent);
+std::string encode_agent_history(std::string_view agent, double since,
+                                 const std::vector<AgentSpan>& spans, std::uint64_t cut,
+                                 const Envelope& env);
 
 // Body of one Snapshot without the envelope (round-trip tests, persistence of the last state).
 std::string encode_state(const Snapshot& s);

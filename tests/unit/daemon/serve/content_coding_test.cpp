@@ -4,6 +4,9 @@
 
 #include <zlib.h>
 
+#include <optional>
+#include <string>
+
 #include <catch2/catch.hpp>
 
 using callwatch::daemon::accepts_gzip;
@@ -34,6 +37,54 @@ TEST_CASE("gzip is accepted by any spelling and refused by a zero weight", "[htt
   CHECK_FALSE(accepts_gzip("gzip;q=0.0001"));
   CHECK_FALSE(accepts_gzip("gzip;q=1.5"));
   CHECK(accepts_gzip("gzip;q=1.5, *"));
+}
+
+namespace {
+// What a gunzip reads back from `gz`; nullopt unless it is one whole gzip member (CRC and size
+// checked by zlib) and nothing follows it.
+std::optional<std::string> gunzip(const std::string& gz) {
+  std::string back(1 << 20, '\0');
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 16) != Z_OK) return std::nullopt;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  zs.avail_in = static_cast<uInt>(gz.size());
+  zs.next_out = reinterpret_cast<Bytef*>(back.data());
+  zs.avail_out = static_cast<uInt>(back.size());
+  const int rc = inflate(&zs, Z_FINISH);
+  const bool whole = rc == Z_STREAM_END && zs.avail_in == 0;
+  back.resize(zs.total_out);
+  inflateEnd(&zs);
+  if (!whole) return std::nullopt;
+  return back;
+}
+}  // namespace
+
+TEST_CASE("a part deflated once makes whole gzip bodies with any tail", "[http][gzip]") {
+  Gzipper g;
+  std::string head;
+  for (int i = 0; i < 5000; ++i) head += "callwatch_queue_calls_waiting{queue=\"q" + std::to_string(i) + "\"} 3\n";
+  callwatch::daemon::DeflatedPart part;
+  REQUIRE(g.deflate_part(head, part));
+  CHECK(part.size == head.size());
+  CHECK(part.bytes.size() < head.size() / 4);
+  std::string out;
+  // Two bodies from the same part, with different tails (the per-scrape samples), and an empty one.
+  for (const std::string& tail : {std::string("callwatch_http_connections 1\n"),
+                                 std::string("callwatch_http_connections 27\ncallwatch_build_info 1\n"),
+                                 std::string()}) {
+    REQUIRE(g.finish_with(part, tail, out));
+    const auto back = gunzip(out);
+    REQUIRE(back.has_value());
+    CHECK(*back == head + tail);
+  }
+  // An empty head works too.
+  REQUIRE(g.deflate_part("", part));
+  REQUIRE(g.finish_with(part, "x 1\n", out));
+  CHECK(gunzip(out) == std::optional<std::string>("x 1\n"));
+  // A corrupt trailer is refused by the reader (the CRC is really checked).
+  REQUIRE(g.finish_with(part, "x 1\n", out));
+  out[out.size() - 6] ^= 1;
+  CHECK_FALSE(gunzip(out).has_value());
 }
 
 TEST_CASE("the gzip stream is reused body after body", "[http][gzip]") {

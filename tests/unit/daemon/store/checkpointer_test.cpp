@@ -313,3 +313,195 @@ TEST_CASE("a late event corrects a stored closed interval and the store gets the
   REQUIRE(store->flush(5s));
   CHECK(store->stats().intervals_written == 2);
 }
+
+// A large state: what a checkpoint costs in all (the child's CPU time included, not only the
+// engine thread's fork) decides the interval, so checkpoints never take more than 10 % of a core.
+TEST_CASE("a costly checkpoint stretches the interval by its whole cost, the child's CPU included",
+          "[store][checkpoint]") {
+  TempDb db;
+  auto store = db.open();
+  metrics::ManualClock clock(t0 + 100);
+  metrics::Engine engine(metrics::EngineSettings{}, &clock);
+  cwtest::Feed f(engine);
+  for (int a = 0; a < 4000; ++a) {
+    const std::string agent = "agent-" + std::to_string(a);
+    const std::string q = "q" + std::to_string(a % 40);
+    const std::string call = "call-" + std::to_string(a);
+    f.state(t0 + 1, agent, metrics::AgentState::available, {q});
+    f.enqueue(t0 + 2, call, q);
+    f.answer(t0 + 3, call, q, agent);
+  }
+  engine.advance_to(clock.now());
+  // What serializing costs on this machine, measured here on this thread.
+  const auto s0 = std::chrono::steady_clock::now();
+  const std::size_t bytes = engine.serialize().size();
+  const double serialize_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - s0).count();
+  CAPTURE(bytes, serialize_s);
+  REQUIRE(serialize_s > 0.005);  // large enough to see
+
+  CheckpointerOptions o;
+  o.fork = true;
+  o.interval = 1ms;  // anything the cost exceeds
+  o.max_core_share = 0.10;
+  Checkpointer cp(store, o);
+  const auto t = std::chrono::steady_clock::now();
+  cp.take(engine, {}, {}, 1, {}, t);
+  REQUIRE(cp.wait_idle(10s));
+  REQUIRE(store->flush(10s));
+  using Secs = std::chrono::duration<double>;
+  // The child serialized the same state: its CPU time is about serialize_s, and the engine thread
+  // paid only the fork, so nearly all of the cost is the child's.
+  const double total = Secs(cp.last_total_cost()).count();
+  const double engine_thread = Secs(cp.last_build_time()).count();
+  CAPTURE(total, engine_thread);
+  CHECK(total - engine_thread >= 0.5 * serialize_s);
+  // 10 % of a core: the interval is ten times the cost.
+  CHECK(Secs(cp.effective_interval()).count() == Approx(total / 0.10).margin(1e-6));
+  CHECK_FALSE(cp.due(t + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                             Secs(0.9 * total / 0.10))));
+  CHECK(cp.due(t + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       Secs(1.01 * total / 0.10))));
+
+  // The next checkpoint adds the store's compress and write of the first one.
+  cp.take(engine, {}, {}, 1, {}, t + 10s);
+  REQUIRE(cp.wait_idle(10s));
+  const double write_s = store->stats().last_write_seconds;
+  CAPTURE(write_s);
+  REQUIRE(write_s > 0);
+  CHECK(Secs(cp.last_total_cost()).count() >= Secs(cp.last_build_time()).count() + write_s);
+}
+
+// The day's finished calls are rows of the store, appended by each checkpoint (O(new calls)), not
+// part of the state a checkpoint serializes (O(the day)); a restart gets them back, so a repeat of
+// a finished call is still a duplicate after it; a new day drops them.
+TEST_CASE("finished calls are stored as rows: only new ones per checkpoint, back after a restart",
+          "[store][checkpoint]") {
+  TempDb db;
+  metrics::ManualClock clock(t0);
+  CheckpointerOptions o;
+  o.fork = false;
+  // Time passes with the feed talking (bob's states move its lateness horizon on): a finished
+  // call's record is made at the engine's once-a-minute tidy-up, after the horizon passed it.
+  auto settle = [&](metrics::Engine& e, cwtest::Feed& f, double until) {
+    for (double t = clock.now() + 61; t <= until; t += 61) {
+      clock.set(t);
+      f.state(t, "bob", metrics::AgentState::available, {"other"});
+      e.advance_to(t);
+    }
+  };
+  // Three calls of sales, each answered by ann and ended: c1 and c2 first, c3 later.
+  // The clock follows the events, as a live feed's do.
+  auto call = [&](cwtest::Feed& f, double at, const std::string& id) {
+    clock.set(at);
+    f.enqueue(at, id, "sales");
+    clock.set(at + 5);
+    f.answer(at + 5, id, "sales", "ann");
+    clock.set(at + 20);
+    f.end(at + 20, id, "ann");
+  };
+  {
+    auto store = db.open();
+    metrics::Engine engine(metrics::EngineSettings{}, &clock);
+    Checkpointer cp(store, o);
+    cp.restore(engine, clock.now());  // empty store: rows on from the start
+    cwtest::Feed f(engine);
+    f.state(t0 + 1, "ann", metrics::AgentState::available, {"sales"});
+    call(f, t0 + 2, "c1");
+    call(f, t0 + 30, "c2");
+    settle(engine, f, t0 + 200);
+    REQUIRE(engine.finished_calls() == 2);
+    cp.take(engine, {}, {}, 1, {}, std::chrono::steady_clock::now());
+    REQUIRE(store->flush(5s));
+    CHECK(store->stats().finished_calls_written == 2);
+
+    call(f, clock.now() + 1, "c3");
+    settle(engine, f, clock.now() + 200);
+    REQUIRE(engine.finished_calls() == 3);
+    cp.take(engine, {}, {}, 1, {}, std::chrono::steady_clock::now() + 10s);
+    REQUIRE(store->flush(5s));
+    CHECK(store->stats().finished_calls_written == 3);  // the second checkpoint carried c3 alone
+
+    auto loaded = store->load_checkpoint();
+    REQUIRE(loaded);
+    REQUIRE(loaded->has_value());
+    CHECK((*loaded)->finished.size() == 3);
+    for (const auto& row : (*loaded)->finished) {
+      CHECK(row.day == t0 - 8 * 3600);  // 2026-01-05 00:00 UTC, the engine's day
+      CHECK(row.queues.size() == 1);    // answered in sales: may not enter sales again
+    }
+    // The state alone holds none of them.
+    metrics::Engine bare(metrics::EngineSettings{}, &clock);
+    REQUIRE(bare.restore((*loaded)->engine_state));
+    CHECK(bare.finished_calls() == 0);
+  }
+  {
+    // A crash and a restart: the rows come back, and c1 entering sales again is a repeat.
+    auto store = db.open();
+    metrics::Engine engine(metrics::EngineSettings{}, &clock);
+    Checkpointer cp(store, o);
+    const RestoreResult r = cp.restore(engine, clock.now());
+    REQUIRE(r.restored);
+    CHECK(engine.finished_calls() == 3);
+    cwtest::Feed f(engine);
+    const auto offered = [&] { return today(queue(engine.snapshot(), "sales")).offered(); };
+    CHECK(offered() == 3);
+    CHECK(f.enqueue(clock.now(), "c1", "sales") == metrics::ApplyResult::ignored_duplicate);
+    CHECK(offered() == 3);
+    // The next day: yesterday's calls are forgotten, in the engine and in the store.
+    settle(engine, f, t0 + 86400);
+    CHECK(engine.finished_calls() == 0);
+    cp.take(engine, {}, {}, 1, {}, std::chrono::steady_clock::now());
+    REQUIRE(store->flush(5s));
+    auto loaded = store->load_checkpoint();
+    REQUIRE(loaded);
+    REQUIRE(loaded->has_value());
+    CHECK((*loaded)->finished.empty());
+  }
+}
+
+// A store written before finished calls were rows: they are in its state; after the restart they
+// are held, and the next checkpoint writes them as rows, so a second restart still has them.
+TEST_CASE("finished calls of a state written before rows become rows after the restart",
+          "[store][checkpoint]") {
+  TempDb db;
+  metrics::ManualClock clock(t0);
+  CheckpointerOptions o;
+  o.fork = false;
+  {
+    auto store = db.open();
+    metrics::Engine engine(metrics::EngineSettings{}, &clock);
+    Checkpointer cp(store, o);  // no restore(): rows stay off, as in the older daemon
+    cwtest::Feed f(engine);
+    f.state(t0 + 1, "ann", metrics::AgentState::available, {"sales"});
+    for (const auto& [at, id] : {std::pair{t0 + 2, "c1"}, std::pair{t0 + 32, "c2"}}) {
+      clock.set(at);  // the clock follows the events, as a live feed's do
+      f.enqueue(at, id, "sales");  // one after the other: ann takes both
+      clock.set(at + 3);
+      f.answer(at + 3, id, "sales", "ann");
+      clock.set(at + 18);
+      f.end(at + 18, id, "ann");
+    }
+    for (double t = t0 + 61; t <= t0 + 200; t += 61) {
+      clock.set(t);
+      f.state(t, "bob", metrics::AgentState::available, {"other"});
+      engine.advance_to(t);
+    }
+    REQUIRE(engine.finished_calls() == 2);
+    cp.take(engine, {}, {}, 1, {}, std::chrono::steady_clock::now());
+    REQUIRE(store->flush(5s));
+    CHECK(store->stats().finished_calls_written == 0);  // in the state instead
+  }
+  for (int restart = 1; restart <= 2; ++restart) {
+    CAPTURE(restart);
+    auto store = db.open();
+    metrics::Engine engine(metrics::EngineSettings{}, &clock);
+    Checkpointer cp(store, o);
+    REQUIRE(cp.restore(engine, clock.now()).restored);
+    CHECK(engine.finished_calls() == 2);
+    cp.take(engine, {}, {}, 1, {}, std::chrono::steady_clock::now());
+    REQUIRE(store->flush(5s));
+    // First restart: the two from the old state are written as rows; the second has them as
+    // rows already and nothing new finished.
+    CHECK(store->stats().finished_calls_written == (restart == 1 ? 2u : 0u));
+  }
+}

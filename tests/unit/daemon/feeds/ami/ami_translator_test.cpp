@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,12 @@ m::Engine engine_of(const Recorder& r) {
 const m::QueueView* queue_view(const m::Snapshot& s, std::string_view name) {
   for (const auto& q : s.queues) {
     if (q.name == name) return &q;
+  }
+  return nullptr;
+}
+const m::AgentView* agent_view(const m::Snapshot& s, std::string_view name) {
+  for (const auto& a : s.agents) {
+    if (a.name == name) return &a;
   }
   return nullptr;
 }
@@ -346,6 +353,56 @@ TEST_CASE("P1-P3: Leave is not an outcome, AgentConnect answers, ring time is ms
   CHECK(r.rec.count(ET::call_exited) == 0);  // the Leave 0 s before AgentConnect is not a key exit
 }
 
+TEST_CASE("AgentComplete without the caller's fields (caller channel gone first) ends the "
+          "member's one answered call",
+          "[feed][ami][pitfall]") {
+  // Asterisk's app_queue sends the event without Uniqueid/CallerIDNum when the caller's channel
+  // snapshot is already gone as the bridge ends ("sending incomplete event"); the member fields
+  // and the queue are there.
+  Run r;
+  std::string s = "Asterisk Call Manager/5.0.1\r\n";
+  for (const char* id : {"3000.1", "3000.2", "3000.3"}) {
+    s += ev("QueueCallerJoin", 3000, std::string("Queue: support\r\nUniqueid: ") + id + "\r\n");
+  }
+  s += ev("AgentConnect", 3004,
+          "Queue: support\r\nUniqueid: 3000.1\r\nInterface: PJSIP/carol\r\nMemberName: "
+          "carol\r\nHoldTime: 4\r\n");
+  // carol's call ends after 5 s, reported without the caller.
+  s += ev("AgentComplete", 3009,
+          "Queue: support\r\nInterface: PJSIP/carol\r\nMemberName: carol\r\nHoldTime: "
+          "4\r\nTalkTime: 5\r\nReason: caller\r\n");
+  // dave answers two calls of the queue (the second on a second line): a caller-less complete
+  // cannot say which one ended, so it is rejected, not guessed.
+  s += ev("AgentConnect", 3010,
+          "Queue: support\r\nUniqueid: 3000.2\r\nInterface: PJSIP/dave\r\nMemberName: "
+          "dave\r\nHoldTime: 10\r\n");
+  s += ev("AgentConnect", 3011,
+          "Queue: support\r\nUniqueid: 3000.3\r\nInterface: PJSIP/dave\r\nMemberName: "
+          "dave\r\nHoldTime: 11\r\n");
+  s += ev("AgentComplete", 3020,
+          "Queue: support\r\nInterface: PJSIP/dave\r\nMemberName: dave\r\nHoldTime: "
+          "10\r\nTalkTime: 10\r\nReason: caller\r\n");
+  r.text(s);
+  r.done();
+  INFO(r.rec.all());
+  REQUIRE(r.rec.count(ET::call_ended) == 1);
+  const auto ended = std::find_if(r.rec.events.begin(), r.rec.events.end(), [](const auto& e) {
+    return e.event.type == ET::call_ended;
+  });
+  CHECK(ended->call == "3000.1");
+  CHECK(ended->agent == "carol");
+  CHECK(ended->queue == "support");
+  CHECK(ended->event.talk == 5);
+  CHECK(r.tr.stats().completes_matched == 1);
+  REQUIRE(r.rec.rejects.size() == 1);
+  CHECK(r.rec.rejects[0].rfind("missing_field", 0) == 0);
+  const auto engine = engine_of(r.rec);
+  const auto snap = engine.snapshot();
+  REQUIRE(agent_view(snap, "carol") != nullptr);
+  CHECK(agent_view(snap, "carol")->today.talk_seconds == Approx(5.0));
+  CHECK(agent_view(snap, "carol")->today.answered == 1);
+}
+
 TEST_CASE("P4: QUEUESTATUS decides; without it the outcome is inferred", "[feed][ami][pitfall]") {
   SECTION("VarSet TIMEOUT after QueueCallerAbandon: timed out, exact") {
     Run r;
@@ -581,12 +638,6 @@ void live(cd::AmiTranslator& tr, std::string_view bytes, double receipt) {
   cd::AmiFramer f;
   f.feed(bytes, [&](const cd::AmiMessage& msg) { tr.on_message(msg, receipt); });
 }
-const m::AgentView* agent_view(const m::Snapshot& s, std::string_view name) {
-  for (const auto& a : s.agents) {
-    if (a.name == name) return &a;
-  }
-  return nullptr;
-}
 }  // namespace
 
 TEST_CASE("live AMI drop: a feed_restart at the drop ends pauses and calls; the rebuild restores",
@@ -724,4 +775,46 @@ TEST_CASE("live AMI: a Timestamp or a stated time out of the window rejects the 
   CHECK(rec.events[2].call == "1.4");
   CHECK(rec.events[2].event.ts == now + 20);
   CHECK(rec.warnings_of("time_clamped") == 1);
+}
+
+TEST_CASE("callers and rings of a real Asterisk: the AMI capture names the callers queue_log logs",
+          "[feed][ami][waiting]") {
+  // tests/data/asterisk/day-tson: one run of Asterisk 20 recorded twice, as AMI bytes and as its
+  // queue_log. Every ENTERQUEUE callerid (the 7th queue_log column) is the caller of the AMI
+  // QueueCallerJoin of the same Uniqueid; its 11 entries, read off the file.
+  const std::map<std::string, std::string> logged = {
+      {"1796243464.1", "5551001"},  {"1796243465.3", "5551002"},  {"1796243466.11", "5551003"},
+      {"1796243467.13", "5551004"}, {"1796243468.15", "5551005"}, {"1796243469.17", "5551012"},
+      {"1796243470.19", "5551006"}, {"1796243474.21", "5551007"}, {"1796243478.25", "5551008"},
+      {"1796243488.39", "5551009"}, {"1796243495.43", "5551010"}};
+  Run r;
+  r.text(read_file(data_path("asterisk/day-tson/ami.raw")));
+  r.done();
+  std::map<std::string, std::string> seen;
+  int rings_with_call = 0;
+  for (const auto& e : r.rec.events) {
+    if (e.event.type == ET::call_enqueued && !seen.count(e.call)) seen[e.call] = e.caller;
+    if (e.event.type == ET::agent_state && e.event.state == m::AgentState::ringing && !e.call.empty()) {
+      CHECK(logged.count(e.call) == 1);  // a ring names a caller that entered a queue
+      ++rings_with_call;
+    }
+  }
+  CHECK(seen == logged);
+  CHECK(rings_with_call > 0);  // AgentCalled (eventwhencalled=yes on this lab) names its caller
+}
+
+TEST_CASE("a caller with a withheld number is named by CallerIDName; AgentCalled names the call",
+          "[feed][ami][waiting]") {
+  Run r;
+  std::string s = "Asterisk Call Manager/2.10.4\r\n";
+  s += ev("QueueCallerJoin", 1000,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nCallerIDNum: <unknown>\r\nCallerIDName: Ada\r\nPosition: 1\r\n");
+  s += ev("AgentCalled", 1001,
+          "Queue: sales\r\nUniqueid: 1000.1\r\nInterface: PJSIP/201\r\nMemberName: Alice\r\n");
+  r.text(s);
+  r.done();
+  REQUIRE(r.rec.events.size() >= 2);
+  CHECK(r.rec.events[0].caller == "Ada");
+  CHECK(r.rec.events[1].event.state == m::AgentState::ringing);
+  CHECK(r.rec.events[1].call == "1000.1");
 }

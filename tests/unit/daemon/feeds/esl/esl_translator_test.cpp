@@ -4,6 +4,7 @@
 #include "feeds/esl/esl_translator.hpp"
 
 #include <catch2/catch.hpp>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -433,4 +434,25 @@ TEST_CASE("live ESL: an event time or a CC time out of the window rejects the ev
   CHECK(rec.events[2].call == "s-3");
   CHECK(rec.events[2].event.ts == now + 20);
   CHECK(rec.warnings_of("time_clamped") == 1);
+}
+
+TEST_CASE("callers of a real FreeSWITCH: each member-queue-start names its caller number",
+          "[feed][esl][waiting]") {
+  // tests/data/freeswitch/day: the lab's callers are 5553001-5553006 (the CC-Member-CID-Number
+  // of its member-queue-start events, read off the capture); every enqueue carries one of them.
+  Run r;
+  r.bytes(read_file(data_path("freeswitch/day/esl.raw")));
+  r.done();
+  std::set<std::string> callers;
+  int enqueues = 0;
+  for (const auto& e : r.rec.events) {
+    if (e.event.type != ET::call_enqueued) continue;
+    ++enqueues;
+    callers.insert(e.caller);
+  }
+  CHECK(enqueues > 0);
+  for (const auto& c : callers) {
+    CHECK(c.size() == 7);
+    CHECK(c.rfind("555300", 0) == 0);
+  }
 }

@@ -389,3 +389,61 @@ TEST_CASE("append_native_json writes what the parser reads back", "[daemon][nati
     CHECK(out == R"({"type":"call_exited","ts":10,"call":"c","queue":"q","reason":"key","wait_seconds":12.25})");
   }
 }
+
+TEST_CASE("agent_state ringing may name the call it rings for; other states ignore it",
+          "[daemon][native][waiting]") {
+  NativeParser p;
+  auto r = p.parse(R"({"type":"agent_state","ts":1767600000,"agent":"ana","state":"ringing",)"
+                   R"("call":"c-17","queues":["sales"]})");
+  REQUIRE(r.has_value());
+  CHECK((*r)->state == m::AgentState::ringing);
+  CHECK((*r)->call == "c-17");
+  auto a = p.parse(R"({"type":"agent_state","ts":1767600000,"agent":"ana","state":"available","call":"c-17"})");
+  REQUIRE(a.has_value());
+  CHECK((*a)->call.empty());  // not a ring: the field means nothing here
+  // A call id is a name like any other: bounded.
+  const std::string long_id(5000, 'x');
+  auto bad = p.parse(R"({"type":"agent_state","ts":1767600000,"agent":"ana","state":"ringing","call":")" +
+                     long_id + R"("})");
+  CHECK_FALSE(bad.has_value());
+}
+
+TEST_CASE("parse_in_place reads a padded message where it lies and falls back to a copy without padding",
+          "[daemon][native]") {
+  NativeParser p;
+  const std::string msg = R"({"type":"call_answered","ts":1767600000.5,"call":"c7","queue":"sales","agent":"ann"})";
+  // A receive buffer: the message, then more than the parser's 64 bytes of padding.
+  std::string rx = msg + std::string(NativeParser::kPadding, '\0');
+  auto r = p.parse_in_place(std::string_view(rx.data(), msg.size()), rx.size());
+  REQUIRE(r.has_value());
+  CHECK((*r)->type == m::EventType::call_answered);
+  CHECK((*r)->ts == 1767600000.5);
+  CHECK((*r)->call == "c7");
+  CHECK((*r)->queue == "sales");
+  CHECK((*r)->agent == "ann");
+  // What follows the message in the buffer (a longer message received before) is not read.
+  std::string reused = msg + R"(,"agent":"bob"})" + std::string(NativeParser::kPadding, '\0');
+  auto u = p.parse_in_place(std::string_view(reused.data(), msg.size()), reused.size());
+  REQUIRE(u.has_value());
+  CHECK((*u)->agent == "ann");
+
+  // 63 readable bytes past the end are one too few: the parser copies into its own buffer.
+  std::string short_rx = msg + std::string(NativeParser::kPadding - 1, '\0');
+  auto c = p.parse_in_place(std::string_view(short_rx.data(), msg.size()), short_rx.size());
+  REQUIRE(c.has_value());
+  CHECK((*c)->agent == "ann");
+  CHECK((*c)->ts == 1767600000.5);
+
+  // The same rejects as parse(): bad JSON and a message over the size cap.
+  std::string bad = std::string(R"({"type":"call_answered","ts":)") + std::string(NativeParser::kPadding, ' ');
+  auto b = p.parse_in_place(std::string_view(bad.data(), 28), bad.size());
+  REQUIRE_FALSE(b.has_value());
+  CHECK(b.error() == RejectReason::not_json);
+  NativeParser small(100);
+  std::string big = R"({"type":"call_abandoned","ts":1,"call":")" + std::string(100, 'x') + R"(","queue":"q"})";
+  const std::size_t n = big.size();
+  big.append(NativeParser::kPadding, '\0');
+  auto t = small.parse_in_place(std::string_view(big.data(), n), big.size());
+  REQUIRE_FALSE(t.has_value());
+  CHECK(t.error() == RejectReason::too_large);
+}

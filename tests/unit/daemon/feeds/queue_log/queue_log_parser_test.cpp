@@ -641,3 +641,13 @@ TEST_CASE("queue_log numbers are strict decimals", "[feed][queue_log]") {
     CHECK_FALSE(cd::parse_queue_log_number(s, v));
   }
 }
+
+TEST_CASE("ENTERQUEUE with the number withheld gives the logged caller name instead",
+          "[feed][queue_log][waiting]") {
+  Harness h;
+  // 20.14+ log_caller_id_name: an empty callerid and the name "Li Lei": the waiting list shows
+  // the name rather than "withheld".
+  const auto& a = h.feed("1767600002|1767600000.3|sales|NONE|ENTERQUEUE|||2|Li Lei");
+  REQUIRE(a.status == Status::accepted);
+  CHECK(a.events[0].caller == "Li Lei");
+}
