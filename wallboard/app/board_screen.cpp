@@ -77,6 +77,7 @@ BoardScreen::Result BoardScreen::frame(const std::vector<vm::SiteFeed>& feeds, b
     ImGui_ImplOpenGL3_CreateFontsTexture();
     fonts_dirty_ = false;
     out.again = true;
+    out.new_atlas = true;
   }
   board_.utc_offset_seconds = local_utc_offset(now);
 
@@ -141,12 +142,15 @@ BoardScreen::Result BoardScreen::frame(const std::vector<vm::SiteFeed>& feeds, b
     out.withdraw = std::move(intents.withdraw);
   }
   ImGui::Render();
+  return out;
+}
+
+void BoardScreen::paint_whole(int fb_w, int fb_h) {
   glViewport(0, 0, fb_w, fb_h);
   const auto bg = vm::palette::background;
   glClearColor(bg.r, bg.g, bg.b, 1.0f);
   glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-  return out;
 }
 
 }  // namespace callwatch::wallboard::app

@@ -35,10 +35,14 @@ class BoardScreen {
     std::optional<HistoryAsk> history_ask;  // desktop: ask this site for the agent's day now
     bool alarm_rang = false;                // kiosk: a new critical alarm (--alarm-command)
     bool again = false;                     // the next frame differs (layout, fonts, a new sort)
+    bool new_atlas = false;                 // the font texture was made again: paint it all
   };
-  // One frame of `feeds` (new_data: they changed since the last frame) at wall time `now`.
+  // One frame of `feeds` (new_data: they changed since the last frame) at wall time `now`, up to
+  // ImGui::Render(): the caller paints ImGui's draw data (paint_whole, or only what changed).
   Result frame(const std::vector<vm::SiteFeed>& feeds, bool new_data, double now, int fb_w,
                int fb_h);
+  // Clears the bound framebuffer and paints the last frame's draw data on it.
+  void paint_whole(int fb_w, int fb_h);
 
  private:
   const Options& opts_;

@@ -19,6 +19,7 @@
 #include "callwatch/protocol/keys.hpp"
 #include "feed_store.hpp"
 #include "options.hpp"
+#include "partial_redraw.hpp"
 #include "screenshot.hpp"
 #include "subscriber.hpp"
 #include "system_clock.hpp"
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
   glfwGetFramebufferSize(win, &fb_w, &fb_h);
   cw::app::BoardScreen screen(opts, fb_h, /*can_ack=*/true);
 
+  cw::app::PartialRedraw redraw(opts.check_redraw);
   std::uint64_t seen_generation = ~std::uint64_t{0};
   double next_tick = 0;
   double last_data_frame = 0;
@@ -179,6 +181,13 @@ int main(int argc, char** argv) {
     glfwGetFramebufferSize(win, &fb_w, &fb_h);
     if (fb_w <= 0 || fb_h <= 0) continue;  // minimized
     const auto drawn = screen.frame(feeds, data, now, fb_w, fb_h);
+    if (opts.redraw_whole) {
+      screen.paint_whole(fb_w, fb_h);
+    } else {
+      // Every 60th frame whole, whatever the damage says: a missed change lives a minute at most.
+      redraw.present(ImGui::GetDrawData(), fb_w, fb_h, drawn.new_atlas || frames % 60 == 0,
+                     cw::vm::palette::background);
+    }
     if (drawn.again) extra_frames = std::max(extra_frames, 1);
     if (drawn.ack) {
       // Routed to the daemon that owns the alert; plan_ack refuses again in kiosk mode.
@@ -224,6 +233,19 @@ int main(int argc, char** argv) {
     glfwSwapBuffers(win);
   }
 
+  if (!opts.redraw_whole) {
+    const auto& st = redraw.stats();
+    spdlog::info("painted {:.1f}% of the screen over {} frames",
+                 st.screen_pixels ? 100.0 * static_cast<double>(st.painted_pixels) / static_cast<double>(st.screen_pixels) : 0.0,
+                 st.frames);
+    if (opts.check_redraw) {
+      std::fprintf(stderr, "callwatch-wallboard: --check-redraw: %llu of %llu frames differ from a whole repaint%s%s\n",
+                   static_cast<unsigned long long>(st.mismatched_frames),
+                   static_cast<unsigned long long>(st.checked_frames), st.first_mismatch.empty() ? "" : "; ",
+                   st.first_mismatch.c_str());
+      if (st.mismatched_frames > 0 && exit_code == 0) exit_code = 3;
+    }
+  }
   store.set_on_change(nullptr);
   for (auto& s : subs) s->stop();
   ImGui_ImplOpenGL3_Shutdown();

@@ -35,6 +35,13 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
   app.add_option("--screenshot", o.screenshot, "render, write this PNG and exit (headless use)");
   app.add_option("--frames", o.frames, "frames to render before the screenshot, 10 per second")
       ->check(CLI::PositiveNumber);
+  std::string redraw = "changed";
+  app.add_option("--redraw", redraw,
+                 "what a frame paints: changed (only the parts of the screen that changed; cheap "
+                 "under software GL) or whole")
+      ->check(CLI::IsMember({"changed", "whole"}));
+  app.add_flag("--check-redraw", o.check_redraw,
+               "test: paint every frame whole as well and compare; exit 3 if they ever differ");
   app.add_option("--size", size, "window or screenshot size WIDTHxHEIGHT (e.g. 3840x2160)");
   app.add_option("--page-seconds", o.page_seconds, "kiosk page rotation period")
       ->check(CLI::PositiveNumber);
@@ -90,6 +97,10 @@ tl::expected<Options, OptionsExit> parse_options(const std::vector<std::string>&
         connects[i], i < controls.size() ? controls[i] : default_control_for(connects[i])});
   }
   o.lang = *vm::parse_lang(lang);
+  o.redraw_whole = redraw == "whole";
+  if (o.redraw_whole && o.check_redraw) {
+    return tl::unexpected(OptionsExit{"--check-redraw checks --redraw changed", 2});
+  }
   // Personal data on a screen anyone on the floor can read: masked unless asked otherwise.
   if (caller_id.empty()) caller_id = o.kiosk ? "mask" : "show";
   o.callers = caller_id == "show"   ? vm::CallerDisplay::show

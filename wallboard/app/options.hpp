@@ -40,6 +40,8 @@ struct Options {
   std::string alarm_command;  // --alarm-command: run once per new critical alarm
   int kiosk_waiters = 8;      // --kiosk-waiters
   std::string agent;          // --agent: desktop, the agent whose day is shown at start
+  bool redraw_whole = false;  // --redraw whole: every frame paints the whole screen
+  bool check_redraw = false;  // --check-redraw: compare each changed-parts frame with a whole one
 };
 
 struct OptionsExit {

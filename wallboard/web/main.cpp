@@ -86,6 +86,7 @@ EM_BOOL on_frame(double /*time*/, void* /*user*/) {
   glfwGetFramebufferSize(g->win, &fb_w, &fb_h);
   if (fb_w <= 0 || fb_h <= 0) return EM_FALSE;
   const auto drawn = g->screen->frame(g->feeds, data, now, fb_w, fb_h);
+  g->screen->paint_whole(fb_w, fb_h);  // WebGL runs on the GPU: no partial redraw
   if (g->extra_frames > 0) --g->extra_frames;
   if (drawn.again) g->extra_frames = std::max(g->extra_frames, 1);
   if (g->extra_frames > 0) request_frame();
