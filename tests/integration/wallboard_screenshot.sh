@@ -204,11 +204,16 @@ kill "$d2pid"; wait "$d2pid" 2>/dev/null
 # last frame is > 5 s after the last heartbeat even when a loaded machine (CI, ctest -j) starts the
 # window late (8 s once left the banner at "stale" before the board had seen the link go down).
 X="$OUT/wallboard-kiosk-stale.png"
-shoot "$X" 120 --kiosk &
+# --check-redraw: each of these frames (a live board, then the link going down and the red banner
+# coming up) is also painted whole and compared with what the changed-parts painting left.
+shoot "$X" 120 --kiosk --check-redraw &
 wpid=$!
 sleep 3
 kill "$dpid"; wait "$dpid" 2>/dev/null; dpid=""
 if wait "$wpid" && [ -s "$X" ]; then
+  grep -q -- "--check-redraw: 0 of 120 frames differ" "$tmp/wb.log" \
+    && ok "painting only what changed left the same picture as whole repaints (120 frames)" \
+    || bad "changed-parts painting differs: $(grep -- --check-redraw "$tmp/wb.log")"
   read -r w h ncolors red < <(python3 "$PNG_TOOL" "$X" "$tmp/band.png")
   python3 -c "import sys; sys.exit(0 if float('$red') > 0.5 else 1)" \
     && ok "a red banner runs across the top ($red of it red)" || bad "no red banner (red share $red)"

@@ -20,6 +20,7 @@
 #include "feed_store.hpp"
 #include "options.hpp"
 #include "partial_redraw.hpp"
+#include "window_copy.hpp"
 #include "screenshot.hpp"
 #include "subscriber.hpp"
 #include "system_clock.hpp"
@@ -134,6 +135,14 @@ int main(int argc, char** argv) {
   glfwGetFramebufferSize(win, &fb_w, &fb_h);
   cw::app::BoardScreen screen(opts, fb_h, /*can_ack=*/true);
 
+  // Only what changed is painted where the back buffer can be kept (software GL); --check-redraw
+  // wants it even where it cannot.
+  const bool partial = !opts.redraw_whole && cw::app::can_copy_to_front(win);
+  if (!opts.redraw_whole && !partial) spdlog::info("this GL cannot copy parts of a frame: every frame is painted whole");
+  if (opts.check_redraw && !partial) {
+    std::fprintf(stderr, "callwatch-wallboard: --check-redraw: this GL cannot copy parts of a frame (no GLX_MESA_copy_sub_buffer)\n");
+    return 3;
+  }
   cw::app::PartialRedraw redraw(opts.check_redraw);
   std::uint64_t seen_generation = ~std::uint64_t{0};
   double next_tick = 0;
@@ -181,12 +190,14 @@ int main(int argc, char** argv) {
     glfwGetFramebufferSize(win, &fb_w, &fb_h);
     if (fb_w <= 0 || fb_h <= 0) continue;  // minimized
     const auto drawn = screen.frame(feeds, data, now, fb_w, fb_h);
-    if (opts.redraw_whole) {
-      screen.paint_whole(fb_w, fb_h);
+    std::vector<cw::vm::DamageRect> painted;
+    if (partial) {
+      // Every 60th frame whole, whatever the damage says: a missed change lives a minute at most
+      // (and a window uncovered by another gets its whole picture back).
+      painted = redraw.present(ImGui::GetDrawData(), fb_w, fb_h, drawn.new_atlas || input || frames % 60 == 0,
+                               /*kept_back=*/true, cw::vm::palette::background);
     } else {
-      // Every 60th frame whole, whatever the damage says: a missed change lives a minute at most.
-      redraw.present(ImGui::GetDrawData(), fb_w, fb_h, drawn.new_atlas || frames % 60 == 0,
-                     cw::vm::palette::background);
+      screen.paint_whole(fb_w, fb_h);
     }
     if (drawn.again) extra_frames = std::max(extra_frames, 1);
     if (drawn.ack) {
@@ -230,14 +241,18 @@ int main(int argc, char** argv) {
       }
       break;
     }
-    glfwSwapBuffers(win);
+    if (partial) {
+      cw::app::copy_to_front(win, painted, fb_h);
+    } else {
+      glfwSwapBuffers(win);
+    }
   }
 
-  if (!opts.redraw_whole) {
+  if (partial) {
     const auto& st = redraw.stats();
-    spdlog::info("painted {:.1f}% of the screen over {} frames",
+    spdlog::info("painted {:.1f}% of the screen over {} frames ({} of them whole)",
                  st.screen_pixels ? 100.0 * static_cast<double>(st.painted_pixels) / static_cast<double>(st.screen_pixels) : 0.0,
-                 st.frames);
+                 st.frames, st.whole_frames);
     if (opts.check_redraw) {
       std::fprintf(stderr, "callwatch-wallboard: --check-redraw: %llu of %llu frames differ from a whole repaint%s%s\n",
                    static_cast<unsigned long long>(st.mismatched_frames),

@@ -1,12 +1,17 @@
-// The native board paints only what changed (vm/damage.hpp): the frame is kept in an offscreen
-// framebuffer, the damaged rectangles are cleared and painted again from ImGui's draw data (each
-// command's clip cut to the rectangle), and the kept frame is copied to the window. With `check`
-// every frame is also painted whole into a second buffer and the two compared pixel by pixel
+// The native board paints only what changed (vm/damage.hpp) where the window's back buffer is
+// kept from frame to frame: with GLX_MESA_copy_sub_buffer (Mesa's software GL, the kiosk PC with no
+// GPU, Xvfb) the back buffer is never swapped; the damaged rectangles are cleared and painted
+// again from ImGui's draw data, each command's clip cut to the rectangle, and only they are
+// copied to the screen. Elsewhere (a GPU, where painting is cheap) every frame is painted whole
+// and swapped. Tried first and dropped: a kept offscreen frame copied whole to the window each
+// frame: under llvmpipe that copy of 1080p cost as much as the painting it saved. With `check`
+// every frame is also painted whole into an offscreen buffer and the two compared pixel by pixel
 // (tests: a missed damage shows as a mismatch, not as a stale tile on somebody's wall).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "vm/damage.hpp"
 #include "vm/style.hpp"
@@ -22,14 +27,17 @@ class PartialRedraw {
   PartialRedraw(const PartialRedraw&) = delete;
   PartialRedraw& operator=(const PartialRedraw&) = delete;
 
-  // Paints `dd` into the kept frame (everything when `full`) and copies it to the bound window's
-  // back buffer. False when the offscreen buffer cannot be made (then it painted the window whole).
-  bool present(ImDrawData* dd, int fb_w, int fb_h, bool full, vm::Color background);
+  // Paints `dd` on the bound window's back buffer and returns the rectangles painted: only what
+  // changed since the last frame when `kept_back` (the back buffer still holds it), else (or when
+  // `full`) the whole screen as one rectangle.
+  std::vector<vm::DamageRect> present(ImDrawData* dd, int fb_w, int fb_h, bool full, bool kept_back,
+                                      vm::Color background);
 
   struct Stats {
     std::uint64_t frames = 0;
     std::uint64_t painted_pixels = 0;  // summed over frames
     std::uint64_t screen_pixels = 0;   // summed over frames
+    std::uint64_t whole_frames = 0;    // painted whole (full, no kept back buffer, new size)
     std::uint64_t checked_frames = 0;
     std::uint64_t mismatched_frames = 0;
     std::string first_mismatch;  // where the first mismatching frame differed
@@ -37,16 +45,13 @@ class PartialRedraw {
   const Stats& stats() const { return stats_; }
 
  private:
-  bool ensure(int w, int h);
   void paint(ImDrawData* dd, const vm::DamageRect* only, int fb_h, vm::Color bg);
-  void compare(int w, int h);
+  void check_against_whole(ImDrawData* dd, int w, int h, vm::Color bg);
 
   bool check_;
   vm::DamageGrid grid_;
-  int w_ = 0, h_ = 0;
-  unsigned fbo_ = 0, rb_ = 0;              // the kept frame
+  int check_w_ = 0, check_h_ = 0;
   unsigned check_fbo_ = 0, check_rb_ = 0;  // check: the whole frame
-  bool broken_ = false;
   Stats stats_;
 };
 

@@ -92,15 +92,35 @@ std::vector<DamageRect> DamageGrid::end(bool full, std::size_t max_rects) {
     return d;
   };
   if (done.size() > max_rects) {
-    int c0 = cols_, c1 = 0, r0 = rows_, r1 = 0;
-    for (const auto& o : done) {
-      c0 = std::min(c0, o.c0);
-      c1 = std::max(c1, o.c1);
-      r0 = std::min(r0, o.r0);
-      r1 = std::max(r1, o.r1);
+    // Too many: one rectangle per row of cells, from its first damaged cell to its last, rows
+    // of the same span joined; still too many, one box around them all.
+    std::vector<Open> bands;
+    for (int r = 0; r < rows_; ++r) {
+      int c0 = cols_, c1 = -1;
+      for (const auto& o : done) {
+        if (o.r0 <= r && r <= o.r1) {
+          c0 = std::min(c0, o.c0);
+          c1 = std::max(c1, o.c1);
+        }
+      }
+      if (c1 < 0) continue;
+      if (!bands.empty() && bands.back().r1 == r - 1 && bands.back().c0 == c0 && bands.back().c1 == c1) {
+        bands.back().r1 = r;
+      } else {
+        bands.push_back(Open{c0, c1, r, r});
+      }
     }
-    out.push_back(to_pixels(c0, c1, r0, r1));
-    return out;
+    if (bands.size() > max_rects) {
+      Open box{cols_, 0, rows_, 0};
+      for (const auto& o : bands) {
+        box.c0 = std::min(box.c0, o.c0);
+        box.c1 = std::max(box.c1, o.c1);
+        box.r0 = std::min(box.r0, o.r0);
+        box.r1 = std::max(box.r1, o.r1);
+      }
+      bands.assign(1, box);
+    }
+    done.swap(bands);
   }
   std::sort(done.begin(), done.end(), [](const Open& a, const Open& b) {
     return a.r0 != b.r0 ? a.r0 < b.r0 : a.c0 < b.c0;

@@ -25,9 +25,10 @@ class DamageGrid {
   // One triangle: its box (pixels, already cut to its clip rect) and a hash of what it paints.
   void add(float x0, float y0, float x1, float y1, std::uint64_t hash);
   // The damaged rectangles of this frame against the last one (whole cells, cut to the screen;
-  // runs of cells merged across and down, at most max_rects: beyond that, one box around them
-  // all). `full`: everything (a new font atlas, the first frame). This frame becomes the last.
-  std::vector<DamageRect> end(bool full, std::size_t max_rects = 8);
+  // runs of cells merged across and down; at most max_rects: beyond that, one per row of cells
+  // from its first damaged cell to its last, and beyond that one box around them all). `full`:
+  // everything (a new font atlas, the first frame). This frame becomes the last.
+  std::vector<DamageRect> end(bool full, std::size_t max_rects = 24);
 
   int cols() const { return cols_; }
   int rows() const { return rows_; }

@@ -80,16 +80,22 @@ TEST_CASE("damage: a changed triangle damages the cells its box touches") {
     CHECK(r[0] == DamageRect{0, 0, 64, 64});
     CHECK(r[1] == DamageRect{192, 128, 8, 2});
   }
-  SECTION("more rectangles than allowed: one box around them all") {
+  SECTION("more rectangles than allowed: one per row of cells, then one box around them all") {
+    // Damaged cells (0,0), (2,0) and (1,1): three rectangles, or rows 0..2 and 1..1 of cells.
     auto tris = kBase;
     tris.push_back({5, 5, 6, 6, 9});
     tris.push_back({135, 5, 136, 6, 9});
     tris.push_back({70, 100, 71, 101, 9});
     CHECK(frame(g, tris, false, 8).size() == 3);
     frame(g, kBase);  // back
-    const auto r = frame(g, tris, false, 2);
-    REQUIRE(r.size() == 1);
-    CHECK(r[0] == DamageRect{0, 0, 192, 128});
+    const auto rows = frame(g, tris, false, 2);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0] == DamageRect{0, 0, 192, 64});
+    CHECK(rows[1] == DamageRect{64, 64, 64, 64});
+    frame(g, kBase);
+    const auto box = frame(g, tris, false, 1);
+    REQUIRE(box.size() == 1);
+    CHECK(box[0] == DamageRect{0, 0, 192, 128});
   }
 }
 
