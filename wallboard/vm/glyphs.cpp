@@ -47,17 +47,34 @@ std::vector<char32_t> decode_utf8(std::string_view s) {
 }
 
 bool GlyphSet::add(std::string_view text) {
+  // Most text on a board is ASCII seen long ago (10,000 agent names on every new state): a
+  // byte loop over a bitmap, no decoding and no tree.
+  bool known = true;
+  for (const char ch : text) {
+    const auto b = static_cast<unsigned char>(ch);
+    if (b >= 0x80 || (b >= 0x20 && !ascii_.test(b))) {
+      known = false;
+      break;
+    }
+  }
+  if (known) return false;
   bool grew = false;
   for (char32_t cp : decode_utf8(text)) {
     if (cp < 0x20) continue;
-    grew |= cps_.insert(cp).second;
+    if (cps_.insert(cp).second) {
+      grew = true;
+      if (cp < 0x80) ascii_.set(cp);
+    }
   }
   return grew;
 }
 
 bool GlyphSet::add_ui(Lang lang) {
   bool grew = false;
-  for (char32_t c = 0x20; c < 0x7F; ++c) grew |= cps_.insert(c).second;
+  for (char32_t c = 0x20; c < 0x7F; ++c) {
+    grew |= cps_.insert(c).second;
+    ascii_.set(c);
+  }
   grew |= add("–—·…×•▲▼");
   for (int i = 0; i < static_cast<int>(Str::count_); ++i) grew |= add(text(lang, static_cast<Str>(i)));
   return grew;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <bitset>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@ class GlyphSet {
 
  private:
   std::set<char32_t> cps_;
+  std::bitset<128> ascii_;  // the ASCII code points in cps_
 };
 
 }  // namespace callwatch::wallboard::vm
