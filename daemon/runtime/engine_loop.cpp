@@ -16,6 +16,7 @@
 #include "feeds/time_bounds.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/name_limits.hpp"
+#include "runtime/thread_cpu.hpp"
 
 namespace callwatch::daemon {
 
@@ -404,6 +405,7 @@ struct EngineLoop::Impl {
     std::uint64_t published_version = engine.version();
     std::uint64_t published_feeds = feed_changes;
     bool acked = false;
+    std::chrono::nanoseconds publish_cost{};  // the last publish's CPU time on this thread
 
     while (!stop.load(std::memory_order_relaxed)) {
       // Short poll: the stop flag, the advance and the publish cadence are all checked at 50 ms.
@@ -428,9 +430,14 @@ struct EngineLoop::Impl {
       const bool changed =
           acked || engine.version() != published_version || feed_changes != published_feeds;
       const auto since = now - last_publish;
-      if ((changed && since >= opts.min_publish_gap) || since >= opts.max_publish_gap) {
+      const auto gap = std::max<Steady::duration>(
+          opts.min_publish_gap,
+          std::chrono::duration_cast<Steady::duration>(publish_cost / opts.max_publish_share));
+      if ((changed && since >= gap) || since >= opts.max_publish_gap) {
+        const auto cpu0 = thread_cpu_now();
         publish();
         last_publish = last_advance = Steady::now();
+        publish_cost = thread_cpu_now() - cpu0;
         published_version = engine.version();
         published_feeds = feed_changes;
         acked = false;

@@ -27,6 +27,7 @@
 #include "feeds/feed_common.hpp"
 #include "runtime/log_limiter.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/thread_cpu.hpp"
 #include "serve/agent_timeline.hpp"
 #include "serve/reply_ledger.hpp"
 #include "serve/security.hpp"
@@ -124,6 +125,11 @@ struct Publisher::Impl {
   SnapshotHub::Ptr last_seen;
   bool pending = false;
   Clock::time_point last_delta{};
+  std::chrono::nanoseconds delta_cost{};  // the last process_latest()'s CPU time on this thread
+  Clock::duration batch_gap() const {
+    return std::max<Clock::duration>(opts.batch_interval,
+                                     std::chrono::duration_cast<Clock::duration>(delta_cost / opts.max_delta_share));
+  }
   Clock::time_point next_heartbeat{};
 
   // Snapshot replies (worker thread). A client asking while its seq is being encoded waits here;
@@ -851,7 +857,7 @@ struct Publisher::Impl {
       auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - now);
       if (pending) {
         auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
-            last_delta + opts.batch_interval - now);
+            last_delta + batch_gap() - now);
         timeout = std::min(timeout, due);
       }
       timeout = until_next_expiry(std::max(timeout, std::chrono::milliseconds(0)));
@@ -867,9 +873,11 @@ struct Publisher::Impl {
       collect_encoded();
       if ((items[1].revents & ZMQ_POLLIN) != 0) drain_subscriptions();
       now = Clock::now();
-      if (pending && now >= last_delta + opts.batch_interval) {
+      if (pending && now >= last_delta + batch_gap()) {
         if (!opts.live || opts.live() || !last_seen) {
+          const auto cpu0 = thread_cpu_now();
           process_latest();
+          delta_cost = thread_cpu_now() - cpu0;
         } else {
           // Not known to be current (a relay's upstream is silent): boards keep what they have
           // and go stale for want of heartbeats; a delta now would look like fresh data. Looked

@@ -50,7 +50,10 @@ struct PublisherOptions {
   std::string publish_endpoint = "tcp://127.0.0.1:7702";  // XPUB; "tcp://127.0.0.1:*" for tests
   std::string control_endpoint = "tcp://127.0.0.1:7703";  // ROUTER
   std::string site;                                       // shown by wallboards merging sites
-  std::chrono::milliseconds batch_interval{100};          // at most one delta per interval
+  // At most one delta per batch_interval, and never so often that making deltas (the diff, the
+  // encoding, one per scope) takes more than max_delta_share of the publishing thread.
+  std::chrono::milliseconds batch_interval{25};
+  double max_delta_share = 0.4;
   std::chrono::milliseconds heartbeat_interval{1000};
   // Messages queued per subscriber. A subscriber that falls this far behind loses messages on
   // its own pipe only (others keep flowing); the sequence gap makes it ask for a new snapshot.

@@ -163,7 +163,9 @@ TEST_CASE("changes arriving faster than 100 ms are batched into one delta",
           "[daemon][publisher]") {
   zmq::context_t ctx;
   daemon::SnapshotHub hub;
-  daemon::Publisher pub(ctx, hub, test_options());
+  auto opts = test_options();
+  opts.batch_interval = 100ms;  // the default is 25 ms; 100 ms keeps the count clear of timer noise
+  daemon::Publisher pub(ctx, hub, opts);
   pub.start();
   Sub sub(ctx, pub.publish_endpoint());
   REQUIRE(sub.next_of(wire::MessageType::heartbeat, 2s));
