@@ -29,6 +29,13 @@ const std::vector<Tri> kBase = {
     {150, 70, 160, 80, 3}, // a glyph in cell (2, 1)
 };
 
+// The base frame with more triangles after it.
+std::vector<Tri> plus(std::initializer_list<Tri> extra) {
+  auto t = kBase;
+  t.insert(t.end(), extra);
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("damage: the first frame and a resize paint everything; the same frame paints nothing") {
@@ -58,34 +65,24 @@ TEST_CASE("damage: a changed triangle damages the cells its box touches") {
     CHECK(r[0] == DamageRect{64, 0, 64, 64});
   }
   SECTION("across four cells: one rectangle two cells wide, two high") {
-    auto tris = kBase;
-    tris.push_back({60, 60, 70, 70, 9});
-    const auto r = frame(g, tris);
+    const auto r = frame(g, plus({{60, 60, 70, 70, 9}}));
     REQUIRE(r.size() == 1);
     CHECK(r[0] == DamageRect{0, 0, 128, 128});
   }
   SECTION("a box ending on a cell's edge stays in the cell before it") {
-    auto tris = kBase;
-    tris.push_back({10, 10, 64, 64, 9});
-    const auto r = frame(g, tris);
+    const auto r = frame(g, plus({{10, 10, 64, 64, 9}}));
     REQUIRE(r.size() == 1);
     CHECK(r[0] == DamageRect{0, 0, 64, 64});
   }
   SECTION("two changes far apart: two rectangles, the last cut to the screen") {
-    auto tris = kBase;
-    tris.push_back({5, 5, 6, 6, 9});
-    tris.push_back({195, 129, 199, 130, 9});
-    const auto r = frame(g, tris);
+    const auto r = frame(g, plus({{5, 5, 6, 6, 9}, {195, 129, 199, 130, 9}}));
     REQUIRE(r.size() == 2);
     CHECK(r[0] == DamageRect{0, 0, 64, 64});
     CHECK(r[1] == DamageRect{192, 128, 8, 2});
   }
   SECTION("more rectangles than allowed: one per row of cells, then one box around them all") {
     // Damaged cells (0,0), (2,0) and (1,1): three rectangles, or rows 0..2 and 1..1 of cells.
-    auto tris = kBase;
-    tris.push_back({5, 5, 6, 6, 9});
-    tris.push_back({135, 5, 136, 6, 9});
-    tris.push_back({70, 100, 71, 101, 9});
+    const auto tris = plus({{5, 5, 6, 6, 9}, {135, 5, 136, 6, 9}, {70, 100, 71, 101, 9}});
     CHECK(frame(g, tris, false, 8).size() == 3);
     frame(g, kBase);  // back
     const auto rows = frame(g, tris, false, 2);
@@ -108,8 +105,7 @@ TEST_CASE("damage: a triangle gone, or two in another order, repaints their cell
     CHECK(r[0] == DamageRect{128, 64, 64, 64});
   }
   SECTION("order: the later one is painted over the earlier") {
-    auto tris = kBase;
-    tris.push_back({70, 12, 78, 18, 7});
+    auto tris = plus({{70, 12, 78, 18, 7}});
     frame(g, tris);
     std::swap(tris[1], tris[3]);
     const auto r = frame(g, tris);
@@ -117,10 +113,6 @@ TEST_CASE("damage: a triangle gone, or two in another order, repaints their cell
     CHECK(r[0] == DamageRect{64, 0, 64, 64});
   }
   SECTION("off the screen or empty: nothing") {
-    auto tris = kBase;
-    tris.push_back({300, 10, 310, 20, 9});
-    tris.push_back({10, -30, 20, -20, 9});
-    tris.push_back({10, 10, 10, 20, 9});
-    CHECK(frame(g, tris).empty());
+    CHECK(frame(g, plus({{300, 10, 310, 20, 9}, {10, -30, 20, -20, 9}, {10, 10, 10, 20, 9}})).empty());
   }
 }
