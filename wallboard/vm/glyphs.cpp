@@ -80,24 +80,47 @@ bool GlyphSet::add_ui(Lang lang) {
   return grew;
 }
 
+namespace {
+// Entries of a shared list not looked at since the last scan: a delta replaces only the entries it
+// changed, so an entry still the same object at the same place as last time holds no new text. The
+// last scan's pointers are kept alive in `seen`, so an address cannot come back as another entry.
+template <typename T, typename F>
+bool add_new_entries(const metrics::SharedList<T>& list, std::vector<std::shared_ptr<T>>& seen, F&& add_one) {
+  bool grew = false;
+  std::vector<std::shared_ptr<T>> now;
+  now.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const auto& p = list.shared(i);
+    if (i >= seen.size() || seen[i] != p) grew |= add_one(*p);
+    now.push_back(p);
+  }
+  seen.swap(now);
+  return grew;
+}
+}  // namespace
+
 bool GlyphSet::add_sites(const std::vector<SiteFeed>& sites) {
   bool grew = false;
-  for (const auto& f : sites) {
+  if (seen_.size() < sites.size()) seen_.resize(sites.size());
+  for (std::size_t si = 0; si < sites.size(); ++si) {
+    const auto& f = sites[si];
     grew |= add(f.site);
     grew |= add(f.endpoint);
     if (!f.state) continue;
-    for (const auto& q : f.state->queues) {
-      grew |= add(q.name);
-      grew |= add(q.settings.display_name);
+    grew |= add_new_entries(f.state->queues, seen_[si].queues, [&](const metrics::QueueView& q) {
+      bool g = add(q.name);
+      g |= add(q.settings.display_name);
       // Caller IDs are mostly digits (in the atlas already); a caller *name* may bring a new
       // character once, after which the set holds it.
-      for (const auto& c : q.waiting_list) grew |= add(c.caller);
-    }
-    for (const auto& a : f.state->agents) {
-      grew |= add(a.name);
-      grew |= add(a.pause_reason);
-      grew |= add(a.call_caller);
-    }
+      for (const auto& c : q.waiting_list) g |= add(c.caller);
+      return g;
+    });
+    grew |= add_new_entries(f.state->agents, seen_[si].agents, [&](const metrics::AgentView& a) {
+      bool g = add(a.name);
+      g |= add(a.pause_reason);
+      g |= add(a.call_caller);
+      return g;
+    });
     for (const auto& al : f.state->alerts) {
       grew |= add(al.message);
       grew |= add(al.rule);

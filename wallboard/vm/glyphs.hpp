@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <bitset>
+#include <memory>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,12 @@ class GlyphSet {
  private:
   std::set<char32_t> cps_;
   std::bitset<128> ascii_;  // the ASCII code points in cps_
+  // Per site, the queue and agent entries the last add_sites looked at (held: see glyphs.cpp).
+  struct Seen {
+    std::vector<std::shared_ptr<metrics::QueueView>> queues;
+    std::vector<std::shared_ptr<metrics::AgentView>> agents;
+  };
+  std::vector<Seen> seen_;
 };
 
 }  // namespace callwatch::wallboard::vm

@@ -361,6 +361,24 @@ TEST_CASE("CJK names decode, filter and grow the glyph set once", "[wallboard][v
   CHECK(g2.code_points().contains(U'饭'));
   CHECK_FALSE(g2.add_sites(sites));
 
+  // The next state shares the unchanged entries: a changed agent (a new pause reason, copied on
+  // write as a delta replaces it) is looked at again and brings its new characters; a new
+  // agent in front moves the others one place: they are looked at again, nothing new in them.
+  metrics::Snapshot s2 = *sites[0].state;
+  s2.agents[0].pause_reason = "开会";
+  std::vector<SiteFeed> next{live_site("tcp://a:1", "", s2, 1)};
+  CHECK(g2.add_sites(next));
+  CHECK(g2.code_points().contains(U'开'));
+  CHECK(g2.code_points().contains(U'会'));
+  CHECK_FALSE(g2.add_sites(next));
+  metrics::Snapshot s3 = *next[0].state;
+  s3.agents.insert(s3.agents.begin(), agent("芳", AgentState::available));
+  s3.agents.push_back(agent("李雷", AgentState::available));
+  std::vector<SiteFeed> third{live_site("tcp://a:1", "", s3, 2)};
+  CHECK(g2.add_sites(third));  // 李 and 雷 are new
+  CHECK(g2.code_points().contains(U'雷'));
+  CHECK_FALSE(g2.add_sites(third));
+
   CHECK(matches_filter("销售热线", "售热"));
   CHECK_FALSE(matches_filter("销售热线", "客服"));
   History h;
