@@ -406,6 +406,7 @@ struct EngineLoop::Impl {
     std::uint64_t published_feeds = feed_changes;
     bool acked = false;
     std::chrono::nanoseconds publish_cost{};  // the last publish's CPU time on this thread
+    auto stretch_logged = Steady::now() - std::chrono::minutes(2);  // said at most once a minute
 
     while (!stop.load(std::memory_order_relaxed)) {
       // Short poll: the stop flag, the advance and the publish cadence are all checked at 50 ms.
@@ -438,6 +439,13 @@ struct EngineLoop::Impl {
         publish();
         last_publish = last_advance = Steady::now();
         publish_cost = thread_cpu_now() - cpu0;
+        if (publish_cost / opts.max_publish_share > 1.5 * opts.min_publish_gap && now - stretch_logged >= std::chrono::minutes(1)) {
+          stretch_logged = now;
+          log->info("a publish costs {:.1f} ms of CPU at this size: changes are published every {:.0f} ms instead of {} ms",
+                    std::chrono::duration<double, std::milli>(publish_cost).count(),
+                    std::chrono::duration<double, std::milli>(publish_cost / opts.max_publish_share).count(),
+                    opts.min_publish_gap.count());
+        }
         published_version = engine.version();
         published_feeds = feed_changes;
         acked = false;

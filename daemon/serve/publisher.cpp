@@ -126,6 +126,7 @@ struct Publisher::Impl {
   bool pending = false;
   Clock::time_point last_delta{};
   std::chrono::nanoseconds delta_cost{};  // the last process_latest()'s CPU time on this thread
+  Clock::time_point stretch_logged = Clock::now() - std::chrono::minutes(2);  // said at most once a minute
   Clock::duration batch_gap() const {
     return std::max<Clock::duration>(opts.batch_interval,
                                      std::chrono::duration_cast<Clock::duration>(delta_cost / opts.max_delta_share));
@@ -878,6 +879,13 @@ struct Publisher::Impl {
           const auto cpu0 = thread_cpu_now();
           process_latest();
           delta_cost = thread_cpu_now() - cpu0;
+          if (delta_cost / opts.max_delta_share > 1.5 * opts.batch_interval && now - stretch_logged >= std::chrono::minutes(1)) {
+            stretch_logged = now;
+            log()->info("a delta costs {:.1f} ms of CPU at this size: deltas go out every {:.0f} ms instead of {} ms",
+                        std::chrono::duration<double, std::milli>(delta_cost).count(),
+                        std::chrono::duration<double, std::milli>(delta_cost / opts.max_delta_share).count(),
+                        opts.batch_interval.count());
+          }
         } else {
           // Not known to be current (a relay's upstream is silent): boards keep what they have
           // and go stale for want of heartbeats; a delta now would look like fresh data. Looked
