@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
-#include "../../integration/daemon_process.hpp"
+#include "demo_daemon.hpp"
 #include "callwatch/protocol/keys.hpp"
 #include "feed_store.hpp"
 #include "subscriber.hpp"
@@ -30,39 +30,7 @@ namespace vm = callwatch::wallboard::vm;
 
 namespace {
 
-// One port never handed out twice (see free_tcp_port).
-int free_port() { return cwtest::free_tcp_port(); }
-
-struct DemoDaemon {
-  pid_t pid = -1;
-  std::string pub, ctl;
-  DemoDaemon(const std::string& bin, const std::string& dir, const std::string& extra_toml = {}) {
-    const int feed = free_port(), p = free_port(), c = free_port(), http = free_port();
-    pub = "tcp://127.0.0.1:" + std::to_string(p);
-    ctl = "tcp://127.0.0.1:" + std::to_string(c);
-    const std::string cfg = dir + "/callwatch.toml";
-    std::ofstream(cfg) << "[listen]\nfeed = \"tcp://127.0.0.1:" << feed << "\"\npublish = \"" << pub
-                       << "\"\ncontrol = \"" << ctl << "\"\nmetrics = \"127.0.0.1:" << http << "\"\n"
-                       << extra_toml;
-    const std::string log = dir + "/daemon.log";
-    pid = ::fork();
-    if (pid == 0) {
-      ::setenv("CALLWATCH_DEMO_SURGE", "60@0", 1);
-      std::FILE* out = std::freopen(log.c_str(), "w", stdout);
-      (void)out;
-      ::dup2(::fileno(stdout), 2);
-      ::execl(bin.c_str(), bin.c_str(), "--demo", "--config", cfg.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-  }
-  ~DemoDaemon() {
-    if (pid > 0) {
-      ::kill(pid, SIGTERM);
-      int st = 0;
-      ::waitpid(pid, &st, 0);
-    }
-  }
-};
+using cwtest::DemoDaemon;
 
 
 // Waits until `pred(feed)` holds for the store's one site, up to `t`.
