@@ -405,8 +405,7 @@ struct EngineLoop::Impl {
     std::uint64_t published_version = engine.version();
     std::uint64_t published_feeds = feed_changes;
     bool acked = false;
-    std::chrono::nanoseconds publish_cost{};  // the last publish's CPU time on this thread
-    auto stretch_logged = Steady::now() - std::chrono::minutes(2);  // said at most once a minute
+    CostPacer pacer(opts.min_publish_gap, opts.max_publish_share);
 
     while (!stop.load(std::memory_order_relaxed)) {
       // Short poll: the stop flag, the advance and the publish cadence are all checked at 50 ms.
@@ -431,20 +430,12 @@ struct EngineLoop::Impl {
       const bool changed =
           acked || engine.version() != published_version || feed_changes != published_feeds;
       const auto since = now - last_publish;
-      const auto gap = std::max<Steady::duration>(
-          opts.min_publish_gap,
-          std::chrono::duration_cast<Steady::duration>(publish_cost / opts.max_publish_share));
-      if ((changed && since >= gap) || since >= opts.max_publish_gap) {
-        const auto cpu0 = thread_cpu_now();
-        publish();
+      if ((changed && since >= pacer.gap()) || since >= opts.max_publish_gap) {
+        pacer.run([&] { publish(); });
         last_publish = last_advance = Steady::now();
-        publish_cost = thread_cpu_now() - cpu0;
-        if (publish_cost / opts.max_publish_share > 1.5 * opts.min_publish_gap && now - stretch_logged >= std::chrono::minutes(1)) {
-          stretch_logged = now;
+        if (pacer.stretched_news(now)) {
           log->info("a publish costs {:.1f} ms of CPU at this size: changes are published every {:.0f} ms instead of {} ms",
-                    std::chrono::duration<double, std::milli>(publish_cost).count(),
-                    std::chrono::duration<double, std::milli>(publish_cost / opts.max_publish_share).count(),
-                    opts.min_publish_gap.count());
+                    pacer.cost_ms(), pacer.gap_ms(), pacer.floor_ms());
         }
         published_version = engine.version();
         published_feeds = feed_changes;

@@ -125,12 +125,7 @@ struct Publisher::Impl {
   SnapshotHub::Ptr last_seen;
   bool pending = false;
   Clock::time_point last_delta{};
-  std::chrono::nanoseconds delta_cost{};  // the last process_latest()'s CPU time on this thread
-  Clock::time_point stretch_logged = Clock::now() - std::chrono::minutes(2);  // said at most once a minute
-  Clock::duration batch_gap() const {
-    return std::max<Clock::duration>(opts.batch_interval,
-                                     std::chrono::duration_cast<Clock::duration>(delta_cost / opts.max_delta_share));
-  }
+  CostPacer pacer{opts.batch_interval, opts.max_delta_share};  // spaces the deltas
   Clock::time_point next_heartbeat{};
 
   // Snapshot replies (worker thread). A client asking while its seq is being encoded waits here;
@@ -858,7 +853,7 @@ struct Publisher::Impl {
       auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat - now);
       if (pending) {
         auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
-            last_delta + batch_gap() - now);
+            last_delta + pacer.gap() - now);
         timeout = std::min(timeout, due);
       }
       timeout = until_next_expiry(std::max(timeout, std::chrono::milliseconds(0)));
@@ -874,17 +869,12 @@ struct Publisher::Impl {
       collect_encoded();
       if ((items[1].revents & ZMQ_POLLIN) != 0) drain_subscriptions();
       now = Clock::now();
-      if (pending && now >= last_delta + batch_gap()) {
+      if (pending && now >= last_delta + pacer.gap()) {
         if (!opts.live || opts.live() || !last_seen) {
-          const auto cpu0 = thread_cpu_now();
-          process_latest();
-          delta_cost = thread_cpu_now() - cpu0;
-          if (delta_cost / opts.max_delta_share > 1.5 * opts.batch_interval && now - stretch_logged >= std::chrono::minutes(1)) {
-            stretch_logged = now;
+          pacer.run([&] { process_latest(); });
+          if (pacer.stretched_news(now)) {
             log()->info("a delta costs {:.1f} ms of CPU at this size: deltas go out every {:.0f} ms instead of {} ms",
-                        std::chrono::duration<double, std::milli>(delta_cost).count(),
-                        std::chrono::duration<double, std::milli>(delta_cost / opts.max_delta_share).count(),
-                        opts.batch_interval.count());
+                        pacer.cost_ms(), pacer.gap_ms(), pacer.floor_ms());
           }
         } else {
           // Not known to be current (a relay's upstream is silent): boards keep what they have
