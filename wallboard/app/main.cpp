@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
       // Every 60th frame whole, whatever the damage says: a missed change lives a minute at most
       // (and a window uncovered by another gets its whole picture back).
       painted = redraw.present(ImGui::GetDrawData(), fb_w, fb_h, drawn.new_atlas || input || frames % 60 == 0,
-                               /*kept_back=*/true, cw::vm::palette::background);
+                               cw::vm::palette::background);
     } else {
       screen.paint_whole(fb_w, fb_h);
     }

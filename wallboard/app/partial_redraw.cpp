@@ -133,12 +133,11 @@ void PartialRedraw::paint(ImDrawData* dd, const vm::DamageRect* only, int fb_h, 
   }
 }
 
-std::vector<vm::DamageRect> PartialRedraw::present(ImDrawData* dd, int fb_w, int fb_h, bool full, bool kept_back,
-                                                   vm::Color bg) {
+std::vector<vm::DamageRect> PartialRedraw::present(ImDrawData* dd, int fb_w, int fb_h, bool full, vm::Color bg) {
   glViewport(0, 0, fb_w, fb_h);
   grid_.begin(fb_w, fb_h);
   const bool fed = feed(grid_, dd);
-  auto rects = grid_.end(full || !fed || !kept_back);
+  auto rects = grid_.end(full || !fed);
   const vm::DamageRect screen{0, 0, fb_w, fb_h};
   ++stats_.frames;
   stats_.screen_pixels += static_cast<std::uint64_t>(fb_w) * static_cast<std::uint64_t>(fb_h);

@@ -27,17 +27,16 @@ class PartialRedraw {
   PartialRedraw(const PartialRedraw&) = delete;
   PartialRedraw& operator=(const PartialRedraw&) = delete;
 
-  // Paints `dd` on the bound window's back buffer and returns the rectangles painted: only what
-  // changed since the last frame when `kept_back` (the back buffer still holds it), else (or when
-  // `full`) the whole screen as one rectangle.
-  std::vector<vm::DamageRect> present(ImDrawData* dd, int fb_w, int fb_h, bool full, bool kept_back,
-                                      vm::Color background);
+  // Paints `dd` on the bound window's back buffer, which must still hold the last frame (it is
+  // never swapped), and returns the rectangles painted: only what changed since the last frame,
+  // or (when `full`) the whole screen as one rectangle.
+  std::vector<vm::DamageRect> present(ImDrawData* dd, int fb_w, int fb_h, bool full, vm::Color background);
 
   struct Stats {
     std::uint64_t frames = 0;
     std::uint64_t painted_pixels = 0;  // summed over frames
     std::uint64_t screen_pixels = 0;   // summed over frames
-    std::uint64_t whole_frames = 0;    // painted whole (full, no kept back buffer, new size)
+    std::uint64_t whole_frames = 0;    // painted whole (full, a new size)
     std::uint64_t checked_frames = 0;
     std::uint64_t mismatched_frames = 0;
     std::string first_mismatch;  // where the first mismatching frame differed
