@@ -223,6 +223,10 @@ struct QueueState {
   mutable std::vector<double> trend_sl;
   Histogram answer_wait, abandon_wait, handle;
   bool gap = false;
+  // Bumped by everything that changes what the queue's view shows: a count, a span of member
+  // time, the waiting list, a member's state, a ring for a caller waiting here. The snapshot
+  // builds the queue's view again only when it moved (or the clock did, see queue_view_current).
+  mutable std::uint64_t changes = 0;
 };
 
 // Calls in flight and recently finished: a slab of states with a flat index on the call id.
@@ -541,6 +545,7 @@ struct Engine::Impl {
 
   template <typename F>
   void count(QueueState& q, double t, F&& f) {
+    ++q.changes;
     f(q.total);
     if (t >= day_start) f(q.today);
     if (t >= interval_start) {
@@ -556,6 +561,7 @@ struct Engine::Impl {
   }
   template <typename F>
   void count_agent(AgentStateRec& a, double t, F&& f) {
+    changed_agent(a);
     if (t >= day_start) f(a.today);
     if (t >= interval_start) f(a.interval);
   }
@@ -563,6 +569,7 @@ struct Engine::Impl {
   // A span [from, to) of a queue's member time into the windows it overlaps.
   void span_queue(QueueState& q, double QueueCounters::*field, double from, double to) {
     if (!(to > from)) return;
+    ++q.changes;
     const double s = sign;
     q.total.*field += s * (to - from);
     if (to > day_start) q.today.*field += s * (to - std::max(from, day_start));
@@ -653,6 +660,7 @@ struct Engine::Impl {
 
   void close_interval(double boundary) {
     for (auto& a : agents) accrue_agent(a, boundary);
+    changed_all();
     for (auto& q : queues) {
       if (q.interval.offered() > 0 || q.interval.arrivals > 0 || q.interval.handled > 0 ||
           q.interval.transferred_out > 0 || q.interval.ring_noanswer > 0) {
@@ -699,6 +707,7 @@ struct Engine::Impl {
       close_interval(interval_end);
       const double new_start = settings.tz.interval_start(t, settings.interval_minutes);
       for (auto& a : agents) a.accounted_to = std::max(a.accounted_to, new_start);
+      changed_all();
       for (auto& q : queues) q.today = QueueCounters{};
       for (auto& a : agents) a.today = AgentCounters{};
       finished.clear();
@@ -733,6 +742,7 @@ struct Engine::Impl {
         v.end = VisitEnd::cut;
         c.legacy = true;  // its events no longer replay to this state
         queues[v.queue].gap = true;
+        ++queues[v.queue].changes;
         ++stale;
       }
     });
@@ -754,6 +764,7 @@ struct Engine::Impl {
         if (std::any_of(c.d.visits.rbegin(), it, [&](const Visit& v) { return v.queue == it->queue; })) continue;
         if (it->end == VisitEnd::answered || it->end == VisitEnd::abandoned) qs.push_back(it->queue);
       }
+      changed_by_call(c);
       finished.add(key, qs);
       if (finished_rows_on) finished_log.push_back({day_start, key, qs});
       return true;
@@ -786,6 +797,7 @@ struct Engine::Impl {
       a.base = a.m;
       a.base_t = -1e300;
       agents.push_back(std::move(a));
+      changed_agent(id);
     }
     return id;
   }
@@ -996,6 +1008,7 @@ struct Engine::Impl {
   // One op for agent `aid`. Returns false for an identical repeat. An op older than the agent's
   // settled state leaves the state alone (late).
   bool agent_op(Id aid, AgentOp op, std::uint16_t feed) {
+    changed_agent(aid);
     AgentStateRec& a = agents[aid];
     if (feed != 0) a.feed = feed;
     settle(a);
@@ -1023,6 +1036,7 @@ struct Engine::Impl {
 
   // Removes an op a call replay no longer gives (false when it is settled already).
   void agent_op_remove(Id aid, const AgentOp& op) {
+    changed_agent(aid);
     AgentStateRec& a = agents[aid];
     auto it = std::find_if(a.journal.begin(), a.journal.end(), [&](const AgentOp& o) { return o.same(op); });
     if (it == a.journal.end() || op.ts < horizon(a.feed)) return;
@@ -1074,6 +1088,7 @@ struct Engine::Impl {
 
   static void leave_waiting(QueueState& q, const Visit& v, std::uint64_t key) {
     if (!has_value(v.entered)) return;
+    ++q.changes;
     auto it = q.waiting.find(WaitEntry{v.entered, key});
     // A state restored without keys holds the entry under key 0.
     if (it == q.waiting.end()) it = q.waiting.find(WaitEntry{v.entered, 0});
@@ -1083,6 +1098,7 @@ struct Engine::Impl {
   void waiting_add(const Visit& v) {
     if (sign == 1 && !rebuilding && has_value(v.entered)) {
       queues[v.queue].waiting.insert(WaitEntry{v.entered, call_key});
+      ++queues[v.queue].changes;
     }
   }
   void waiting_remove(const Visit& v) {
@@ -1340,6 +1356,7 @@ struct Engine::Impl {
           v.done = true;
           v.end = VisitEnd::cut;
           if (sign > 0) queues[v.queue].gap = true;
+          ++queues[v.queue].changes;
           ++cut;
         }
         if (sign != 0) dq.visits_cut += static_cast<std::uint64_t>(static_cast<std::int64_t>(cut) * sign);
@@ -1379,8 +1396,10 @@ struct Engine::Impl {
     rebuilding = false;
     emit_to = nullptr;
     c.d = std::move(d);
-    for (const auto& v : c.d.visits)
+    for (const auto& v : c.d.visits) {
       if (!v.done && has_value(v.entered)) queues[v.queue].waiting.insert(WaitEntry{v.entered, call_key});
+      ++queues[v.queue].changes;
+    }
     // Agent ops: take back the ones no longer given, add the new ones.
     for (const Emitted& b : before) {
       const bool kept = std::any_of(after.begin(), after.end(), [&](const Emitted& x) {
@@ -1414,7 +1433,24 @@ struct Engine::Impl {
     return op;
   }
 
+  // A call event changes the views of the queues the call visits (its outcome, its place and its
+  // caller ID in their waiting lists), whatever the steps below counted.
   ApplyResult on_call_event(const Event& e, double t) {
+    stepped_call = nullptr;
+    const ApplyResult r = call_event_steps(e, t);
+    if (stepped_call) changed_by_call(*stepped_call);
+    return r;
+  }
+  // The views a call shows in: its queues' (waiting list, counts) and its agents' (the caller
+  // they talk to).
+  void changed_by_call(const CallState& c) const {
+    for (const Visit& v : c.d.visits) ++queues[v.queue].changes;
+    for (Id aid : c.d.agents_offered) changed_agent(aid);
+    if (c.d.answered_agent != kNone) changed_agent(c.d.answered_agent);
+  }
+  CallState* stepped_call = nullptr;
+
+  ApplyResult call_event_steps(const Event& e, double t) {
     const std::uint64_t key = internal::hash_key(e.call);
     call_name.assign(e.call);
     call_key = key;
@@ -1435,6 +1471,7 @@ struct Engine::Impl {
       cp = &calls.add(e.call, key);
     }
     CallState& c = *cp;
+    stepped_call = cp;
     c.feed = call_feed;
     if (e.type == EventType::call_enqueued && !e.caller.empty() && c.caller.empty()) {
       c.caller = bounded_caller(e.caller);
@@ -1680,6 +1717,277 @@ struct Engine::Impl {
     return counters_current(a, a.today, v.today) && counters_current(a, a.interval, v.interval);
   }
 
+  // ---- what changed since the last snapshot -----------------------------------------------
+  // A publish costs what changed (issue 14): the snapshot looks again only at agents whose
+  // machine or counts an event touched, builds again only the views of queues whose `changes`
+  // moved, and keeps each member's share of its queues' views in one flat list, so the counts
+  // per state and the open spans of 10,000 agents are a walk over a few hundred kB, not over
+  // every agent's record.
+  struct MemberShare {
+    Id queue = kNone;  // kNone: an entry the agent no longer has (skipped; compacted away)
+    AgentState state = AgentState::logged_out;  // as this queue sees it (state_in)
+    double from = 0;  // the agent's accounted_to: its time from here to now is not counted yet
+    bool operator==(const MemberShare&) const = default;
+  };
+  struct QueueViewKey {
+    std::uint64_t changes = 0;
+    double built = 0;  // `now` of the view
+    std::int64_t minute = 0;
+    double interval_start = 0, day_start = 0;
+  };
+  mutable std::vector<std::uint8_t> agent_changed;  // by agent id, since the last snapshot
+  mutable std::vector<Id> changed_agents;
+  mutable bool all_changed = true;
+  mutable std::vector<MemberShare> shares;
+  mutable std::vector<std::uint32_t> share_first, share_count;  // by agent id
+  mutable std::size_t dead_shares = 0;
+  mutable std::vector<std::uint64_t> agent_rings;  // by agent id: the call it rings for, or 0
+  mutable std::vector<std::pair<std::uint64_t, Id>> last_rung;
+  mutable std::vector<double> agent_view_at;           // by agent id: `now` of its view
+  mutable std::vector<std::uint8_t> agent_view_stale;  // changed since its view was built
+  mutable std::vector<std::shared_ptr<QueueView>> queue_views;  // by queue id
+  mutable std::vector<QueueViewKey> queue_view_keys;
+
+  void changed_agent(Id aid) const {
+    if (agent_changed.size() <= aid) agent_changed.resize(aid + 1, 0);
+    if (!agent_changed[aid]) {
+      agent_changed[aid] = 1;
+      changed_agents.push_back(aid);
+    }
+  }
+  void changed_agent(const AgentStateRec& a) const {
+    if (&a >= agents.data() && &a < agents.data() + agents.size()) changed_agent(static_cast<Id>(&a - agents.data()));
+  }
+  // Every agent and every queue (an interval or a day closed, a gap noted, a restore).
+  void changed_all() const { all_changed = true; }
+
+  void share_entries(const AgentStateRec& a, std::vector<MemberShare>& out) const {
+    out.clear();
+    for (Id q : a.m.members) out.push_back(MemberShare{q, state_in(a.m, q), a.accounted_to});
+  }
+
+  // Brings the shares, rings and the `changes` of queues up to date with the agents touched.
+  void take_changes() const {
+    const std::size_t n = agents.size();
+    share_first.resize(n, 0);
+    share_count.resize(n, 0);
+    agent_rings.resize(n, 0);
+    agent_view_stale.resize(n, 1);
+    agent_view_at.resize(n, 0);
+    agent_changed.resize(n, 0);
+    const auto ring_of = [](const AgentStateRec& a) -> std::uint64_t {
+      return a.m.state == AgentState::ringing ? a.m.ringing_for : 0;
+    };
+    if (all_changed) {
+      shares.clear();
+      dead_shares = 0;
+      std::vector<MemberShare> mine;
+      for (Id ai = 0; ai < n; ++ai) {
+        share_entries(agents[ai], mine);
+        share_first[ai] = static_cast<std::uint32_t>(shares.size());
+        share_count[ai] = static_cast<std::uint32_t>(mine.size());
+        shares.insert(shares.end(), mine.begin(), mine.end());
+        agent_rings[ai] = ring_of(agents[ai]);
+        agent_view_stale[ai] = 1;
+      }
+      for (const QueueState& q : queues) ++q.changes;
+    } else {
+      std::vector<MemberShare> mine;
+      for (Id ai : changed_agents) {
+        agent_view_stale[ai] = 1;
+        agent_rings[ai] = ring_of(agents[ai]);
+        share_entries(agents[ai], mine);
+        MemberShare* old = shares.data() + share_first[ai];
+        const std::uint32_t count = share_count[ai];
+        if (count == mine.size() && std::equal(mine.begin(), mine.end(), old)) continue;
+        for (std::uint32_t k = 0; k < count; ++k) ++queues[old[k].queue].changes;
+        for (const MemberShare& m : mine) ++queues[m.queue].changes;
+        if (count == mine.size()) {
+          std::copy(mine.begin(), mine.end(), old);
+          continue;
+        }
+        for (std::uint32_t k = 0; k < count; ++k) old[k].queue = kNone;
+        dead_shares += count;
+        share_first[ai] = static_cast<std::uint32_t>(shares.size());
+        share_count[ai] = static_cast<std::uint32_t>(mine.size());
+        shares.insert(shares.end(), mine.begin(), mine.end());
+      }
+      if (dead_shares > shares.size() / 2) {
+        // Compacted in agent order (the open spans are summed in that order).
+        std::vector<MemberShare> live;
+        live.reserve(shares.size() - dead_shares);
+        for (Id ai = 0; ai < n; ++ai) {
+          const std::uint32_t first = share_first[ai];
+          share_first[ai] = static_cast<std::uint32_t>(live.size());
+          live.insert(live.end(), shares.begin() + first, shares.begin() + first + share_count[ai]);
+        }
+        shares = std::move(live);
+        dead_shares = 0;
+      }
+    }
+    for (Id ai : changed_agents) agent_changed[ai] = 0;
+    changed_agents.clear();
+    all_changed = false;
+  }
+
+  // Agents ringing for a named call, by call (the first by name shown when two ring for one
+  // caller: ring-all). A caller whose ringing agent changed changes its queues' views.
+  std::vector<std::pair<std::uint64_t, Id>> rung_now() const {
+    std::vector<std::pair<std::uint64_t, Id>> rung;
+    for (Id ai = 0; ai < agent_rings.size(); ++ai) {
+      if (agent_rings[ai] != 0) rung.emplace_back(agent_rings[ai], ai);
+    }
+    std::sort(rung.begin(), rung.end(), [&](const auto& x, const auto& y) {
+      return x.first != y.first ? x.first < y.first : agents[x.second].name < agents[y.second].name;
+    });
+    rung.erase(std::unique(rung.begin(), rung.end(),
+                           [](const auto& x, const auto& y) { return x.first == y.first; }),
+               rung.end());
+    for (std::size_t i = 0, j = 0; i < rung.size() || j < last_rung.size();) {
+      const bool take_new = j == last_rung.size() || (i < rung.size() && rung[i] < last_rung[j]);
+      const bool take_old = i == rung.size() || (j < last_rung.size() && last_rung[j] < rung[i]);
+      if (!take_new && !take_old) {
+        ++i;
+        ++j;
+        continue;
+      }
+      const std::uint64_t key = take_new ? rung[i++].first : last_rung[j++].first;
+      if (const CallState* c = calls.find_key(key)) {
+        for (const Visit& v : c->d.visits) ++queues[v.queue].changes;
+      }
+    }
+    last_rung = rung;
+    return rung;
+  }
+
+  bool queue_view_current(Id qi, std::int64_t minute) const {
+    if (qi >= queue_views.size() || !queue_views[qi]) return false;
+    if (settings.view_refresh_seconds < 0) return false;
+    const QueueViewKey& k = queue_view_keys[qi];
+    // The view as it was at k.built, nothing changed since: kept while that is no more than
+    // settings.view_refresh_seconds ago and the minute buckets did not turn.
+    return k.changes == queues[qi].changes && k.minute == minute &&
+           k.interval_start == interval_start && k.day_start == day_start && now >= k.built &&
+           now - k.built <= settings.view_refresh_seconds;
+  }
+
+  using OpenSpans = std::array<QueueCounters, kWindowCount + 1>;  // the windows and the total
+
+  QueueView queue_view(Id qi, const AgentsByState& members, const OpenSpans& open,
+                       const std::vector<std::pair<std::uint64_t, Id>>& rung) const {
+    constexpr int kTotal = kWindowCount;
+    const QueueState& q = queues[qi];
+    QueueView v;
+    v.name = q.name;
+    v.settings = q.settings;
+    v.calls_waiting = static_cast<int>(q.waiting.size());
+    if (!q.waiting.empty()) v.longest_wait = std::max(0.0, now - q.waiting.begin()->entered);
+    // The first kMaxWaitingListed only: a queue of 5,000 callers costs 20 entries here.
+    for (const WaitEntry& w : q.waiting) {
+      if (static_cast<int>(v.waiting_list.size()) >= kMaxWaitingListed) break;
+      WaitingCaller wc;
+      wc.position = static_cast<int>(v.waiting_list.size()) + 1;
+      wc.entered = w.entered;
+      if (const CallState* c = calls.find_key(w.call)) wc.caller = c->caller;
+      if (w.call != 0) {
+        auto it = std::lower_bound(rung.begin(), rung.end(), w.call,
+                                   [](const auto& x, std::uint64_t k) { return x.first < k; });
+        if (it != rung.end() && it->first == w.call) wc.ringing = agents[it->second].name;
+      }
+      v.waiting_list.push_back(std::move(wc));
+    }
+    v.waiting_unlisted = v.calls_waiting - static_cast<int>(v.waiting_list.size());
+    {
+      // The last hour per minute, from the buckets the sliding windows use: 60 lookups.
+      using Ring = internal::MinuteRing<QueueCounters>;
+      const std::int64_t cur = Ring::minute_of(now);
+      if (q.trend_dirty || q.trend_minute != cur) {
+        q.trend_arrivals.resize(kTrendMinutes);
+        q.trend_sl.resize(kTrendMinutes);
+        for (int i = 0; i < kTrendMinutes; ++i) {
+          const QueueCounters* b = q.ring.minute_bucket(cur - (kTrendMinutes - 1) + i);
+          q.trend_arrivals[i] = b ? static_cast<int>(b->arrivals) : 0;
+          const auto sl = b ? service_level(*b, q.settings.formula) : std::nullopt;
+          q.trend_sl[i] = sl ? *sl : kNoValue;
+        }
+        q.trend_minute = cur;
+        q.trend_dirty = false;
+      }
+      v.trend_start = static_cast<double>(cur - (kTrendMinutes - 1)) * 60.0;
+      v.trend_arrivals = q.trend_arrivals;
+      v.trend_sl = q.trend_sl;
+    }
+    auto& iw = v.windows[static_cast<int>(WindowKind::interval)];
+    iw.counters = q.interval;
+    iw.since = std::max(interval_start, start_time);
+    iw.until = now;
+    auto& w15 = v.windows[static_cast<int>(WindowKind::sliding_15m)];
+    w15.counters = q.ring.sum(now, 15);
+    w15.since = std::max(q.ring.window_start(now, 15), start_time);
+    w15.until = now;
+    auto& w60 = v.windows[static_cast<int>(WindowKind::sliding_1h)];
+    w60.counters = q.ring.sum(now, 60);
+    w60.since = std::max(q.ring.window_start(now, 60), start_time);
+    w60.until = now;
+    auto& td = v.windows[static_cast<int>(WindowKind::today)];
+    td.counters = q.today;
+    td.since = std::max(day_start, start_time);
+    td.until = now;
+    for (int w = 0; w < kWindowCount; ++w) v.windows[w].counters.add(open[w]);
+    v.previous_interval = q.previous;
+    v.agents = members;
+    v.total = q.total;
+    v.total.add(open[kTotal]);
+    v.answer_wait = q.answer_wait;
+    v.abandon_wait = q.abandon_wait;
+    v.handle = q.handle;
+    v.data_gap = q.gap;
+
+    // Erlang C staffing from the measured load.
+    // Whole-minute buckets: k buckets cover the current partial minute and k-1 full ones, cut
+    // at the engine's start. Rates divide by the span actually covered, not the nominal one.
+    const auto covered = [&](int k) {
+      return std::max(1.0, now - std::max(q.ring.window_start(now, k), start_time));
+    };
+    const int erlang_buckets = std::max(1, static_cast<int>(std::ceil(settings.erlang_window_seconds / 60.0)));
+    const QueueCounters load = q.ring.sum(now, erlang_buckets);
+    v.arrival_rate = arrival_rate(load.arrivals, covered(erlang_buckets));
+    double h = q.settings.erlang_aht;
+    if (!(h > 0)) {
+      const auto a1 = aht(w60.counters);
+      const auto at = aht(q.today);
+      h = a1 ? *a1 : (at ? *at : kNoValue);
+    }
+    v.measured_aht = h;
+    v.agents_required = queue_agents_required(v.arrival_rate, h, q.settings);
+    v.staffed = staffed(v.agents);
+    v.staffing_gap = staffing_gap(v.agents_required, v.staffed);
+    v.estimated_wait = estimated_wait(v.calls_waiting,
+                                      v.agents[static_cast<int>(AgentState::available)],
+                                      v.staffed, h);
+
+    // Surge: arrivals over the last 5 minutes against the count expected for the same span.
+    SurgeInputs surge;
+    surge.arrivals_5m = q.ring.sum(now, 5).arrivals;
+    surge.span_5m = covered(5);
+    surge.arrivals_1h = w60.counters.arrivals;
+    surge.span_1h = covered(60);
+    surge.running_seconds = now - start_time;
+    surge.forecast_per_interval = q.settings.forecast_per_interval;
+    surge.interval_seconds = settings.interval_minutes * 60.0;
+    v.arrivals_5m = surge.arrivals_5m;
+    v.surge_ratio = surge_ratio(surge);
+    return v;
+  }
+
+  // An agent whose view was built and nothing touched since (its call's events and the call
+  // being forgotten count as touching it): only the clock moves its times.
+  bool agent_view_kept(Id ai) const {
+    const AgentStateRec& a = agents[ai];
+    const bool counting = now > a.accounted_to && a.m.state != AgentState::logged_out;
+    return !counting || now - agent_view_at[ai] <= settings.view_refresh_seconds;
+  }
+
   Snapshot snapshot() const {
     Snapshot s;
     s.now = now;
@@ -1689,146 +1997,55 @@ struct Engine::Impl {
     s.events_applied = events_applied;
     s.version = version;
 
-    // Agents first: per queue the members by state and the open span of each member's time (not
-    // accrued yet) in every window and the total.
-    std::vector<AgentsByState> per_queue(queues.size());
+    take_changes();
+    const auto rung = rung_now();
+    using Ring = internal::MinuteRing<QueueCounters>;
+    const std::int64_t minute = Ring::minute_of(now);
+    queue_views.resize(queues.size());
+    queue_view_keys.resize(queues.size());
+
+    // The queues whose views are built again: per queue the members by state and the open span
+    // of each member's time (not accrued yet) in every window and the total, from the shares.
+    std::vector<std::uint8_t> build(queues.size(), 0);
+    std::size_t builds = 0;
+    for (Id qi = 0; qi < queues.size(); ++qi) {
+      if (!queue_view_current(qi, minute)) {
+        build[qi] = 1;
+        ++builds;
+      }
+    }
+    constexpr int kTotal = kWindowCount;
+    std::vector<AgentsByState> per_queue(builds > 0 ? queues.size() : 0);
     for (auto& arr : per_queue) arr.fill(0);
-    constexpr int kTotal = kWindowCount;  // the open-span slot of the total
-    std::vector<std::array<QueueCounters, kWindowCount + 1>> open(queues.size());
-    std::array<double, kWindowCount + 1> window_from{};
-    window_from[static_cast<int>(WindowKind::interval)] = interval_start;
-    window_from[static_cast<int>(WindowKind::sliding_15m)] =
-        std::max(internal::MinuteRing<QueueCounters>::window_start(now, 15), start_time);
-    window_from[static_cast<int>(WindowKind::sliding_1h)] =
-        std::max(internal::MinuteRing<QueueCounters>::window_start(now, 60), start_time);
-    window_from[static_cast<int>(WindowKind::today)] = day_start;
-    window_from[kTotal] = -1e300;
-    // Agents ringing for a named call: few at any time, looked up by the waiting lists below.
-    std::vector<std::pair<std::uint64_t, Id>> rung;
-    for (Id ai = 0; ai < agents.size(); ++ai) {
-      const AgentStateRec& a = agents[ai];
-      if (a.m.state == AgentState::ringing && a.m.ringing_for != 0) rung.emplace_back(a.m.ringing_for, ai);
-      for (Id q : a.m.members) {
-        const AgentState st = state_in(a.m, q);
-        per_queue[q][static_cast<int>(st)]++;
-        double QueueCounters::*field = agent_time_field(st);
-        if (!field || now <= a.accounted_to) continue;
+    std::vector<OpenSpans> open(builds > 0 ? queues.size() : 0);
+    if (builds > 0) {
+      std::array<double, kWindowCount + 1> window_from{};
+      window_from[static_cast<int>(WindowKind::interval)] = interval_start;
+      window_from[static_cast<int>(WindowKind::sliding_15m)] = std::max(Ring::window_start(now, 15), start_time);
+      window_from[static_cast<int>(WindowKind::sliding_1h)] = std::max(Ring::window_start(now, 60), start_time);
+      window_from[static_cast<int>(WindowKind::today)] = day_start;
+      window_from[kTotal] = -1e300;
+      for (const MemberShare& m : shares) {
+        if (m.queue == kNone || !build[m.queue]) continue;
+        per_queue[m.queue][static_cast<int>(m.state)]++;
+        double QueueCounters::*field = agent_time_field(m.state);
+        if (!field || now <= m.from) continue;
         for (int w = 0; w <= kWindowCount; ++w) {
-          const double span = now - std::max(a.accounted_to, window_from[w]);
-          if (span > 0) open[q][w].*field += span;
+          const double span = now - std::max(m.from, window_from[w]);
+          if (span > 0) open[m.queue][w].*field += span;
         }
       }
     }
 
-    // Two agents rung for one caller (ring-all): the first by name is shown.
-    std::sort(rung.begin(), rung.end(), [&](const auto& x, const auto& y) {
-      return x.first != y.first ? x.first < y.first : agents[x.second].name < agents[y.second].name;
-    });
     by_name(queues, queue_order);
     s.queues.reserve(queues.size());
     for (Id qi : queue_order) {
-      const QueueState& q = queues[qi];
-      QueueView v;
-      v.name = q.name;
-      v.settings = q.settings;
-      v.calls_waiting = static_cast<int>(q.waiting.size());
-      if (!q.waiting.empty()) v.longest_wait = std::max(0.0, now - q.waiting.begin()->entered);
-      // The first kMaxWaitingListed only: a queue of 5,000 callers costs 20 entries here.
-      for (const WaitEntry& w : q.waiting) {
-        if (static_cast<int>(v.waiting_list.size()) >= kMaxWaitingListed) break;
-        WaitingCaller wc;
-        wc.position = static_cast<int>(v.waiting_list.size()) + 1;
-        wc.entered = w.entered;
-        if (const CallState* c = calls.find_key(w.call)) wc.caller = c->caller;
-        if (w.call != 0) {
-          auto it = std::lower_bound(rung.begin(), rung.end(), w.call,
-                                     [](const auto& x, std::uint64_t k) { return x.first < k; });
-          if (it != rung.end() && it->first == w.call) wc.ringing = agents[it->second].name;
-        }
-        v.waiting_list.push_back(std::move(wc));
+      std::shared_ptr<QueueView>& cached = queue_views[qi];
+      if (build[qi]) {
+        cached = std::make_shared<QueueView>(queue_view(qi, per_queue[qi], open[qi], rung));
+        queue_view_keys[qi] = QueueViewKey{queues[qi].changes, now, minute, interval_start, day_start};
       }
-      v.waiting_unlisted = v.calls_waiting - static_cast<int>(v.waiting_list.size());
-      {
-        // The last hour per minute, from the buckets the sliding windows use: 60 lookups.
-        using Ring = internal::MinuteRing<QueueCounters>;
-        const std::int64_t cur = Ring::minute_of(now);
-        if (q.trend_dirty || q.trend_minute != cur) {
-          q.trend_arrivals.resize(kTrendMinutes);
-          q.trend_sl.resize(kTrendMinutes);
-          for (int i = 0; i < kTrendMinutes; ++i) {
-            const QueueCounters* b = q.ring.minute_bucket(cur - (kTrendMinutes - 1) + i);
-            q.trend_arrivals[i] = b ? static_cast<int>(b->arrivals) : 0;
-            const auto sl = b ? service_level(*b, q.settings.formula) : std::nullopt;
-            q.trend_sl[i] = sl ? *sl : kNoValue;
-          }
-          q.trend_minute = cur;
-          q.trend_dirty = false;
-        }
-        v.trend_start = static_cast<double>(cur - (kTrendMinutes - 1)) * 60.0;
-        v.trend_arrivals = q.trend_arrivals;
-        v.trend_sl = q.trend_sl;
-      }
-      auto& iw = v.windows[static_cast<int>(WindowKind::interval)];
-      iw.counters = q.interval;
-      iw.since = std::max(interval_start, start_time);
-      iw.until = now;
-      auto& w15 = v.windows[static_cast<int>(WindowKind::sliding_15m)];
-      w15.counters = q.ring.sum(now, 15);
-      w15.since = std::max(q.ring.window_start(now, 15), start_time);
-      w15.until = now;
-      auto& w60 = v.windows[static_cast<int>(WindowKind::sliding_1h)];
-      w60.counters = q.ring.sum(now, 60);
-      w60.since = std::max(q.ring.window_start(now, 60), start_time);
-      w60.until = now;
-      auto& td = v.windows[static_cast<int>(WindowKind::today)];
-      td.counters = q.today;
-      td.since = std::max(day_start, start_time);
-      td.until = now;
-      for (int w = 0; w < kWindowCount; ++w) v.windows[w].counters.add(open[qi][w]);
-      v.previous_interval = q.previous;
-      v.agents = per_queue[qi];
-      v.total = q.total;
-      v.total.add(open[qi][kTotal]);
-      v.answer_wait = q.answer_wait;
-      v.abandon_wait = q.abandon_wait;
-      v.handle = q.handle;
-      v.data_gap = q.gap;
-
-      // Erlang C staffing from the measured load.
-      // Whole-minute buckets: k buckets cover the current partial minute and k-1 full ones, cut
-      // at the engine's start. Rates divide by the span actually covered, not the nominal one.
-      const auto covered = [&](int k) {
-        return std::max(1.0, now - std::max(q.ring.window_start(now, k), start_time));
-      };
-      const int erlang_buckets = std::max(1, static_cast<int>(std::ceil(settings.erlang_window_seconds / 60.0)));
-      const QueueCounters load = q.ring.sum(now, erlang_buckets);
-      v.arrival_rate = arrival_rate(load.arrivals, covered(erlang_buckets));
-      double h = q.settings.erlang_aht;
-      if (!(h > 0)) {
-        const auto a1 = aht(w60.counters);
-        const auto at = aht(q.today);
-        h = a1 ? *a1 : (at ? *at : kNoValue);
-      }
-      v.measured_aht = h;
-      v.agents_required = queue_agents_required(v.arrival_rate, h, q.settings);
-      v.staffed = staffed(v.agents);
-      v.staffing_gap = staffing_gap(v.agents_required, v.staffed);
-      v.estimated_wait = estimated_wait(v.calls_waiting,
-                                        v.agents[static_cast<int>(AgentState::available)],
-                                        v.staffed, h);
-
-      // Surge: arrivals over the last 5 minutes against the count expected for the same span.
-      SurgeInputs surge;
-      surge.arrivals_5m = q.ring.sum(now, 5).arrivals;
-      surge.span_5m = covered(5);
-      surge.arrivals_1h = w60.counters.arrivals;
-      surge.span_1h = covered(60);
-      surge.running_seconds = now - start_time;
-      surge.forecast_per_interval = q.settings.forecast_per_interval;
-      surge.interval_seconds = settings.interval_minutes * 60.0;
-      v.arrivals_5m = surge.arrivals_5m;
-      v.surge_ratio = surge_ratio(surge);
-      s.queues.push_back(std::move(v));
+      s.queues.push_shared(cached);
     }
 
     by_name(agents, agent_order);
@@ -1837,10 +2054,15 @@ struct Engine::Impl {
     s.agents.reserve(agents.size());
     for (Id ai : agent_order) {
       std::shared_ptr<AgentView>& cached = agent_views[ai];
-      if (!cached || !agent_view_current(ai, *cached)) {
+      const bool kept = cached && settings.view_refresh_seconds >= 0 &&
+                        (agent_view_stale[ai] ? agent_view_current(ai, *cached)
+                                                        : agent_view_kept(ai));
+      if (!kept) {
         cached = std::make_shared<AgentView>(agent_view(agents[ai]));
         agent_view_members[ai] = agents[ai].m.members;
+        agent_view_at[ai] = now;
       }
+      agent_view_stale[ai] = 0;
       s.agents.push_shared(cached);
     }
     return s;
@@ -1870,6 +2092,7 @@ void Engine::advance_to(double now) { impl_->advance(now); }
 void Engine::finish(double end) {
   impl_->advance(end);
   for (auto& a : impl_->agents) impl_->accrue_agent(a, impl_->now);
+  impl_->changed_all();
 }
 double Engine::now() const { return impl_->now; }
 Snapshot Engine::snapshot() const { return impl_->snapshot(); }
@@ -2468,6 +2691,7 @@ void Engine::note_gap(double from, double to) {
   m.dq.gap = true;
   m.gap_today = true;
   for (auto& q : m.queues) q.gap = true;
+  m.changed_all();
   m.warn("gap", "no data from " + fmt_ts(from) + " to " + fmt_ts(to) + " (" +
                     std::to_string(static_cast<long long>(to - from)) + " s): daemon or feed down");
   ++m.version;

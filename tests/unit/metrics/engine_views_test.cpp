@@ -105,3 +105,124 @@ TEST_CASE("with no refresh allowed every time is exact and only agents whose tim
   const Snapshot s3 = engine.snapshot();
   CHECK(same_view(s2, s3, "ann"));
 }
+
+namespace {
+std::size_t queue_index(const Snapshot& s, const std::string& name) {
+  for (std::size_t i = 0; i < s.queues.size(); ++i) {
+    if (s.queues[i].name == name) return i;
+  }
+  FAIL("no queue " << name);
+  return 0;
+}
+bool same_queue_view(const Snapshot& a, const Snapshot& b, const std::string& name) {
+  return a.queues.address(queue_index(a, name)) == b.queues.address(queue_index(b, name));
+}
+}  // namespace
+
+TEST_CASE("live snapshots reuse a queue's view until something in it changes, the minute turns "
+          "or it is a refresh behind",
+          "[metrics][engine][views]") {
+  ManualClock clock(t0 + 10);
+  EngineSettings settings;
+  settings.view_refresh_seconds = 1.0;
+  Engine engine(settings, &clock);
+  Feed f(engine);
+  f.state(t0 + 10, "ann", AgentState::available, {"sales"});
+  f.state(t0 + 10, "bob", AgentState::available, {"sales"});
+  f.state(t0 + 10, "cy", AgentState::available, {"support"});
+  f.enqueue_from(t0 + 10, "c1", "sales", "+4930111");
+  const Snapshot s1 = engine.snapshot();
+  CHECK(queue(s1, "sales").agents[static_cast<int>(AgentState::available)] == 2);
+  CHECK(queue(s1, "sales").calls_waiting == 1);
+
+  // 0.4 s on, nothing happened: both views are s1's, as of t0+10 (the waiting caller 0 s).
+  clock.set(t0 + 10.4);
+  engine.advance_to(t0 + 10.4);
+  const Snapshot s2 = engine.snapshot();
+  CHECK(same_queue_view(s1, s2, "sales"));
+  CHECK(same_queue_view(s1, s2, "support"));
+  CHECK(queue(s2, "sales").longest_wait == 0.0);
+  CHECK(queue(s2, "sales").windows[0].until == t0 + 10);
+
+  // bob is rung for c1 at t0+10.6: sales' view is new (bob ringing, c1 shows whom it rings),
+  // support's stays.
+  clock.set(t0 + 10.6);
+  f.ring(t0 + 10.6, "bob", "c1", "sales");
+  const Snapshot s3 = engine.snapshot();
+  CHECK_FALSE(same_queue_view(s2, s3, "sales"));
+  CHECK(same_queue_view(s2, s3, "support"));
+  const QueueView& sales3 = queue(s3, "sales");
+  CHECK(sales3.agents[static_cast<int>(AgentState::available)] == 1);
+  CHECK(sales3.agents[static_cast<int>(AgentState::ringing)] == 1);
+  REQUIRE(sales3.waiting_list.size() == 1);
+  CHECK(sales3.waiting_list[0].ringing == "bob");
+  CHECK(sales3.waiting_list[0].caller == "+4930111");
+  CHECK(sales3.longest_wait == Approx(0.6));
+  // ann and bob idle 0.6 s each so far, cy 0.6 s in support.
+  CHECK(sales3.windows[0].counters.agent_idle_seconds == Approx(1.2));
+
+  // At t0+11.5 support's view (of t0+10) is 1.5 s behind: built again, cy idle 1.5 s. sales'
+  // (of t0+10.6) is 0.9 s behind: kept.
+  clock.set(t0 + 11.5);
+  engine.advance_to(t0 + 11.5);
+  const Snapshot s4 = engine.snapshot();
+  CHECK_FALSE(same_queue_view(s3, s4, "support"));
+  CHECK(queue(s4, "support").windows[0].counters.agent_idle_seconds == Approx(1.5));
+  CHECK(same_queue_view(s3, s4, "sales"));
+
+  // ann answers c1 at t0+11.7: sales' view is new (c1 no longer waits, one answered).
+  clock.set(t0 + 11.7);
+  f.answer(t0 + 11.7, "c1", "sales", "ann");
+  const Snapshot s5 = engine.snapshot();
+  CHECK_FALSE(same_queue_view(s4, s5, "sales"));
+  CHECK(same_queue_view(s4, s5, "support"));
+  CHECK(queue(s5, "sales").calls_waiting == 0);
+  CHECK(today(queue(s5, "sales")).answered == 1);
+  CHECK(queue(s5, "sales").agents[static_cast<int>(AgentState::on_call)] == 1);
+
+  // The minute turns at t0+60: every view is built again (the minute buckets moved), though
+  // support's of t0+11.5 would be a refresh behind anyway; at t0+60.5 they are kept again.
+  clock.set(t0 + 60);
+  engine.advance_to(t0 + 60);
+  const Snapshot s6 = engine.snapshot();
+  CHECK_FALSE(same_queue_view(s5, s6, "sales"));
+  CHECK_FALSE(same_queue_view(s5, s6, "support"));
+  clock.set(t0 + 60.5);
+  engine.advance_to(t0 + 60.5);
+  const Snapshot s7 = engine.snapshot();
+  CHECK(same_queue_view(s6, s7, "sales"));
+  CHECK(same_queue_view(s6, s7, "support"));
+  // cy idle since t0+10: 50 s as of t0+60, the view's time.
+  CHECK(queue(s7, "support").windows[0].counters.agent_idle_seconds == Approx(50));
+}
+
+TEST_CASE("a caller whose ringing agent changes changes its queue's view, nothing else does",
+          "[metrics][engine][views]") {
+  ManualClock clock(t0 + 10);
+  EngineSettings settings;
+  settings.view_refresh_seconds = 1.0;
+  Engine engine(settings, &clock);
+  Feed f(engine);
+  f.state(t0 + 10, "ann", AgentState::available, {"sales"});
+  f.state(t0 + 10, "bob", AgentState::available, {"support"});
+  f.enqueue(t0 + 10, "c1", "sales");
+  f.enqueue(t0 + 10, "c2", "support");
+  f.ring(t0 + 10, "ann", "c1", "sales");
+  f.ring(t0 + 10, "bob", "c2", "support");
+  const Snapshot s1 = engine.snapshot();
+  CHECK(queue(s1, "sales").waiting_list.at(0).ringing == "ann");
+  CHECK(queue(s1, "support").waiting_list.at(0).ringing == "bob");
+  // bob, still ringing, is now rung for c1 (a ring that moved without a stop): c1's queue
+  // (sales) shows ann still (first by name), c2 nobody; both views are new.
+  f.ring(t0 + 10, "bob", "c1", "support");
+  const Snapshot s2 = engine.snapshot();
+  CHECK(queue(s2, "sales").waiting_list.at(0).ringing == "ann");
+  CHECK(queue(s2, "support").waiting_list.at(0).ringing == "");
+  CHECK_FALSE(same_queue_view(s1, s2, "support"));
+  // ann stops ringing (available) at t0+10.2: c1 now shows bob.
+  clock.set(t0 + 10.2);
+  f.state(t0 + 10.2, "ann", AgentState::available, {"sales"});
+  const Snapshot s3 = engine.snapshot();
+  CHECK(queue(s3, "sales").waiting_list.at(0).ringing == "bob");
+  CHECK_FALSE(same_queue_view(s2, s3, "sales"));
+}

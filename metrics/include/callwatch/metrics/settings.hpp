@@ -54,11 +54,13 @@ struct EngineSettings {
   std::vector<double> wait_buckets = {5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600};
   std::vector<double> handle_buckets = {30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600};
 
-  // Snapshots reuse an agent's view from the snapshot before while nothing but the clock moved
-  // its times, and by no more than this (seconds): a publish then builds the views of the agents
-  // that changed, not of every agent. 0 (replays, reports, tests): every time exact, so every
-  // counting agent's view is built again at each snapshot. Counts, states and stated times are
-  // exact either way.
+  // Snapshots reuse a queue's or an agent's view from the snapshot before while nothing but the
+  // clock moved it, and by no more than this (seconds): a publish then builds the views of the
+  // queues and agents that changed, not of every one. A kept queue view is the queue as it was
+  // when the view was built (its clock-grown parts: the longest wait, open spans, window ends, as
+  // of then). 0 (replays, reports, tests): every time exact, so every view the clock moves is
+  // built again at each snapshot. Counts, states and stated times are exact either way. Below 0:
+  // every view is built again at every snapshot (tests compare the reuse against it).
   double view_refresh_seconds = 0;
 
   const QueueSettings& for_queue(std::string_view name) const;
