@@ -16,6 +16,7 @@
 
 #include "runtime/alerts_runtime.hpp"
 #include "callwatch/config/config.hpp"
+#include "callwatch/metrics/snapshot_codec.hpp"
 #include "commands.hpp"
 #include "demo.hpp"
 #include "runtime/engine_loop.hpp"
@@ -115,9 +116,12 @@ int run_daemon(const RunOptions& opts) {
   const sigset_t signals = block_stop_signals();
 
   metrics::EngineSettings settings = cfg.engine;
-  // Live: an agent's view is built again when it changes, or once its clock-grown times (time in
-  // state, pause by reason) are a second behind; boards count time in state from state_since.
+  // Live: a queue's view is built again when it changes, or once its clock-grown parts (longest
+  // wait, open member time) are a second behind; an agent's when it changes or its clock-grown
+  // times (time in state, pause by reason) are as far behind as the boards' resend step (only
+  // the boards read them; they count time in state from state_since).
   settings.view_refresh_seconds = 1.0;
+  settings.agent_view_refresh_seconds = metrics::wire::DiffOptions{}.time_tolerance_seconds;
   // The one wall clock of every thread below (engine, store, feeds, publisher, simulator).
   const SystemClock clock;
 

@@ -227,8 +227,9 @@ struct Publisher::Impl {
     pending = false;
     auto snap = hub.latest();
     if (!snap || snap == last_seen) return;
+    // What the engine did not build again since the last one is as `published` has it.
+    wire::SnapshotDelta d = wire::diff(published, *snap, opts.diff, last_seen.get());
     last_seen = snap;
-    wire::SnapshotDelta d = wire::diff(published, *snap, opts.diff);
     // The engine's snapshots never hold broadcasts: they are ours. A relay's hub holds its
     // upstreams' and passes them on.
     if (!opts.broadcasts_from_hub) d.broadcasts.reset();

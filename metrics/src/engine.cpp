@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <set>
 #include <string>
@@ -1672,7 +1673,7 @@ struct Engine::Impl {
     for (const auto& f : kAgentRealFields) {
       if (!CallOp::same_num(base.*f.member, shown.*f.member)) return false;
     }
-    const double tol = settings.view_refresh_seconds;
+    const double tol = settings.agent_refresh();
     const bool counting = now > a.accounted_to && a.m.state != AgentState::logged_out;
     const double span = counting ? now - a.accounted_to : 0.0;
     for (int k = 0; k < kAgentStateCount; ++k) {
@@ -1743,7 +1744,9 @@ struct Engine::Impl {
   mutable std::size_t dead_shares = 0;
   mutable std::vector<std::uint64_t> agent_rings;  // by agent id: the call it rings for, or 0
   mutable std::vector<std::pair<std::uint64_t, Id>> last_rung;
-  mutable std::vector<double> agent_view_at;           // by agent id: `now` of its view
+  // By agent id: the clock past which its view, untouched since, is built again (+inf: its
+  // times stand still).
+  mutable std::vector<double> agent_view_due;
   mutable std::vector<std::uint8_t> agent_view_stale;  // changed since its view was built
   mutable std::vector<std::shared_ptr<QueueView>> queue_views;  // by queue id
   mutable std::vector<QueueViewKey> queue_view_keys;
@@ -1773,7 +1776,7 @@ struct Engine::Impl {
     share_count.resize(n, 0);
     agent_rings.resize(n, 0);
     agent_view_stale.resize(n, 1);
-    agent_view_at.resize(n, 0);
+    agent_view_due.resize(n, 0);
     agent_changed.resize(n, 0);
     const auto ring_of = [](const AgentStateRec& a) -> std::uint64_t {
       return a.m.state == AgentState::ringing ? a.m.ringing_for : 0;
@@ -1980,12 +1983,13 @@ struct Engine::Impl {
     return v;
   }
 
-  // An agent whose view was built and nothing touched since (its call's events and the call
-  // being forgotten count as touching it): only the clock moves its times.
-  bool agent_view_kept(Id ai) const {
+  // When the view of agent `ai`, built now, falls a refresh behind while nothing touches the
+  // agent (its call's events and the call being forgotten count as touching it): only the clock
+  // moves its times, from accounted_to on, in any state but logged out.
+  double agent_view_due_at(Id ai) const {
     const AgentStateRec& a = agents[ai];
-    const bool counting = now > a.accounted_to && a.m.state != AgentState::logged_out;
-    return !counting || now - agent_view_at[ai] <= settings.view_refresh_seconds;
+    if (a.m.state == AgentState::logged_out) return std::numeric_limits<double>::infinity();
+    return std::max(now, a.accounted_to) + settings.agent_refresh();
   }
 
   Snapshot snapshot() const {
@@ -2054,13 +2058,14 @@ struct Engine::Impl {
     s.agents.reserve(agents.size());
     for (Id ai : agent_order) {
       std::shared_ptr<AgentView>& cached = agent_views[ai];
-      const bool kept = cached && settings.view_refresh_seconds >= 0 &&
-                        (agent_view_stale[ai] ? agent_view_current(ai, *cached)
-                                                        : agent_view_kept(ai));
+      // Untouched: one number looked at, not the agent's record. Touched and still shown
+      // right (a repeat, a count of another agent's call): kept, due when it was.
+      const bool kept = cached && settings.agent_refresh() >= 0 &&
+                        (agent_view_stale[ai] ? agent_view_current(ai, *cached) : now <= agent_view_due[ai]);
       if (!kept) {
         cached = std::make_shared<AgentView>(agent_view(agents[ai]));
         agent_view_members[ai] = agents[ai].m.members;
-        agent_view_at[ai] = now;
+        agent_view_due[ai] = agent_view_due_at(ai);
       }
       agent_view_stale[ai] = 0;
       s.agents.push_shared(cached);

@@ -948,7 +948,9 @@ bool same_object(const SharedList<T>& a, std::size_t i, const SharedList<T>& b, 
 // entry the engine reused from the older snapshot is passed over by its address.
 template <typename C, typename T, typename Same>
 void diff_entities(const C& from, const C& to, std::vector<T>& changed,
-                   std::vector<std::string>& removed, Same&& same_fn) {
+                   std::vector<std::string>& removed, Same&& same_fn, const C* last = nullptr) {
+  // `to[j]` is `last[j]` itself: as `from` has it already (see diff()).
+  const auto known = [&](std::size_t j) { return last && j < last->size() && same_object(*last, j, to, j); };
   if (sorted_by_key(from) && sorted_by_key(to)) {
     std::size_t i = 0, j = 0;
     while (i < from.size() || j < to.size()) {
@@ -957,7 +959,7 @@ void diff_entities(const C& from, const C& to, std::vector<T>& changed,
       } else if (i == from.size() || key_of(to[j]) < key_of(from[i])) {
         changed.push_back(to[j++]);
       } else {
-        if (!same_object(from, i, to, j) && !same_fn(from[i], to[j])) changed.push_back(to[j]);
+        if (!same_object(from, i, to, j) && !known(j) && !same_fn(from[i], to[j])) changed.push_back(to[j]);
         ++i;
         ++j;
       }
@@ -1064,7 +1066,7 @@ bool SnapshotDelta::has_changes() const {
          data_quality.has_value() || broadcasts.has_value();
 }
 
-SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& opts) {
+SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& opts, const Snapshot* last) {
   SnapshotDelta d;
   d.now = to.now;
   d.interval_start = to.interval_start;
@@ -1073,9 +1075,11 @@ SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& 
   d.version = to.version;
   const double tol = opts.time_tolerance_seconds;
   diff_entities(from.queues, to.queues, d.queues, d.removed_queues,
-                [tol](const QueueView& a, const QueueView& b) { return same_queue(a, b, tol); });
+                [tol](const QueueView& a, const QueueView& b) { return same_queue(a, b, tol); },
+                last ? &last->queues : nullptr);
   diff_entities(from.agents, to.agents, d.agents, d.removed_agents,
-                [tol](const AgentView& a, const AgentView& b) { return same_agent(a, b, tol); });
+                [tol](const AgentView& a, const AgentView& b) { return same_agent(a, b, tol); },
+                last ? &last->agents : nullptr);
   diff_entities(from.alerts, to.alerts, d.alerts, d.removed_alerts, same_alert);
   if (!same_data_quality(from.data_quality, to.data_quality)) d.data_quality = to.data_quality;
   if (from.broadcasts != to.broadcasts) d.broadcasts = to.broadcasts;

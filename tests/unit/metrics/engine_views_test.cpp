@@ -226,3 +226,29 @@ TEST_CASE("a caller whose ringing agent changes changes its queue's view, nothin
   CHECK(queue(s3, "sales").waiting_list.at(0).ringing == "bob");
   CHECK_FALSE(same_queue_view(s2, s3, "sales"));
 }
+
+TEST_CASE("agents may have a refresh of their own: the daemon's is the boards' resend step",
+          "[metrics][engine][views]") {
+  ManualClock clock(t0 + 10);
+  EngineSettings settings;
+  settings.view_refresh_seconds = 1.0;
+  settings.agent_view_refresh_seconds = 10.0;
+  Engine engine(settings, &clock);
+  Feed f(engine);
+  f.state(t0 + 10, "ann", AgentState::paused, {"sales"}, "lunch");
+  const Snapshot s1 = engine.snapshot();
+  // 5 s on: the queue's view (a second's refresh) is new, ann's (ten seconds') is s1's.
+  clock.set(t0 + 15);
+  engine.advance_to(t0 + 15);
+  const Snapshot s2 = engine.snapshot();
+  CHECK_FALSE(same_queue_view(s1, s2, "sales"));
+  CHECK(queue(s2, "sales").windows[0].counters.agent_paused_seconds == Approx(5));
+  CHECK(same_view(s1, s2, "ann"));
+  CHECK(agent(s2, "ann").today.paused_seconds() == 0.0);
+  // 10.5 s on: ann's view is built again, exact.
+  clock.set(t0 + 20.5);
+  engine.advance_to(t0 + 20.5);
+  const Snapshot s3 = engine.snapshot();
+  CHECK_FALSE(same_view(s2, s3, "ann"));
+  CHECK(agent(s3, "ann").today.paused_by_reason.at("lunch") == Approx(10.5));
+}

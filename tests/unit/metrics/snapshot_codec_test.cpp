@@ -186,6 +186,43 @@ TEST_CASE("a diff holds exactly the changed entities and applying it gives the n
   CHECK(wire::encode_state(applied) == wire::encode_state(expected));
 }
 
+TEST_CASE("a diff given the state it last brought the boards to compares only the entries "
+          "built since",
+          "[metrics][wire]") {
+  // The publisher's `published` is built by apply(): it never shares an entry with the engine's
+  // snapshots. `last` is the engine's snapshot it was last brought up to: an entry of the new
+  // snapshot that is the very entry of `last` is known to be as `published` has it.
+  const Snapshot last = make_snapshot();  // alice, bob, 王芳
+  Snapshot published;
+  wire::apply(published, wire::diff(published, last));
+  REQUIRE(published.agents.size() == 3);
+  CHECK(published.agents.address(0) != last.agents.address(0));
+
+  Snapshot next = last;  // shares every entry with `last`
+  next.agents[1].state = AgentState::paused;  // bob's entry: a copy of its own now
+  next.agents[1].pause_reason = "lunch";
+  // What the boards hold of alice changed behind the diff's back (it cannot happen in the
+  // publisher; here it shows that alice, shared with `last`, is not compared at all).
+  published.agents[0].state = AgentState::wrap_up;
+  const auto d = wire::diff(published, next, {}, &last);
+  REQUIRE(d.agents.size() == 1);
+  CHECK(d.agents[0].name == "bob");
+  CHECK(d.queues.empty());
+  // Without `last` every entry is compared: alice differs too.
+  const auto full = wire::diff(published, next);
+  REQUIRE(full.agents.size() == 2);
+  CHECK(full.agents[0].name == "alice");
+  // An agent added in front moves every place: the entries after it are compared (and found
+  // the same), nothing is lost.
+  Snapshot shifted = next;
+  shifted.agents.insert(shifted.agents.begin(), make_agent("aaron", AgentState::available, next.now));
+  published.agents[0].state = last.agents[0].state;
+  wire::apply(published, d);
+  const auto d2 = wire::diff(published, shifted, {}, &next);
+  REQUIRE(d2.agents.size() == 1);
+  CHECK(d2.agents[0].name == "aaron");
+}
+
 TEST_CASE("time that grows with the clock alone is resent only past the tolerance",
           "[metrics][wire]") {
   const Snapshot a = make_snapshot();

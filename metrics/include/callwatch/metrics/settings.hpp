@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ struct EngineSettings {
   // built again at each snapshot. Counts, states and stated times are exact either way. Below 0:
   // every view is built again at every snapshot (tests compare the reuse against it).
   double view_refresh_seconds = 0;
+  // The same for agents' views when set (the daemon: the boards' own resend step, since only the
+  // boards read an agent's clock-grown times; /metrics shows agents' states alone).
+  std::optional<double> agent_view_refresh_seconds;
+  double agent_refresh() const { return agent_view_refresh_seconds.value_or(view_refresh_seconds); }
 
   const QueueSettings& for_queue(std::string_view name) const;
 };

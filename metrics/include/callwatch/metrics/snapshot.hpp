@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "callwatch/metrics/cow_vector.hpp"
 #include "callwatch/metrics/event.hpp"
 #include "callwatch/metrics/settings.hpp"
 #include "callwatch/metrics/shared_list.hpp"
@@ -116,7 +117,7 @@ struct DataQuality {
   std::uint64_t late_events = 0;   // older than max_lateness_seconds: counted by its time, states untouched
   std::uint64_t clock_skew = 0;    // event time ahead of the engine clock: clamped
   std::map<std::string, std::uint64_t, std::less<>> warning_counts;  // by kind
-  std::vector<std::string> warnings;  // first messages, capped
+  CowVector<std::string> warnings;  // first messages, capped (shared by the snapshots' copies)
   bool gap = false;
 };
 

@@ -83,7 +83,12 @@ struct DiffOptions {
 };
 
 // `from` is what subscribers hold; `to` the newer state. Entities are matched by name (alert id).
-SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& opts = {});
+// `last`: the state `from` was last brought up to (diff, then apply), when known: a queue or
+// agent of `to` that is the very entry of `last` at the same place (the engine reused its view)
+// is known to be as `from` has it and is not compared again. `from` is built by apply() and
+// never shares entries with the engine's snapshots, so without `last` every entry is compared.
+SnapshotDelta diff(const Snapshot& from, const Snapshot& to, const DiffOptions& opts = {},
+                   const Snapshot* last = nullptr);
 // Applies a delta in place; keeps queues and agents sorted by name and alerts by id.
 void apply(Snapshot& state, const SnapshotDelta& delta);
 
