@@ -16,7 +16,6 @@
 
 #include "runtime/alerts_runtime.hpp"
 #include "callwatch/config/config.hpp"
-#include "callwatch/metrics/snapshot_codec.hpp"
 #include "commands.hpp"
 #include "demo.hpp"
 #include "runtime/engine_loop.hpp"
@@ -115,13 +114,7 @@ int run_daemon(const RunOptions& opts) {
   // libmicrohttpd's and ZeroMQ's included, since threads inherit the mask.
   const sigset_t signals = block_stop_signals();
 
-  metrics::EngineSettings settings = cfg.engine;
-  // Live: a queue's view is built again when it changes, or once its clock-grown parts (longest
-  // wait, open member time) are a second behind; an agent's when it changes or its clock-grown
-  // times (time in state, pause by reason) are as far behind as the boards' resend step (only
-  // the boards read them; they count time in state from state_since).
-  settings.view_refresh_seconds = 1.0;
-  settings.agent_view_refresh_seconds = metrics::wire::DiffOptions{}.time_tolerance_seconds;
+  metrics::EngineSettings settings = live_engine_settings(cfg.engine);
   // The one wall clock of every thread below (engine, store, feeds, publisher, simulator).
   const SystemClock clock;
 

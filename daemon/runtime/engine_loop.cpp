@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "callwatch/metrics/snapshot_codec.hpp"
 #include "feeds/duplicate_filter.hpp"
 #include "feeds/feed_wire.hpp"
 #include "feeds/native/native_parser.hpp"
@@ -456,6 +457,12 @@ struct EngineLoop::Impl {
     }
   }
 };
+
+metrics::EngineSettings live_engine_settings(metrics::EngineSettings settings) {
+  settings.view_refresh_seconds = 1.0;
+  settings.agent_view_refresh_seconds = metrics::wire::DiffOptions{}.time_tolerance_seconds;
+  return settings;
+}
 
 EngineLoop::EngineLoop(metrics::EngineSettings settings, EngineLoopOptions opts, SnapshotHub& hub,
                        const metrics::Clock& clock)

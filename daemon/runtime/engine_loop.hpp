@@ -51,6 +51,12 @@ struct EngineLoopOptions {
   CheckpointerOptions checkpoint;
 };
 
+// The engine settings of a live daemon: a queue's view is built again when it changes, or once
+// its clock-grown parts (longest wait, open member time) are a second behind; an agent's when it
+// changes or its clock-grown times (time in state, pause by reason) are as far behind as the
+// boards' resend step (only the boards read them; they count time in state from state_since).
+metrics::EngineSettings live_engine_settings(metrics::EngineSettings settings);
+
 class EngineLoop {
  public:
   EngineLoop(metrics::EngineSettings settings, EngineLoopOptions opts, SnapshotHub& hub,

@@ -63,7 +63,7 @@ std::vector<double> event_latencies(const Corpus& corpus, int n, std::size_t war
   ShiftedClock clock(corpus_end - ShiftedClock::wall());
   daemon::SnapshotHub hub;
   // Named, not temporaries: GCC 12 at -O3 warns (falsely) about the temporaries' strings.
-  metrics::EngineSettings settings;
+  metrics::EngineSettings settings = daemon::live_engine_settings({});  // as callwatchd runs
   daemon::EngineLoopOptions loop_options;
   daemon::EngineLoop loop(std::move(settings), loop_options, hub, clock);
   zmq::socket_t pull(ctx, zmq::socket_type::pull);
