@@ -48,6 +48,7 @@ class TimeBounds {
   TimeLimits limits_;
   const metrics::Clock* wall_;
   double newest_ = metrics::kNoValue;  // replay: the newest time that passed
+  double wall_seen_ = -1e300;           // replay: the wall clock when last read
 };
 
 }  // namespace callwatch::daemon
