@@ -252,3 +252,22 @@ TEST_CASE("agents may have a refresh of their own: the daemon's is the boards' r
   CHECK_FALSE(same_view(s2, s3, "ann"));
   CHECK(agent(s3, "ann").today.paused_by_reason.at("lunch") == Approx(10.5));
 }
+
+TEST_CASE("snapshots share the data quality warnings until the engine adds one",
+          "[metrics][engine][views]") {
+  Engine engine(EngineSettings{});
+  Feed f(engine);
+  f.enqueue(t0, "c1", "sales");
+  f.enqueue(t0 + 1, "c1", "sales");  // a repeat entry: one warning
+  const Snapshot s1 = engine.snapshot();
+  const Snapshot s2 = engine.snapshot();
+  REQUIRE(s1.data_quality.warnings.size() == 1);
+  // The same texts, not a copy of them.
+  CHECK(&s1.data_quality.warnings.items() == &s2.data_quality.warnings.items());
+  f.enqueue(t0 + 2, "c1", "sales");  // another
+  const Snapshot s3 = engine.snapshot();
+  CHECK(s3.data_quality.warnings.size() == 2);
+  CHECK(s1.data_quality.warnings.size() == 1);  // the older snapshot is as it was
+  CHECK(&s1.data_quality.warnings.items() != &s3.data_quality.warnings.items());
+  CHECK(s3.data_quality.warnings[0] == s1.data_quality.warnings[0]);
+}
