@@ -14,15 +14,26 @@ using Catch::Detail::Approx;
 namespace {
 constexpr double t0 = 1767600000;  // 2026-01-05 08:00:00 UTC
 
-std::size_t index_of(const Snapshot& s, const std::string& name) {
-  for (std::size_t i = 0; i < s.agents.size(); ++i) {
-    if (s.agents[i].name == name) return i;
+// The place of `name` in a snapshot's agents or queues.
+template <typename List>
+std::size_t index_in(const List& list, const std::string& name) {
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (list[i].name == name) return i;
   }
-  FAIL("no agent " << name);
+  FAIL("no " << name);
   return 0;
 }
+std::size_t index_of(const Snapshot& s, const std::string& name) { return index_in(s.agents, name); }
+// Both snapshots hold the same view object of `name` (the engine reused it).
+template <typename List>
+bool same_entry(const List& a, const List& b, const std::string& name) {
+  return a.address(index_in(a, name)) == b.address(index_in(b, name));
+}
 bool same_view(const Snapshot& a, const Snapshot& b, const std::string& name) {
-  return a.agents.address(index_of(a, name)) == b.agents.address(index_of(b, name));
+  return same_entry(a.agents, b.agents, name);
+}
+bool same_queue_view(const Snapshot& a, const Snapshot& b, const std::string& name) {
+  return same_entry(a.queues, b.queues, name);
 }
 }  // namespace
 
@@ -105,19 +116,6 @@ TEST_CASE("with no refresh allowed every time is exact and only agents whose tim
   const Snapshot s3 = engine.snapshot();
   CHECK(same_view(s2, s3, "ann"));
 }
-
-namespace {
-std::size_t queue_index(const Snapshot& s, const std::string& name) {
-  for (std::size_t i = 0; i < s.queues.size(); ++i) {
-    if (s.queues[i].name == name) return i;
-  }
-  FAIL("no queue " << name);
-  return 0;
-}
-bool same_queue_view(const Snapshot& a, const Snapshot& b, const std::string& name) {
-  return a.queues.address(queue_index(a, name)) == b.queues.address(queue_index(b, name));
-}
-}  // namespace
 
 TEST_CASE("live snapshots reuse a queue's view until something in it changes, the minute turns "
           "or it is a refresh behind",
