@@ -179,6 +179,12 @@ bool deflate_text(std::string_view in, std::string& out) {
   return true;
 }
 
+}  // namespace
+
+bool deflate_state(std::string_view raw, std::string& out) { return deflate_text(raw, out); }
+
+namespace {
+
 bool inflate_text(const void* in, std::size_t in_size, std::size_t raw_size, std::string& out) {
   // A corrupt size must not make us allocate gigabytes.
   if (raw_size > (std::size_t{1} << 31)) return false;
@@ -385,13 +391,16 @@ struct Store::Impl {
     SQLite::Transaction tx(*db);
     if (batch.checkpoint) {
       const Checkpoint& c = *batch.checkpoint;
-      std::string state;
+      std::string deflated;
       std::string alerts;
       const std::string alerts_text = encode_alerts(c.alerts);
-      if (!deflate_text(c.engine_state, state) || !deflate_text(alerts_text, alerts)) {
+      const bool compressed = c.engine_state_raw_bytes > 0;
+      if ((!compressed && !deflate_text(c.engine_state, deflated)) ||
+          !deflate_text(alerts_text, alerts)) {
         throw std::runtime_error("compressing the checkpoint failed");
       }
-      state_bytes = c.engine_state.size();
+      const std::string& state = compressed ? c.engine_state : deflated;
+      state_bytes = compressed ? c.engine_state_raw_bytes : c.engine_state.size();
       stored_bytes = state.size() + alerts.size();
       SQLite::Statement cp(
           *db,
@@ -400,8 +409,8 @@ struct Store::Impl {
           "VALUES (1, ?, ?, 'zlib', ?, ?, ?, ?, ?, ?)");
       cp.bind(1, c.taken_at);
       cp.bind(2, c.final ? 1 : 0);
-      cp.bind(3, static_cast<std::int64_t>(c.engine_state.size()));
-      cp.bind(4, state.data(), static_cast<int>(state.size()));
+      cp.bind(3, static_cast<std::int64_t>(state_bytes));
+      cp.bindNoCopy(4, state.data(), static_cast<int>(state.size()));  // lives until exec()
       cp.bind(5, static_cast<std::int64_t>(alerts_text.size()));
       cp.bind(6, alerts.data(), static_cast<int>(alerts.size()));
       cp.bind(7, CALLWATCH_VERSION);

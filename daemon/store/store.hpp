@@ -42,13 +42,20 @@ struct FinishedCallRow {
   metrics::Engine::FinishedRow row;
 };
 
+// The checkpoint's compression of an engine state (zlib, level 1), as the store writes it; false
+// if zlib fails. Safe in a forked child (no locks, no logging).
+bool deflate_state(std::string_view raw, std::string& out);
+
 // What the engine thread hands over at each checkpoint: the whole state plus everything not yet
 // known to be on disk (the store confirms through confirmed_interval_start, confirmed_alert_seq and
 // confirmed_finished_seq).
 struct Checkpoint {
   double taken_at = 0;                     // engine time (UTC) when the state was serialized
   bool final = false;                      // written by a clean shutdown: nothing after it was lost
-  std::string engine_state;                // metrics::Engine::serialize()
+  std::string engine_state;                // metrics::Engine::serialize(), or its deflate_state()
+  // engine_state is already compressed by deflate_state() (the checkpoint's child process does it,
+  // so the daemon never holds the state uncompressed): the size it had before, else 0.
+  std::size_t engine_state_raw_bytes = 0;
   std::vector<metrics::AlertView> alerts;  // current states and acks
   std::vector<metrics::ClosedInterval> intervals;  // closed, not yet confirmed stored
   std::vector<AlertEvent> alert_events;            // transitions not yet confirmed stored

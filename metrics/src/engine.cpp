@@ -15,6 +15,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -146,16 +147,37 @@ struct CallState {
 enum class AgentOpKind : std::uint8_t { state, answer, end, ring_stop, reset };
 
 // One event of an agent's state machine: its own agent_state events and what its calls do to it.
+// What few state ops carry (the queues of a per-queue state, a pause reason): out of line and
+// shared by the op's copies, so that an agent's journal, which holds every event of the lateness
+// window (all 1M of a flood), is 48 bytes an op.
+struct StateDetail {
+  std::vector<Id> queues;  // sorted, unique
+  std::string reason;
+};
+
 struct AgentOp {
   double ts = 0;
   std::uint64_t seq = 0;
+  std::uint64_t call = 0;  // answer / end / ring_stop: the call (its key), so a replay finds it
+  std::shared_ptr<const StateDetail> detail;  // state: queues and reason, null when both empty
+  Id queue = kNone;                           // answer / end: the call's queue
   AgentOpKind kind = AgentOpKind::state;
   AgentState state = AgentState::available;
   bool wrap_stated = false;  // end: the call_ended stated its after-call work
-  Id queue = kNone;          // answer / end: the call's queue
-  std::uint64_t call = 0;    // answer / end / ring_stop: the call (its key), so a replay finds it
-  std::vector<Id> queues;    // state: the queues it applies to (empty: all)
-  std::string reason;        // state paused: the reason
+
+  // state: the queues it applies to (empty: all); paused: the reason.
+  const std::vector<Id>& queues() const {
+    static const std::vector<Id> kNoQueues;
+    return detail ? detail->queues : kNoQueues;
+  }
+  std::string_view reason() const { return detail ? std::string_view(detail->reason) : std::string_view(); }
+  void set_detail(std::vector<Id> qs, std::string why) {
+    if (qs.empty() && why.empty()) {
+      detail.reset();
+      return;
+    }
+    detail = std::make_shared<const StateDetail>(StateDetail{std::move(qs), std::move(why)});
+  }
 
   // Events of one second keep their arrival order (a queue_log has one-second times and its
   // order is the truth), except where the order is plain: one call's answer comes before its
@@ -169,7 +191,7 @@ struct AgentOp {
   }
   bool same(const AgentOp& o) const {
     return ts == o.ts && kind == o.kind && state == o.state && wrap_stated == o.wrap_stated &&
-           queue == o.queue && call == o.call && queues == o.queues && reason == o.reason;
+           queue == o.queue && call == o.call && queues() == o.queues() && reason() == o.reason();
   }
 };
 
@@ -868,7 +890,7 @@ struct Engine::Impl {
   }
 
   void step_agent_state(AgentMachine& m, const AgentOp& op) {
-    const auto& qs = op.queues;
+    const auto& qs = op.queues();
     switch (op.state) {
       case AgentState::logged_out:
         if (qs.empty()) {
@@ -892,7 +914,7 @@ struct Engine::Impl {
         // work goes on, and the pause counts from its end.
         if (m.activity == Activity::ringing) m.activity = Activity::none;
         const bool was_paused = m.paused_all || !m.paused_in.empty();
-        if (!was_paused || op.reason != m.pause_reason) m.pause_reason = op.reason;
+        if (!was_paused || op.reason() != m.pause_reason) m.pause_reason = std::string(op.reason());
         if (qs.empty()) {
           // Paused in every queue it is in: unpausing one of them later leaves the others paused.
           m.paused_all = true;
@@ -1516,12 +1538,13 @@ struct Engine::Impl {
     // A ring that names its call (AMI AgentCalled, a native agent_state with "call"): boards
     // show who is rung for each waiting caller.
     if (e.state == AgentState::ringing && !e.call.empty()) op.call = internal::hash_key(e.call);
-    if (e.state == AgentState::paused) op.reason = std::string(e.reason);
+    std::vector<Id> qs;
     for (auto name : e.queues) {
-      if (!name.empty()) op.queues.push_back(queue_id(name));
+      if (!name.empty()) qs.push_back(queue_id(name));
     }
-    std::sort(op.queues.begin(), op.queues.end());
-    op.queues.erase(std::unique(op.queues.begin(), op.queues.end()), op.queues.end());
+    std::sort(qs.begin(), qs.end());
+    qs.erase(std::unique(qs.begin(), qs.end()), qs.end());
+    op.set_detail(std::move(qs), e.state == AgentState::paused ? std::string(e.reason) : std::string());
     return agent_op(aid, std::move(op), event_feed) ? ApplyResult::applied
                                                          : ApplyResult::ignored_duplicate;
   }
@@ -2329,8 +2352,8 @@ void put_op(StateWriter& w, const AgentOp& op) {
   w.b(op.wrap_stated);
   put_ids(w, {op.queue});
   w.i(static_cast<std::int64_t>(op.call));
-  put_ids(w, op.queues);
-  w.str(op.reason);
+  put_ids(w, op.queues());
+  w.str(op.reason());
 }
 void get_op(StateReader& r, AgentOp& op, std::size_t nq) {
   op.ts = r.num();
@@ -2342,8 +2365,9 @@ void get_op(StateReader& r, AgentOp& op, std::size_t nq) {
   get_ids(r, q, nq);
   op.queue = q.empty() ? kNone : q[0];
   op.call = static_cast<std::uint64_t>(r.i());
-  get_ids(r, op.queues, nq);
-  op.reason = r.str();
+  std::vector<Id> qs;
+  get_ids(r, qs, nq);
+  op.set_detail(std::move(qs), r.str());
 }
 void put_op(StateWriter& w, const CallOp& op) {
   w.num(op.ts);

@@ -264,6 +264,8 @@ TEST_CASE("a checkpoint serialized by a child process stores the engine state ex
     REQUIRE(loaded->has_value());
     CHECK((*loaded)->engine_state == expected);
     CHECK((*loaded)->taken_at == t0 + 41);
+    // The child sends the state compressed; the store still records its size before compression.
+    CHECK(store->stats().last_state_bytes == expected.size());
   }
 }
 
